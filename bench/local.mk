@@ -1,0 +1,2 @@
+# bench: benchmarks, run by make bench.
+.PHONY: bench

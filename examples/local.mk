@@ -1,0 +1,1 @@
+# examples: small programs that use only the public API.

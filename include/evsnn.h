@@ -1,0 +1,25 @@
+/* evsnn: event-driven sparse spiking neural networks.
+ *
+ * A tour of the library, in the order the data flows:
+ *   evsnn/error.h    error codes and the per-thread detail line
+ *   evsnn/rng.h      the seeded PRNG every random result comes from
+ *   evsnn/kernels.h  column add / scatter / dot, SIMD with scalar twins
+ *   evsnn/net.h      the network description: sizes, weights, thresholds
+ *   evsnn/encode.h   Poisson (Bernoulli) rate encoding of images
+ *   evsnn/dataset.h  IDX (MNIST) files, raw or gzip
+ *   evsnn/engine.h   the event-driven engine and the dense CBLAS reference
+ *
+ * Conventions: functions return 0 or a negative EVSNN_E* code; the caller
+ * owns every struct it passes in, the library owns the buffers inside it,
+ * and each *_free accepts NULL-initialised or partly built structs.
+ */
+#ifndef EVSNN_H
+#define EVSNN_H
+
+#define EVSNN_VERSION "0.1.0"
+
+#include "evsnn/error.h"
+#include "evsnn/kernels.h"
+#include "evsnn/rng.h"
+
+#endif

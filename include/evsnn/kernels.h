@@ -1,0 +1,40 @@
+/* evsnn/kernels.h: the hot loops, on raw float arrays.
+ *
+ * A fully connected layer stores W column-major: the outgoing weights of
+ * presynaptic neuron j are the contiguous column W + j*ld, ld = the target
+ * layer's size padded to 16 floats (one 64-byte line), 64-byte aligned.
+ * Every vector argument (v, x, dW columns) is 64-byte aligned and holds
+ * evsnn__pad16(n) floats; kernels may read and write the padding lanes, and
+ * the padding lanes of W and x must be zero, so they stay zero in v and y.
+ *
+ * Each kernel has a portable scalar twin that is both reference and
+ * fallback; evsnn_kernels_select() picks AVX-512, AVX2 or scalar once, at
+ * run time, from what the CPU supports (or what EVSNN_KERNELS names:
+ * "scalar", "avx2", "avx512"), so one binary runs on any x86-64.
+ */
+#ifndef EVSNN_KERNELS_H
+#define EVSNN_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct evsnn_kernels_s {
+  const char *name;
+  /* v[0:n] += sum over j in idx[0:nidx] of column W + idx[j]*ld.
+   * The forward pass: one call delivers all spikes of a step to a layer. */
+  void (*colsum)(float *v, const float *W, size_t ld, const uint32_t *idx, size_t nidx, size_t n);
+  /* For j in idx: column dW + idx[j]*ld += x[0:n].
+   * The weight gradient dW += delta b^T over the presynaptic spikes only. */
+  void (*colscatter)(float *dW, size_t ld, const uint32_t *idx, size_t nidx, const float *x, size_t n);
+  /* y[j] = dot(column W + j*ld, x[0:n]) for j in [0, ncols): y = W^T x. */
+  void (*coldot)(float *y, const float *W, size_t ld, size_t ncols, const float *x, size_t n);
+} evsnn_kernels_t;
+
+/* The kernel set in use (selected on first call, thread-safe after that). */
+const evsnn_kernels_t *evsnn_kernels(void);
+/* The scalar, AVX2 and AVX-512 sets; NULL where this CPU or build lacks one. */
+const evsnn_kernels_t *evsnn_kernels_scalar(void);
+const evsnn_kernels_t *evsnn_kernels_avx2(void);
+const evsnn_kernels_t *evsnn_kernels_avx512(void);
+
+#endif

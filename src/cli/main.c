@@ -1,0 +1,82 @@
+/* The evsnn command: a table of subcommands, each in its own cmd_*.c file.
+ * Only the CLI prints and exits; the library returns error codes. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "evsnn.h"
+
+static const struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *help;
+} commands[] = {
+    {"bench", evsnn_cmd_bench, "time inference (and training) with the event and dense engines"},
+};
+
+int cli_fail(int err, const char *what) {
+  const char *detail = evsnn_error_detail();
+  if (detail[0])
+    fprintf(stderr, "evsnn: %s: %s: %s\n", what, evsnn_strerror(err), detail);
+  else
+    fprintf(stderr, "evsnn: %s: %s\n", what, evsnn_strerror(err));
+  return 1;
+}
+
+int cli_usage(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs("evsnn: ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  return 2;
+}
+
+bool cli_parse_long(const char *opt, const char *s, long min, long max, long *out) {
+  char *end;
+  errno = 0;
+  long v = s ? strtol(s, &end, 10) : 0;
+  if (!s || errno || end == s || *end || v < min || v > max) {
+    cli_usage("%s: expected an integer in [%ld, %ld], got '%s'", opt, min, max, s ? s : "");
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+bool cli_parse_double(const char *opt, const char *s, double *out) {
+  char *end;
+  errno = 0;
+  double v = s ? strtod(s, &end) : 0;
+  if (!s || errno || end == s || *end) {
+    cli_usage("%s: expected a number, got '%s'", opt, s ? s : "");
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: evsnn <command> [options]   (evsnn <command> --help for its options)\n\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("evsnn %s\n", EVSNN_VERSION);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "evsnn: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return 2;
+}

@@ -1,0 +1,1 @@
+# src/data: see the module header in include/evsnn/.

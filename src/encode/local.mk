@@ -1,0 +1,1 @@
+# src/encode: see the module header in include/evsnn/.

@@ -1,0 +1,1 @@
+# src/engine: see the module header in include/evsnn/.

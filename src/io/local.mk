@@ -1,0 +1,1 @@
+# src/io: see the module header in include/evsnn/.

@@ -1,0 +1,1 @@
+# src/model: see the module header in include/evsnn/.

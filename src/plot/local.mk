@@ -1,0 +1,1 @@
+# src/plot: see the module header in include/evsnn/.

@@ -1,0 +1,1 @@
+# src/stream: see the module header in include/evsnn/.

@@ -1,0 +1,1 @@
+# src/train: see the module header in include/evsnn/.
