@@ -7,6 +7,7 @@
  *   evsnn/net.h      the network description: sizes, weights, thresholds
  *   evsnn/encode.h   Poisson (Bernoulli) rate encoding of images
  *   evsnn/dataset.h  IDX (MNIST) files, raw or gzip
+ *   evsnn/events.h   event files: streams, format readers, our gzip container
  *   evsnn/engine.h   the event-driven engine and the dense CBLAS reference
  *
  * Conventions: functions return 0 or a negative EVSNN_E* code; the caller
@@ -19,6 +20,7 @@
 #define EVSNN_VERSION "0.1.0"
 
 #include "evsnn/error.h"
+#include "evsnn/events.h"
 #include "evsnn/kernels.h"
 #include "evsnn/rng.h"
 

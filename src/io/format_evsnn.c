@@ -1,0 +1,359 @@
+/* The project's own event container, reader and writer. Layout, field by
+ * field, in docs/event-format.md: a header (magic "EVSNNEVT", version,
+ * sensor size, channels, kind, label, metadata) then one record per event,
+ *   varint(zigzag(t - t_prev) << 2 | p << 1) , x u16le , y u16le
+ * and an end record, varint 1 then the event count u64le. Files are gzip
+ * (zcat-able); the memory variant is the same bytes uncompressed. Deltas are
+ * signed so a reader can say where a third-party file breaks time order. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "core/internal.h"
+#include "io/formats.h"
+
+#define MAGIC "EVSNNEVT"
+#define FORMAT_VERSION 1
+#define FIXED_HEADER 32  /* magic 8, version 2, unit 1, kind 1, width 4, height 4,
+                            channels 4, label 4, meta_len 4 */
+#define MAX_META (1u << 20)
+#define MAX_RECORD 14    /* 10-byte varint + x + y */
+#define STAGE (64 * 1024)
+
+/* ------------------------------------------------------------ encoding --- */
+
+static size_t put_varint(uint8_t *p, uint64_t v) {
+  size_t n = 0;
+  while (v >= 0x80) p[n++] = (uint8_t)(v | 0x80), v >>= 7;
+  p[n++] = (uint8_t)v;
+  return n;
+}
+
+static size_t header_size(const evsnn_event_info_t *info) {
+  return FIXED_HEADER + (info->meta ? strlen(info->meta) : 0);
+}
+
+static void put_header(uint8_t *p, const evsnn_event_info_t *info) {
+  size_t ml = info->meta ? strlen(info->meta) : 0;
+  memcpy(p, MAGIC, 8);
+  evsnn__put_le16(p + 8, FORMAT_VERSION);
+  p[10] = 0; /* time unit: 0 = microseconds */
+  p[11] = (uint8_t)info->kind;
+  evsnn__put_le32(p + 12, info->width);
+  evsnn__put_le32(p + 16, info->height);
+  evsnn__put_le32(p + 20, info->channels);
+  evsnn__put_le32(p + 24, (uint32_t)info->label);
+  evsnn__put_le32(p + 28, (uint32_t)ml);
+  if (ml) memcpy(p + FIXED_HEADER, info->meta, ml);
+}
+
+static int check_info(const evsnn_event_info_t *info, const char *name) {
+  if ((info->kind != EVSNN_EVENTS_DVS && info->kind != EVSNN_EVENTS_SPIKES) ||
+      (info->meta && strlen(info->meta) > MAX_META))
+    return evsnn__fail(EVSNN_EINVAL, "%s: bad header info (kind %d)", name, info->kind);
+  return 0;
+}
+
+/* Encodes n events into p (room for n * MAX_RECORD bytes); checks order. */
+static int encode(uint8_t *p, size_t *len, int64_t *last_t, uint64_t count,
+                  const evsnn_event_t *ev, size_t n, const char *name) {
+  size_t k = 0;
+  int64_t prev = *last_t;
+  for (size_t i = 0; i < n; i++) {
+    if (ev[i].t < prev)
+      return evsnn__fail(EVSNN_EORDER, "%s: event %llu: t %lld before previous %lld", name,
+                         (unsigned long long)(count + i), (long long)ev[i].t, (long long)prev);
+    uint64_t dt = (uint64_t)(ev[i].t - prev);  /* >= 0: zigzag is 2*dt */
+    k += put_varint(p + k, (dt << 1) << 2 | (uint64_t)(ev[i].p != 0) << 1);
+    evsnn__put_le16(p + k, ev[i].x);
+    evsnn__put_le16(p + k + 2, ev[i].y);
+    k += 4;
+    prev = ev[i].t;
+  }
+  *last_t = prev;
+  *len = k;
+  return 0;
+}
+
+/* ------------------------------------------------------ memory writer --- */
+
+static int buf_reserve(evsnn_event_buf_t *b, size_t more) {
+  if (b->cap - b->len >= more) return 0;
+  size_t cap = b->cap ? b->cap : 4096;
+  while (cap - b->len < more) cap *= 2;
+  uint8_t *d = realloc(b->data, cap);
+  if (d == NULL) return evsnn__fail(EVSNN_ENOMEM, "<memory>: %zu bytes", cap);
+  b->data = d;
+  b->cap = cap;
+  return 0;
+}
+
+int evsnn_event_buf_init(evsnn_event_buf_t *b, const evsnn_event_info_t *info) {
+  memset(b, 0, sizeof(*b));
+  int err = check_info(info, "<memory>");
+  if (err == 0) err = buf_reserve(b, header_size(info));
+  if (err != 0) return err;
+  put_header(b->data, info);
+  b->len = header_size(info);
+  return 0;
+}
+
+int evsnn_event_buf_write(evsnn_event_buf_t *b, const evsnn_event_t *ev, size_t n) {
+  if (n > SIZE_MAX / MAX_RECORD) return evsnn__fail(EVSNN_EINVAL, "<memory>: %zu events", n);
+  int err = buf_reserve(b, n * MAX_RECORD);
+  if (err != 0) return err;
+  size_t k;
+  err = encode(b->data + b->len, &k, &b->last_t, b->count, ev, n, "<memory>");
+  if (err != 0) return err;
+  b->len += k;
+  b->count += n;
+  return 0;
+}
+
+int evsnn_event_buf_finish(evsnn_event_buf_t *b) {
+  int err = buf_reserve(b, 9);
+  if (err != 0) return err;
+  b->data[b->len] = 1;
+  evsnn__put_le64(b->data + b->len + 1, b->count);
+  b->len += 9;
+  return 0;
+}
+
+void evsnn_event_buf_free(evsnn_event_buf_t *b) {
+  free(b->data);
+  memset(b, 0, sizeof(*b));
+}
+
+/* -------------------------------------------------------- gzip writer --- */
+
+struct evsnn_event_writer_s {
+  gzFile gz;
+  uint8_t *stage;  /* STAGE bytes of encoded records before gzwrite */
+  int64_t last_t;
+  uint64_t count;
+  int err;         /* first error, returned again by close */
+  char path[256];
+};
+
+static int gz_put(evsnn_event_writer_t *w, const void *p, size_t len) {
+  if (len > 0 && gzwrite(w->gz, p, (unsigned)len) != (int)len) {
+    int zerr;
+    const char *msg = gzerror(w->gz, &zerr);
+    return evsnn__fail(EVSNN_EIO, "%s: event %llu: write failed: %s", w->path,
+                       (unsigned long long)w->count, msg);
+  }
+  return 0;
+}
+
+int evsnn_event_writer_open(evsnn_event_writer_t **out, const char *path,
+                            const evsnn_event_info_t *info) {
+  *out = NULL;
+  int err = check_info(info, path);
+  if (err != 0) return err;
+  evsnn_event_writer_t *w = calloc(1, sizeof(*w));
+  size_t hs = header_size(info);
+  uint8_t *h = malloc(hs);
+  if (w == NULL || h == NULL || (w->stage = malloc(STAGE)) == NULL) {
+    free(h);
+    if (w) free(w);
+    return evsnn__fail(EVSNN_ENOMEM, "%s: writer", path);
+  }
+  snprintf(w->path, sizeof(w->path), "%s", path);
+  w->gz = gzopen(path, "wb6");
+  if (w->gz == NULL) {
+    free(h);
+    free(w->stage);
+    free(w);
+    return evsnn__fail(EVSNN_EIO, "%s: cannot create", path);
+  }
+  gzbuffer(w->gz, 256 * 1024);
+  put_header(h, info);
+  err = gz_put(w, h, hs);
+  free(h);
+  if (err != 0) {
+    evsnn_event_writer_close(w);
+    return err;
+  }
+  *out = w;
+  return 0;
+}
+
+int evsnn_event_write(evsnn_event_writer_t *w, const evsnn_event_t *ev, size_t n) {
+  if (w->err != 0) return w->err;
+  const size_t per = STAGE / MAX_RECORD;
+  for (size_t i = 0; i < n; i += per) {
+    size_t m = n - i < per ? n - i : per, k;
+    int err = encode(w->stage, &k, &w->last_t, w->count, ev + i, m, w->path);
+    if (err == 0) err = gz_put(w, w->stage, k);
+    if (err != 0) return w->err = err;
+    w->count += m;
+  }
+  return 0;
+}
+
+int evsnn_event_writer_close(evsnn_event_writer_t *w) {
+  if (w == NULL) return 0;
+  int err = w->err;
+  if (err == 0) {
+    uint8_t end[9] = {1};
+    evsnn__put_le64(end + 1, w->count);
+    err = gz_put(w, end, 9);
+  }
+  int zr = gzclose(w->gz);
+  if (err == 0 && zr != Z_OK) err = evsnn__fail(EVSNN_EIO, "%s: close failed", w->path);
+  free(w->stage);
+  free(w);
+  return err;
+}
+
+/* ------------------------------------------------------------- reader --- */
+
+typedef struct {
+  evsnn_stream_t *s;
+  char *meta;
+  int64_t t;
+  uint64_t count;
+  int done;
+  int err;  /* fault found after events that were delivered first */
+} state_t;
+
+static int sniff(const uint8_t *head, size_t len, const char *path) {
+  return len >= 8 && memcmp(head, MAGIC, 8) == 0 ? 100 : 0;
+}
+
+static int rd_open(void *st, evsnn_stream_t *s, evsnn_event_info_t *info) {
+  state_t *z = st;
+  const char *name = evsnn_stream_name(s);
+  uint8_t h[FIXED_HEADER];
+  size_t got;
+  z->s = s;
+  int err = evsnn_stream_read(s, h, sizeof(h), &got);
+  if (err != 0) return err;
+  if (got < 8 || memcmp(h, MAGIC, 8) != 0)
+    return evsnn__fail(EVSNN_EFORMAT, "%s: byte 0: expected magic \"" MAGIC "\"", name);
+  if (got < sizeof(h))
+    return evsnn__fail(EVSNN_ETRUNC, "%s: byte %zu: header needs %d bytes", name, got, FIXED_HEADER);
+  unsigned version = evsnn__le16(h + 8);
+  if (version != FORMAT_VERSION)
+    return evsnn__fail(EVSNN_EVERSION, "%s: byte 8: version %u, this reader knows %d", name,
+                       version, FORMAT_VERSION);
+  if (h[10] != 0)
+    return evsnn__fail(EVSNN_EUNSUPPORTED, "%s: byte 10: time unit %u, expected 0 (us)", name, h[10]);
+  if (h[11] > 1)
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte 11: kind %u, expected 0 or 1", name, h[11]);
+  info->kind = h[11];
+  info->width = evsnn__le32(h + 12);
+  info->height = evsnn__le32(h + 16);
+  info->channels = evsnn__le32(h + 20);
+  info->label = (int32_t)evsnn__le32(h + 24);
+  uint32_t ml = evsnn__le32(h + 28);
+  if (ml > MAX_META)
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte 28: metadata length %u over %u", name, ml, MAX_META);
+  z->meta = malloc(ml + 1);
+  if (z->meta == NULL) return evsnn__fail(EVSNN_ENOMEM, "%s: metadata", name);
+  err = evsnn_stream_read(s, z->meta, ml, &got);
+  if (err != 0) return err;
+  if (got < ml)
+    return evsnn__fail(EVSNN_ETRUNC, "%s: byte %llu: metadata needs %u bytes, got %zu", name,
+                       (unsigned long long)evsnn_stream_offset(s), ml, got);
+  z->meta[ml] = 0;
+  info->meta = z->meta;
+  return 0;
+}
+
+/* Decodes whole records from the buffered bytes; a record cut by the chunk
+ * end is left for the next pass, after the stream refills. */
+static int rd_read(void *st, evsnn_event_t *ev, size_t cap, size_t *n) {
+  state_t *z = st;
+  const char *name = evsnn_stream_name(z->s);
+  size_t k = 0;
+  int err = z->err;
+  if (err != 0) {
+    *n = 0;
+    return err;
+  }
+  while (k < cap && !z->done && err == 0) {
+    const uint8_t *p;
+    size_t avail, i = 0;
+    err = evsnn_stream_peek(z->s, 64 * 1024, &p, &avail);
+    if (err != 0) break;
+    uint64_t at = evsnn_stream_offset(z->s);
+    if (avail == 0) {
+      err = evsnn__fail(EVSNN_ETRUNC, "%s: byte %llu: event %llu: data ends without the end record",
+                        name, (unsigned long long)at, (unsigned long long)z->count);
+      break;
+    }
+    int64_t t = z->t;
+    while (k < cap) {
+      size_t j = i;
+      uint64_t v = 0;
+      int shift = 0;
+      while (j < avail && p[j] & 0x80 && shift < 63) v |= (uint64_t)(p[j++] & 0x7f) << shift, shift += 7;
+      if (j >= avail) break;
+      if (p[j] & 0x80) {
+        err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %llu: event %llu: varint longer than 10 bytes",
+                          name, (unsigned long long)(at + i), (unsigned long long)z->count);
+        break;
+      }
+      v |= (uint64_t)p[j++] << shift;
+      if (v & 1) {  /* end record */
+        if (avail - j < 8) break;
+        uint64_t want = evsnn__le64(p + j);
+        z->done = 1;
+        i = j + 8;
+        if (want != z->count)
+          err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %llu: end record says %llu events, read %llu",
+                            name, (unsigned long long)(at + j), (unsigned long long)want,
+                            (unsigned long long)z->count);
+        break;
+      }
+      if (avail - j < 4) break;
+      uint64_t zz = v >> 2;
+      int64_t dt = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
+      if (dt < 0) {
+        err = evsnn__fail(EVSNN_EORDER, "%s: byte %llu: event %llu: t %lld goes back by %lld us",
+                          name, (unsigned long long)(at + i), (unsigned long long)z->count,
+                          (long long)(t + dt), (long long)-dt);
+        break;
+      }
+      t += dt;
+      ev[k].t = t;
+      ev[k].p = (uint8_t)(v >> 1 & 1);
+      ev[k].x = evsnn__le16(p + j);
+      ev[k].y = evsnn__le16(p + j + 2);
+      memset(ev[k].pad_, 0, sizeof(ev[k].pad_));
+      k++;
+      z->count++;
+      i = j + 4;
+    }
+    z->t = t;
+    evsnn_stream_skip(z->s, i);
+    if (err == 0 && i == 0 && k < cap && !z->done) {
+      /* Not even one record fits in what the stream could give: the data
+       * stops mid-record. Prefer the stream's own error (gzip) if any. */
+      evsnn_stream_skip(z->s, avail);
+      err = evsnn_stream_peek(z->s, 1, &p, &avail);
+      if (err == 0)
+        err = evsnn__fail(EVSNN_ETRUNC, "%s: byte %llu: event %llu: record cut short (%zu bytes left)",
+                          name, (unsigned long long)at, (unsigned long long)z->count, avail);
+    }
+  }
+  *n = k;
+  /* Events decoded before a fault are delivered now; the fault is kept and
+   * returned by the next call, which then decodes nothing. */
+  if (err != 0 && k > 0) {
+    z->err = err;
+    return 0;
+  }
+  return err;
+}
+
+static void rd_close(void *st) {
+  state_t *z = st;
+  free(z->meta);
+}
+
+const evsnn__event_format_t evsnn__format_evsnn = {
+    "evsnn", sniff, sizeof(state_t), rd_open, rd_read, rd_close,
+};

@@ -1,0 +1,120 @@
+/* The event reader: one table of format decoders and the sniffing that
+ * picks one. A decoder registers by adding one line to `formats` below; the
+ * reader owns the stream and the decoder's state and forwards reads. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "io/formats.h"
+
+/* Ordered by how cheaply and surely they recognise their content; the
+ * highest sniff score wins, earlier entries win ties. */
+static const evsnn__event_format_t *const formats[] = {
+    &evsnn__format_evsnn,
+    NULL,
+};
+
+struct evsnn_event_reader_s {
+  const evsnn__event_format_t *fmt;
+  evsnn_stream_t *s;
+  evsnn_event_info_t info;
+  void *state;
+};
+
+static const evsnn__event_format_t *by_name(const char *name) {
+  for (size_t i = 0; formats[i] != NULL; i++)
+    if (strcmp(formats[i]->name, name) == 0) return formats[i];
+  return NULL;
+}
+
+static int sniff(evsnn_stream_t *s, const char *path, const evsnn__event_format_t **out) {
+  const uint8_t *head;
+  size_t len;
+  int err = evsnn_stream_peek(s, EVSNN__SNIFF_BYTES, &head, &len);
+  if (err != 0) return err;
+  int best = 0;
+  *out = NULL;
+  for (size_t i = 0; formats[i] != NULL; i++) {
+    int score = formats[i]->sniff(head, len, path);
+    if (score > best) best = score, *out = formats[i];
+  }
+  if (*out == NULL)
+    return evsnn__fail(EVSNN_EFORMAT, "%s: byte 0: no known event format matches the first %zu bytes",
+                       evsnn_stream_name(s), len);
+  return 0;
+}
+
+/* Takes ownership of s, also on failure. */
+static int reader_open(evsnn_event_reader_t **out, evsnn_stream_t *s, const char *path,
+                       const char *format) {
+  *out = NULL;
+  const evsnn__event_format_t *fmt = NULL;
+  int err = 0;
+  if (format != NULL) {
+    fmt = by_name(format);
+    if (fmt == NULL)
+      err = evsnn__fail(EVSNN_EINVAL, "%s: unknown event format \"%s\"", evsnn_stream_name(s), format);
+  } else {
+    err = sniff(s, path, &fmt);
+  }
+  if (err != 0) {
+    evsnn_stream_close(s);
+    return err;
+  }
+  evsnn_event_reader_t *r = calloc(1, sizeof(*r));
+  void *state = calloc(1, fmt->state_size ? fmt->state_size : 1);
+  if (r == NULL || state == NULL) {
+    free(r);
+    free(state);
+    evsnn_stream_close(s);
+    return evsnn__fail(EVSNN_ENOMEM, "%s: reader", evsnn_stream_name(s));
+  }
+  r->fmt = fmt;
+  r->s = s;
+  r->state = state;
+  r->info.format = fmt->name;
+  r->info.label = -1;
+  r->info.meta = "";
+  r->info.channels = 2;
+  err = fmt->open(state, s, &r->info);
+  if (err != 0) {
+    evsnn_event_reader_close(r);
+    return err;
+  }
+  *out = r;
+  return 0;
+}
+
+int evsnn_event_reader_open(evsnn_event_reader_t **r, const char *path, const char *format) {
+  evsnn_stream_t *s;
+  *r = NULL;
+  int err = evsnn_stream_open_file(&s, path);
+  if (err != 0) return err;
+  return reader_open(r, s, path, format);
+}
+
+int evsnn_event_reader_open_mem(evsnn_event_reader_t **r, const void *data, size_t len,
+                                const char *format) {
+  evsnn_stream_t *s;
+  *r = NULL;
+  int err = evsnn_stream_open_mem(&s, data, len, NULL);
+  if (err != 0) return err;
+  return reader_open(r, s, NULL, format);
+}
+
+int evsnn_event_read(evsnn_event_reader_t *r, evsnn_event_t *ev, size_t cap, size_t *n) {
+  *n = 0;
+  return r->fmt->read(r->state, ev, cap, n);
+}
+
+const evsnn_event_info_t *evsnn_event_reader_info(const evsnn_event_reader_t *r) {
+  return &r->info;
+}
+
+void evsnn_event_reader_close(evsnn_event_reader_t *r) {
+  if (r == NULL) return;
+  r->fmt->close(r->state);
+  free(r->state);
+  evsnn_stream_close(r->s);
+  free(r);
+}

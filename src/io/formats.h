@@ -1,0 +1,32 @@
+/* The decoder vtable every event format implements, and the table in
+ * formats.c that evsnn_event_reader_open chooses from. Internal to src/io. */
+#ifndef EVSNN_IO_FORMATS_H
+#define EVSNN_IO_FORMATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "evsnn/events.h"
+
+/* Bytes handed to sniff: the first chunk of the (decompressed) data. */
+#define EVSNN__SNIFF_BYTES 4096
+
+typedef struct evsnn__event_format_s {
+  const char *name;  /* as in evsnn_event_info_t.format */
+  /* 0 = not this format ... 100 = certain (a magic number matched). path may
+   * be NULL; use its extension only to break ties. */
+  int (*sniff)(const uint8_t *head, size_t len, const char *path);
+  size_t state_size;  /* zeroed and owned by the reader */
+  /* Reads the header from s (which the reader owns and closes) and fills
+   * info; info->format is preset to name, label to -1, meta to "". */
+  int (*open)(void *state, evsnn_stream_t *s, evsnn_event_info_t *info);
+  /* As evsnn_event_read. */
+  int (*read)(void *state, evsnn_event_t *ev, size_t cap, size_t *n);
+  /* Frees what open allocated inside state; called once, also after a failed open. */
+  void (*close)(void *state);
+} evsnn__event_format_t;
+
+/* Decoders, one per src/io/format_<name>.c. */
+extern const evsnn__event_format_t evsnn__format_evsnn;
+
+#endif
