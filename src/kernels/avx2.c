@@ -1,42 +1,110 @@
-/* AVX2 kernels. Columns are padded to 16 floats (two 8-float vectors) and 64-byte aligned
- * (see evsnn/kernels.h), so there is no scalar tail: the padding lanes of v
- * and dW hold zeros plus zero-padded weights and stay harmless. */
+/* AVX2 kernels. Columns are padded to 16 floats (two 8-float vectors) and
+ * 64-byte aligned (see evsnn/kernels.h), so there is no scalar tail: the
+ * padding lanes of v and dW hold zeros plus zero-padded weights.
+ *
+ * Same register blocking as avx512.c, scaled to the 16 ymm registers: a
+ * chunk of up to 8 ymm (64 floats) of v or x stays in registers while all
+ * spiking columns stream through it. Block counts are always even here. */
 #include "kernels/kernels_impl.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
 #define TARGET __attribute__((target("avx2,fma")))
+#define INLINE static inline __attribute__((always_inline))
+/* Fully unroll the block loops (B is a compile-time constant at every call)
+ * so acc[] and xr[] live in registers. */
+#define UNROLL _Pragma("GCC unroll 8")
+
+/* v[0:8B] += sum of the idx columns (offset already applied to W); two
+ * columns per step halve the dependency chain on acc[] for small B. */
+TARGET INLINE void colsum_chunk(float *v, const float *W, size_t ld, const uint32_t *idx,
+                                size_t nidx, const int B) {
+  __m256 acc[8];
+  UNROLL for (int b = 0; b < B; b++) acc[b] = _mm256_load_ps(v + 8 * b);
+  size_t k = 0;
+  for (; k + 2 <= nidx; k += 2) {
+    const float *w0 = W + (size_t)idx[k] * ld, *w1 = W + (size_t)idx[k + 1] * ld;
+    UNROLL for (int b = 0; b < B; b++)
+      acc[b] = _mm256_add_ps(acc[b], _mm256_add_ps(_mm256_load_ps(w0 + 8 * b),
+                                                   _mm256_load_ps(w1 + 8 * b)));
+  }
+  if (k < nidx) {
+    const float *w0 = W + (size_t)idx[k] * ld;
+    UNROLL for (int b = 0; b < B; b++) acc[b] = _mm256_add_ps(acc[b], _mm256_load_ps(w0 + 8 * b));
+  }
+  UNROLL for (int b = 0; b < B; b++) _mm256_store_ps(v + 8 * b, acc[b]);
+}
 
 TARGET static void colsum_avx2(float *v, const float *W, size_t ld, const uint32_t *idx,
-                                 size_t nidx, size_t n) {
-  size_t nb = (n + 7) / 8;
+                               size_t nidx, size_t n) {
+  if (nidx == 0) return;
+  size_t nb = (n + 15) / 16 * 2, b = 0; /* whole padded lines: nb is even */
+  for (; b + 8 <= nb; b += 8) colsum_chunk(v + 8 * b, W + 8 * b, ld, idx, nidx, 8);
+  if (b + 4 <= nb) { colsum_chunk(v + 8 * b, W + 8 * b, ld, idx, nidx, 4); b += 4; }
+  if (b < nb) colsum_chunk(v + 8 * b, W + 8 * b, ld, idx, nidx, 2);
+}
+
+/* Each idx column of dW[0:8B] += x[0:8B], x held in registers. Columns are
+ * updated one after another, so repeated indices add twice. */
+TARGET INLINE void colscatter_chunk(float *dW, size_t ld, const uint32_t *idx, size_t nidx,
+                                    const float *x, const int B) {
+  __m256 xr[8];
+  UNROLL for (int b = 0; b < B; b++) xr[b] = _mm256_load_ps(x + 8 * b);
   for (size_t k = 0; k < nidx; k++) {
-    const float *w = W + (size_t)idx[k] * ld;
-    for (size_t b = 0; b < nb; b++)
-      _mm256_store_ps(v + 8 * b, _mm256_add_ps(_mm256_load_ps(v + 8 * b), _mm256_load_ps(w + 8 * b)));
+    float *d = dW + (size_t)idx[k] * ld;
+    UNROLL for (int b = 0; b < B; b++)
+      _mm256_store_ps(d + 8 * b, _mm256_add_ps(_mm256_load_ps(d + 8 * b), xr[b]));
   }
 }
 
 TARGET static void colscatter_avx2(float *dW, size_t ld, const uint32_t *idx, size_t nidx,
-                                     const float *x, size_t n) {
-  size_t nb = (n + 7) / 8;
-  for (size_t k = 0; k < nidx; k++) {
-    float *d = dW + (size_t)idx[k] * ld;
-    for (size_t b = 0; b < nb; b++)
-      _mm256_store_ps(d + 8 * b, _mm256_add_ps(_mm256_load_ps(d + 8 * b), _mm256_load_ps(x + 8 * b)));
-  }
+                                   const float *x, size_t n) {
+  if (nidx == 0) return;
+  size_t nb = (n + 15) / 16 * 2, b = 0;
+  for (; b + 8 <= nb; b += 8) colscatter_chunk(dW + 8 * b, ld, idx, nidx, x + 8 * b, 8);
+  if (b + 4 <= nb) { colscatter_chunk(dW + 8 * b, ld, idx, nidx, x + 8 * b, 4); b += 4; }
+  if (b < nb) colscatter_chunk(dW + 8 * b, ld, idx, nidx, x + 8 * b, 2);
 }
 
+/* Horizontal sums of four accumulators at once: {sum a0, .., sum a3}. */
+TARGET INLINE __m128 reduce4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+  __m256 s01 = _mm256_add_ps(_mm256_unpacklo_ps(a0, a1), _mm256_unpackhi_ps(a0, a1));
+  __m256 s23 = _mm256_add_ps(_mm256_unpacklo_ps(a2, a3), _mm256_unpackhi_ps(a2, a3));
+  __m256d lo = _mm256_unpacklo_pd(_mm256_castps_pd(s01), _mm256_castps_pd(s23));
+  __m256d hi = _mm256_unpackhi_pd(_mm256_castps_pd(s01), _mm256_castps_pd(s23));
+  __m256 s = _mm256_add_ps(_mm256_castpd_ps(lo), _mm256_castpd_ps(hi)); /* {a0,a1,a2,a3} x2 */
+  return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+}
+
+/* Four columns at a time with two accumulators each: eight independent FMA
+ * chains hide the FMA latency, and each x vector is loaded once for four. */
 TARGET static void coldot_avx2(float *y, const float *W, size_t ld, size_t ncols, const float *x,
-                                 size_t n) {
-  size_t nb = (n + 7) / 8;
-  for (size_t j = 0; j < ncols; j++) {
+                               size_t n) {
+  size_t nb = (n + 15) / 16 * 2, j = 0;
+  for (; j + 4 <= ncols; j += 4) {
     const float *w = W + j * ld;
-    __m256 acc = _mm256_setzero_ps();
-    for (size_t b = 0; b < nb; b++)
-      acc = _mm256_fmadd_ps(_mm256_load_ps(w + 8 * b), _mm256_load_ps(x + 8 * b), acc);
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    __m256 a[4], c[4];
+    UNROLL for (int q = 0; q < 4; q++) a[q] = c[q] = _mm256_setzero_ps();
+    for (size_t b = 0; b < nb; b += 2) {
+      __m256 x0 = _mm256_load_ps(x + 8 * b), x1 = _mm256_load_ps(x + 8 * b + 8);
+      UNROLL for (int q = 0; q < 4; q++) {
+        a[q] = _mm256_fmadd_ps(_mm256_load_ps(w + q * ld + 8 * b), x0, a[q]);
+        c[q] = _mm256_fmadd_ps(_mm256_load_ps(w + q * ld + 8 * b + 8), x1, c[q]);
+      }
+    }
+    _mm_storeu_ps(y + j, reduce4(_mm256_add_ps(a[0], c[0]), _mm256_add_ps(a[1], c[1]),
+                                 _mm256_add_ps(a[2], c[2]), _mm256_add_ps(a[3], c[3])));
+  }
+  for (; j < ncols; j++) {
+    const float *w = W + j * ld;
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    for (size_t b = 0; b < nb; b += 2) {
+      a0 = _mm256_fmadd_ps(_mm256_load_ps(w + 8 * b), _mm256_load_ps(x + 8 * b), a0);
+      a1 = _mm256_fmadd_ps(_mm256_load_ps(w + 8 * b + 8), _mm256_load_ps(x + 8 * b + 8), a1);
+    }
+    a0 = _mm256_add_ps(a0, a1);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(a0), _mm256_extractf128_ps(a0, 1));
     h = _mm_add_ps(h, _mm_movehl_ps(h, h));
     h = _mm_add_ss(h, _mm_movehdup_ps(h));
     y[j] = _mm_cvtss_f32(h);
