@@ -23,5 +23,8 @@
 #include "evsnn/events.h"
 #include "evsnn/kernels.h"
 #include "evsnn/rng.h"
+#include "evsnn/net.h"
+#include "evsnn/encode.h"
+#include "evsnn/engine.h"
 
 #endif

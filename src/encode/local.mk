@@ -1,1 +1,3 @@
-# src/encode: see the module header in include/evsnn/.
+# src/encode: Poisson rate encoding (and the DVS emulator).
+evsnninclude_HEADERS += include/evsnn/encode.h
+libevsnn_la_SOURCES += src/encode/poisson.c

@@ -1,1 +1,9 @@
-# src/engine: see the module header in include/evsnn/.
+# src/engine: the event-driven engine and the dense CBLAS reference.
+evsnninclude_HEADERS += include/evsnn/engine.h
+libevsnn_la_SOURCES += src/engine/event.c src/engine/dense.c
+
+check_PROGRAMS += tests/test_engine
+TESTS += tests/test_engine
+tests_test_engine_SOURCES = tests/test_engine.c
+tests_test_engine_CFLAGS = $(TEST_CFLAGS)
+tests_test_engine_LDADD = $(TEST_LIBS)

@@ -1,1 +1,3 @@
-# src/net: see the module header in include/evsnn/.
+# src/net: the network description.
+evsnninclude_HEADERS += include/evsnn/net.h
+libevsnn_la_SOURCES += src/net/net.c
