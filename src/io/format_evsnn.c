@@ -329,6 +329,16 @@ static int rd_read(void *st, evsnn_event_t *ev, size_t cap, size_t *n) {
     }
     z->t = t;
     evsnn_stream_skip(z->s, i);
+    if (err == 0 && z->done) {
+      /* The end record must end the data; this also surfaces a gzip
+       * trailer that is cut or fails its CRC after the last record. */
+      at = evsnn_stream_offset(z->s);
+      err = evsnn_stream_peek(z->s, 1, &p, &avail);
+      if (err == 0 && avail > 0)
+        err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %llu: bytes after the end record", name,
+                          (unsigned long long)at);
+      break;
+    }
     if (err == 0 && i == 0 && k < cap && !z->done) {
       /* Not even one record fits in what the stream could give: the data
        * stops mid-record. Prefer the stream's own error (gzip) if any. */

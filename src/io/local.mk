@@ -2,3 +2,9 @@
 # event container; other formats register in src/io/formats.c.
 evsnninclude_HEADERS += include/evsnn/events.h
 libevsnn_la_SOURCES += src/io/stream.c src/io/formats.c src/io/formats.h src/io/format_evsnn.c
+
+check_PROGRAMS += tests/test_events
+TESTS += tests/test_events
+tests_test_events_SOURCES = tests/test_events.c
+tests_test_events_CFLAGS = $(TEST_CFLAGS)
+tests_test_events_LDADD = $(TEST_LIBS)

@@ -16,8 +16,12 @@
 #define CHUNK (256 * 1024)
 
 struct evsnn_stream_s {
-  FILE *fp;          /* plain file, or NULL */
-  gzFile gz;         /* gzip file, or NULL */
+  FILE *fp;          /* the file, plain or gzip */
+  int gzip;          /* inflate fp's bytes */
+  int member_open;   /* inside a gzip member (so end of file = truncation) */
+  z_stream zs;
+  uint8_t *in;       /* CHUNK compressed bytes for inflate */
+  uint64_t in_off;   /* compressed bytes read from fp */
   const uint8_t *mem;/* memory source: the whole buffer is the chunk */
   uint8_t *buf;      /* CHUNK bytes for file sources */
   size_t pos, end;   /* unconsumed bytes are [pos, end) */
@@ -49,21 +53,22 @@ int evsnn_stream_open_file(evsnn_stream_t **out, const char *path) {
     evsnn_stream_close(s);
     return evsnn__fail(EVSNN_ENOMEM, "%s: stream buffer", path);
   }
-  /* Look at the magic, then hand the descriptor to zlib when it is gzip:
-   * gzread handles concatenated members and checks each CRC and length. */
+  /* gzip by magic. We drive inflate ourselves rather than gzread, which
+   * drops the bytes it inflated in a call that then fails its CRC check;
+   * windowBits 15 + 16 checks each member's CRC-32 and length. */
   uint8_t magic[2];
   size_t got = fread(magic, 1, 2, s->fp);
+  rewind(s->fp);
   if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-    fclose(s->fp);
-    s->fp = NULL;
-    s->gz = gzopen(path, "rb");
-    if (s->gz == NULL) {
+    s->gzip = 1;
+    s->in = malloc(CHUNK);
+    if (s->in == NULL || inflateInit2(&s->zs, 15 + 16) != Z_OK) {
+      free(s->in);
+      s->in = NULL;
+      s->gzip = 0;
       evsnn_stream_close(s);
-      return evsnn__fail(EVSNN_EIO, "%s: cannot open as gzip", path);
+      return evsnn__fail(EVSNN_ENOMEM, "%s: inflate state", path);
     }
-    gzbuffer(s->gz, CHUNK);
-  } else {
-    rewind(s->fp);
   }
   *out = s;
   return 0;
@@ -80,21 +85,64 @@ int evsnn_stream_open_mem(evsnn_stream_t **out, const void *data, size_t len, co
   return 0;
 }
 
-/* Maps zlib's complaint at the current position to our codes. */
-static int gz_error(evsnn_stream_t *s) {
-  int zerr;
-  const char *msg = gzerror(s->gz, &zerr);
-  uint64_t at = s->base + s->end;
-  if (zerr == Z_BUF_ERROR)
-    return evsnn__fail(EVSNN_ETRUNC, "%s: byte %llu: gzip data ends early (%s)", s->name,
-                       (unsigned long long)at, msg);
-  if (zerr == Z_DATA_ERROR && strstr(msg, "check") != NULL)
-    return evsnn__fail(EVSNN_ECHECKSUM, "%s: byte %llu: gzip %s", s->name,
-                       (unsigned long long)at, msg);
-  if (zerr == Z_DATA_ERROR)
-    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %llu: gzip %s", s->name,
-                       (unsigned long long)at, msg);
-  return evsnn__fail(EVSNN_EIO, "%s: byte %llu: %s", s->name, (unsigned long long)at, msg);
+/* Maps inflate's complaint to our codes; at is the decompressed offset. */
+static int gz_error(evsnn_stream_t *s, int zr) {
+  unsigned long long at = s->base + s->end, cat = s->in_off - s->zs.avail_in;
+  const char *msg = s->zs.msg ? s->zs.msg : zError(zr);
+  if (zr == Z_DATA_ERROR && strstr(msg, "check") != NULL)
+    return evsnn__fail(EVSNN_ECHECKSUM, "%s: byte %llu (compressed byte %llu): gzip %s", s->name,
+                       at, cat, msg);
+  if (zr == Z_DATA_ERROR)
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %llu (compressed byte %llu): gzip %s", s->name,
+                       at, cat, msg);
+  if (zr == Z_MEM_ERROR) return evsnn__fail(EVSNN_ENOMEM, "%s: inflate", s->name);
+  return evsnn__fail(EVSNN_EIO, "%s: byte %llu: inflate error %d", s->name, at, zr);
+}
+
+/* Inflates into buf until it holds want bytes, the file ends or an error. */
+static void fill_gzip(evsnn_stream_t *s, size_t want) {
+  while (s->end < want && !s->eof) {
+    if (s->zs.avail_in == 0) {
+      size_t r = fread(s->in, 1, CHUNK, s->fp);
+      if (ferror(s->fp)) {
+        s->err = evsnn__fail(EVSNN_EIO, "%s: compressed byte %llu: read error", s->name,
+                             (unsigned long long)s->in_off);
+        s->eof = 1;
+        return;
+      }
+      if (r == 0) {
+        if (s->member_open)
+          s->err = evsnn__fail(EVSNN_ETRUNC, "%s: byte %llu (compressed byte %llu): gzip data ends early",
+                               s->name, (unsigned long long)(s->base + s->end),
+                               (unsigned long long)s->in_off);
+        s->eof = 1;
+        return;
+      }
+      s->in_off += r;
+      s->zs.next_in = s->in;
+      s->zs.avail_in = (uInt)r;
+    }
+    if (!s->member_open) {
+      /* Next member of a multi-member file; anything but a gzip header
+       * after a member is trailing junk, which gzip(1) also ignores. */
+      if (s->zs.avail_in >= 1 && s->zs.next_in[0] != 0x1f) {
+        s->eof = 1;
+        return;
+      }
+      s->member_open = 1;
+    }
+    s->zs.next_out = s->buf + s->end;
+    s->zs.avail_out = (uInt)(CHUNK - s->end);
+    int zr = inflate(&s->zs, Z_NO_FLUSH);
+    s->end = CHUNK - s->zs.avail_out;
+    if (zr == Z_STREAM_END) {
+      s->member_open = 0;
+      inflateReset(&s->zs);
+    } else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+      s->err = gz_error(s, zr);
+      s->eof = 1;
+    }
+  }
 }
 
 /* Moves the unconsumed tail to the front and reads until want bytes are
@@ -108,31 +156,19 @@ static void fill(evsnn_stream_t *s, size_t want) {
     s->end -= s->pos;
     s->pos = 0;
   }
+  if (s->gzip) {
+    fill_gzip(s, want);
+    return;
+  }
   while (s->end < want && !s->eof) {
     size_t room = CHUNK - s->end;
-    if (s->gz != NULL) {
-      int r = gzread(s->gz, s->buf + s->end, (unsigned)room);
-      if (r < 0) {
-        s->err = gz_error(s);
-        s->eof = 1;
-      } else if (r == 0) {
-        /* gzread returns 0 both at a clean end and at a cut-off member. */
-        int zerr;
-        gzerror(s->gz, &zerr);
-        if (zerr != Z_OK) s->err = gz_error(s);
-        s->eof = 1;
-      } else {
-        s->end += (size_t)r;
-      }
-    } else {
-      size_t r = fread(s->buf + s->end, 1, room, s->fp);
-      s->end += r;
-      if (r < room) {
-        if (ferror(s->fp))
-          s->err = evsnn__fail(EVSNN_EIO, "%s: byte %llu: read error", s->name,
-                               (unsigned long long)(s->base + s->end));
-        s->eof = 1;
-      }
+    size_t r = fread(s->buf + s->end, 1, room, s->fp);
+    s->end += r;
+    if (r < room) {
+      if (ferror(s->fp))
+        s->err = evsnn__fail(EVSNN_EIO, "%s: byte %llu: read error", s->name,
+                             (unsigned long long)(s->base + s->end));
+      s->eof = 1;
     }
   }
 }
@@ -172,13 +208,14 @@ int evsnn_stream_read(evsnn_stream_t *s, void *dst, size_t len, size_t *got) {
 }
 
 uint64_t evsnn_stream_offset(const evsnn_stream_t *s) { return s->base + s->pos; }
-int evsnn_stream_is_gzip(const evsnn_stream_t *s) { return s->gz != NULL; }
+int evsnn_stream_is_gzip(const evsnn_stream_t *s) { return s->gzip; }
 const char *evsnn_stream_name(const evsnn_stream_t *s) { return s->name; }
 
 void evsnn_stream_close(evsnn_stream_t *s) {
   if (s == NULL) return;
   if (s->fp != NULL) fclose(s->fp);
-  if (s->gz != NULL) gzclose(s->gz);
+  if (s->gzip) inflateEnd(&s->zs);
+  free(s->in);
   free(s->buf);
   free(s);
 }

@@ -1,0 +1,219 @@
+/* Tests of src/io: our container round-trips in memory and through gzip
+ * files, and every bad input (truncation at many offsets, CRC damage, wrong
+ * magic, bad version, time going back) is an error code with the good
+ * events before it delivered. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "evsnn/events.h"
+#include "evsnn/rng.h"
+#include "evsnn/error.h"
+
+#define N 5000
+
+static evsnn_event_t evs[N];
+
+/* Random increasing times with repeats and large jumps, random pixels. */
+static void make_events(uint64_t seed) {
+  uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
+  int64_t t = 12345;
+  for (int i = 0; i < N; i++) {
+    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+    t += (s & 3) == 0 ? 0 : (int64_t)(s >> 40) % ((s & 0x100) ? 1000000 : 50);
+    memset(&evs[i], 0, sizeof(evs[i]));
+    evs[i].t = t;
+    evs[i].x = (uint16_t)(s >> 8);
+    evs[i].y = (uint16_t)(s >> 24);
+    evs[i].p = (uint8_t)(s >> 33 & 1);
+  }
+}
+
+static const evsnn_event_info_t info = {"evsnn", 640, 480, 2, EVSNN_EVENTS_DVS, 7, "camera=test"};
+
+/* Reads all events in small calls; returns the error that ended it. */
+static int read_all(evsnn_event_reader_t *r, evsnn_event_t *out, size_t *total) {
+  size_t n;
+  int err;
+  *total = 0;
+  while ((err = evsnn_event_read(r, out + *total, 333, &n)) == 0 && n > 0) {
+    *total += n;
+    cr_assert_leq(*total, N);
+  }
+  return err;
+}
+
+static void check_prefix(const evsnn_event_t *got, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    cr_assert(memcmp(&got[i], &evs[i], sizeof(evs[i])) == 0, "event %zu differs", i);
+}
+
+static evsnn_event_buf_t mem_file(void) {
+  evsnn_event_buf_t b;
+  cr_assert_eq(evsnn_event_buf_init(&b, &info), 0);
+  cr_assert_eq(evsnn_event_buf_write(&b, evs, N / 2), 0);
+  cr_assert_eq(evsnn_event_buf_write(&b, evs + N / 2, N - N / 2), 0);
+  cr_assert_eq(evsnn_event_buf_finish(&b), 0);
+  return b;
+}
+
+Test(events, memory_round_trip) {
+  static evsnn_event_t got[N];
+  make_events(1);
+  evsnn_event_buf_t b = mem_file();
+  evsnn_event_reader_t *r;
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, b.data, b.len, NULL), 0);
+  const evsnn_event_info_t *in = evsnn_event_reader_info(r);
+  cr_assert_str_eq(in->format, "evsnn");
+  cr_assert_eq(in->width, 640);
+  cr_assert_eq(in->height, 480);
+  cr_assert_eq(in->label, 7);
+  cr_assert_str_eq(in->meta, "camera=test");
+  size_t total;
+  cr_assert_eq(read_all(r, got, &total), 0);
+  cr_assert_eq(total, N);
+  check_prefix(got, N);
+  evsnn_event_reader_close(r);
+  evsnn_event_buf_free(&b);
+}
+
+static void tmp_path(char *p, size_t len) {
+  snprintf(p, len, "/tmp/evsnn-test-%d.evs.gz", (int)getpid());
+}
+
+Test(events, gzip_file_round_trip_and_zcat) {
+  static evsnn_event_t got[N];
+  char path[64];
+  tmp_path(path, sizeof(path));
+  make_events(2);
+  evsnn_event_writer_t *w;
+  cr_assert_eq(evsnn_event_writer_open(&w, path, &info), 0);
+  for (int i = 0; i < N; i += 1000) cr_assert_eq(evsnn_event_write(w, evs + i, 1000), 0);
+  cr_assert_eq(evsnn_event_writer_close(w), 0);
+  /* The body must be exactly the in-memory encoding, readable by zcat. */
+  evsnn_event_buf_t b = mem_file();
+  char cmd[160];
+  snprintf(cmd, sizeof(cmd), "zcat %s | cmp -s - /dev/stdin", path);
+  FILE *f = popen(cmd, "w");
+  cr_assert_not_null(f);
+  fwrite(b.data, 1, b.len, f);
+  cr_assert_eq(pclose(f), 0, "zcat output differs from the memory encoding");
+  evsnn_event_reader_t *r;
+  cr_assert_eq(evsnn_event_reader_open(&r, path, NULL), 0);
+  size_t total;
+  cr_assert_eq(read_all(r, got, &total), 0);
+  cr_assert_eq(total, N);
+  check_prefix(got, N);
+  evsnn_event_reader_close(r);
+  evsnn_event_buf_free(&b);
+  unlink(path);
+}
+
+Test(events, truncated_memory_at_every_offset_kind) {
+  static evsnn_event_t got[N];
+  make_events(3);
+  evsnn_event_buf_t b = mem_file();
+  for (size_t cut = 0; cut < b.len; cut += (cut < 200 ? 1 : 997)) {
+    evsnn_event_reader_t *r;
+    int err = evsnn_event_reader_open_mem(&r, b.data, cut, cut < 8 ? "evsnn" : NULL);
+    if (err != 0) {
+      cr_assert(err == EVSNN_ETRUNC || err == EVSNN_EFORMAT, "cut %zu: %s", cut, evsnn_err_name(err));
+      continue;
+    }
+    size_t total;
+    err = read_all(r, got, &total);
+    cr_assert_eq(err, EVSNN_ETRUNC, "cut %zu: %s", cut, evsnn_err_name(err));
+    check_prefix(got, total);
+    cr_assert_neq(strstr(evsnn_error_detail(), "byte"), NULL);
+    evsnn_event_reader_close(r);
+  }
+  evsnn_event_buf_free(&b);
+}
+
+Test(events, gzip_truncated_and_crc) {
+  static evsnn_event_t got[N];
+  char path[64];
+  tmp_path(path, sizeof(path));
+  make_events(4);
+  evsnn_event_writer_t *w;
+  cr_assert_eq(evsnn_event_writer_open(&w, path, &info), 0);
+  cr_assert_eq(evsnn_event_write(w, evs, N), 0);
+  cr_assert_eq(evsnn_event_writer_close(w), 0);
+  FILE *f = fopen(path, "rb");
+  static uint8_t gz[1 << 20];
+  size_t len = fread(gz, 1, sizeof(gz), f);
+  fclose(f);
+  const size_t cuts[] = {len - 1, len - 5, len - 9, len / 2, 30};
+  for (size_t c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
+    f = fopen(path, "wb");
+    fwrite(gz, 1, cuts[c], f);
+    fclose(f);
+    evsnn_event_reader_t *r;
+    int err = evsnn_event_reader_open(&r, path, NULL);
+    if (err == 0) {
+      size_t total;
+      err = read_all(r, got, &total);
+      check_prefix(got, total);
+      evsnn_event_reader_close(r);
+    }
+    cr_assert_eq(err, EVSNN_ETRUNC, "cut %zu of %zu: %s (%s)", cuts[c], len, evsnn_err_name(err),
+                 evsnn_error_detail());
+  }
+  /* Flip a byte of the stored CRC-32. */
+  gz[len - 6] ^= 0x40;
+  f = fopen(path, "wb");
+  fwrite(gz, 1, len, f);
+  fclose(f);
+  evsnn_event_reader_t *r;
+  int err = evsnn_event_reader_open(&r, path, NULL);
+  cr_assert_eq(err, 0, "%s (%s)", evsnn_err_name(err), evsnn_error_detail());
+  size_t total;
+  err = read_all(r, got, &total);
+  cr_assert_eq(err, EVSNN_ECHECKSUM, "%s (%s)", evsnn_err_name(err), evsnn_error_detail());
+  check_prefix(got, total);
+  evsnn_event_reader_close(r);
+  unlink(path);
+}
+
+Test(events, bad_magic_and_version) {
+  make_events(5);
+  evsnn_event_buf_t b = mem_file();
+  evsnn_event_reader_t *r;
+  b.data[8] = 2;
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, b.data, b.len, NULL), EVSNN_EVERSION);
+  cr_assert_neq(strstr(evsnn_error_detail(), "version 2"), NULL);
+  b.data[8] = 1;
+  b.data[0] = 'X';
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, b.data, b.len, NULL), EVSNN_EFORMAT);
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, b.data, b.len, "evsnn"), EVSNN_EFORMAT);
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, b.data, b.len, "nosuch"), EVSNN_EINVAL);
+  cr_assert_eq(evsnn_event_reader_open(&r, "/nonexistent/x.evs", NULL), EVSNN_ENOENT);
+  evsnn_event_buf_free(&b);
+}
+
+Test(events, out_of_order) {
+  static evsnn_event_t got[N];
+  make_events(6);
+  evsnn_event_buf_t b;
+  cr_assert_eq(evsnn_event_buf_init(&b, &info), 0);
+  evs[100].t = evs[99].t - 5;
+  cr_assert_eq(evsnn_event_buf_write(&b, evs, N), EVSNN_EORDER);
+  cr_assert_neq(strstr(evsnn_error_detail(), "event 100"), NULL);
+  /* Hand-encode a backwards delta, as a third-party writer might. */
+  cr_assert_eq(evsnn_event_buf_write(&b, evs, 100), 0);
+  uint8_t rec[5] = {1 << 2, 1, 0, 2, 0};  /* zigzag(-1) = 1, shifted past p and the end bit */
+  memcpy(b.data + b.len, rec, 5);
+  b.len += 5;
+  evsnn_event_reader_t *r;
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, b.data, b.len, NULL), 0);
+  size_t total;
+  int err = read_all(r, got, &total);
+  cr_assert_eq(err, EVSNN_EORDER);
+  cr_assert_eq(total, 100);
+  check_prefix(got, 100);
+  cr_assert_neq(strstr(evsnn_error_detail(), "event 100"), NULL, "%s", evsnn_error_detail());
+  evsnn_event_reader_close(r);
+  evsnn_event_buf_free(&b);
+}
