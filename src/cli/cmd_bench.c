@@ -1,6 +1,156 @@
-/* evsnn bench: times the engines against each other in one run. */
+/* evsnn bench: forward inference of the paper network on MNIST test images
+ * with the event engine and the dense CBLAS engine in the same run, the
+ * same encoded input for both, their predictions compared before any
+ * figure is printed. Timings are medians of --repeat runs. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
 #include "cli/cli.h"
+#include "core/internal.h"
+#include "evsnn.h"
+#include "evsnn/dataset.h"
+
+typedef struct {
+  const evsnn_dataset_t *data;
+  evsnn_poisson_t *enc;
+  uint64_t seed;
+  uint32_t T;
+  uint32_t *pred;
+} bench_job_t;
+
+/* Each image gets its own random stream, so both engines see the very same
+ * input spikes. */
+static double run_event(const bench_job_t *job, evsnn_state_t *st) {
+  size_t px = (size_t)job->data->rows * job->data->cols;
+  double t0 = evsnn__now();
+  for (uint32_t i = 0; i < job->data->n; i++) {
+    evsnn_rng_t rng;
+    evsnn_rng_init(&rng, job->seed, i);
+    evsnn_poisson_set_image(job->enc, job->data->pixels + i * px);
+    job->pred[i] = evsnn_state_classify(st, job->enc, &rng, job->T);
+  }
+  return evsnn__now() - t0;
+}
+
+static double run_dense(const bench_job_t *job, evsnn_dense_t *d, uint32_t *in) {
+  size_t px = (size_t)job->data->rows * job->data->cols;
+  const evsnn_net_t *net = d->net;
+  double t0 = evsnn__now();
+  for (uint32_t i = 0; i < job->data->n; i++) {
+    evsnn_rng_t rng;
+    evsnn_rng_init(&rng, job->seed, i);
+    evsnn_poisson_set_image(job->enc, job->data->pixels + i * px);
+    evsnn_dense_reset(d);
+    for (uint32_t k = 0; k < job->T; k++) evsnn_dense_step(d, in, evsnn_poisson_step(job->enc, &rng, in));
+    job->pred[i] = evsnn_argmax(d->v[net->n_layers - 1], net->sizes[net->n_layers]);
+  }
+  return evsnn__now() - t0;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *x, int n) {
+  qsort(x, (size_t)n, sizeof *x, cmp_double);
+  return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+static int usage_bench(void) {
+  printf("usage: evsnn bench [--data DIR] [--limit N] [--steps T[,T...]] [--repeat R] [--seed S]\n"
+         "  Times inference of the 784-300-300-10 network (paper initialisation) with the\n"
+         "  event engine and the dense CBLAS engine on the same encoded test images.\n");
+  return 0;
+}
 
 int evsnn_cmd_bench(int argc, char **argv) {
-  return cli_usage("bench: not built yet");
+  const char *dir = NULL, *steps_arg = "5,20";
+  long limit = 10000, repeat = 3, seed = 1;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage_bench();
+    if (!val) return cli_usage("bench: %s needs a value", a);
+    if (!strcmp(a, "--data")) dir = val;
+    else if (!strcmp(a, "--steps")) steps_arg = val;
+    else if (!strcmp(a, "--limit")) { if (!cli_parse_long(a, val, 1, 10000000, &limit)) return 2; }
+    else if (!strcmp(a, "--repeat")) { if (!cli_parse_long(a, val, 1, 100, &repeat)) return 2; }
+    else if (!strcmp(a, "--seed")) { if (!cli_parse_long(a, val, 0, 0x7fffffffL, &seed)) return 2; }
+    else return cli_usage("bench: unknown option '%s' (see evsnn bench --help)", a);
+    i++;
+  }
+  uint32_t steps[8];
+  int n_steps = 0;
+  for (char *s = (char *)steps_arg; *s && n_steps < 8;) {
+    char *end;
+    long t = strtol(s, &end, 10);
+    if (end == s || t < 1 || t > 10000 || (*end && *end != ',')) return cli_usage("bench: --steps: bad list '%s'", steps_arg);
+    steps[n_steps++] = (uint32_t)t;
+    s = *end ? end + 1 : end;
+  }
+
+  evsnn_dataset_t train = {0}, test = {0};
+  int is_sample = 0, err;
+  char used[1024];
+  if ((err = evsnn_dataset_load_dir(&train, &test, dir, &is_sample, used, sizeof used)))
+    return cli_fail(err, dir ? dir : "MNIST");
+  evsnn_dataset_free(&train);
+  if (test.n > (uint32_t)limit) evsnn_dataset_limit(&test, (uint32_t)limit);
+  if (is_sample)
+    fprintf(stderr, "evsnn: NOTE: using the embedded sample (%s), not the full MNIST set; run datasets/fetch-mnist\n", used);
+
+  evsnn_net_t net;
+  uint32_t sizes[] = {784, 300, 300, 10};
+  if ((err = evsnn_net_init(&net, sizes, 4, 0.8187f))) return cli_fail(err, "network");
+  evsnn_net_init_params(&net, (uint64_t)seed, EVSNN_INIT_FANIN, (float[]){5, 3});
+  evsnn_state_t st;
+  evsnn_dense_t dense;
+  evsnn_poisson_t enc;
+  uint32_t *pe = malloc(sizeof(uint32_t) * test.n), *pd = malloc(sizeof(uint32_t) * test.n);
+  uint32_t *in = malloc(sizeof(uint32_t) * 784);
+  if (!pe || !pd || !in || evsnn_state_init(&st, &net) || evsnn_dense_init(&dense, &net) || evsnn_poisson_init(&enc, 784))
+    return cli_fail(EVSNN_ENOMEM, "bench");
+
+  printf("evsnn bench: 784-300-300-10, paper initialisation (seed %ld), %u test images from %s, kernels %s, median of %ld\n",
+         seed, test.n, used, evsnn_kernels()->name, repeat);
+  printf("%4s %14s %14s %7s %12s %10s %10s %10s\n", "T", "event img/s", "dense img/s", "ratio", "event GSyOP/s",
+         "spk/img", "synops/img", "dense MAC/img");
+  int status = 0;
+  for (int s = 0; s < n_steps; s++) {
+    bench_job_t job = {&test, &enc, (uint64_t)seed, steps[s], pe};
+    double te[100], td[100];
+    memset(&st.counts, 0, sizeof st.counts);
+    for (long r = 0; r < repeat; r++) {
+      job.pred = pe;
+      te[r] = run_event(&job, &st);
+      job.pred = pd;
+      td[r] = run_dense(&job, &dense, in);
+    }
+    uint32_t same = 0;
+    for (uint32_t i = 0; i < test.n; i++) same += pe[i] == pd[i];
+    double me = median(te, (int)repeat), md = median(td, (int)repeat);
+    double imgs = (double)test.n * (double)repeat, synops = 0, macs = 0, spikes = 0;
+    for (uint32_t m = 0; m < net.n_layers; m++) {
+      synops += (double)st.counts.synops[m];
+      macs += (double)st.counts.dense_macs[m];
+    }
+    for (uint32_t m = 0; m <= net.n_layers; m++) spikes += (double)st.counts.spikes[m];
+    printf("%4u %14.0f %14.0f %6.2fx %12.3f %10.0f %10.0f %10.0f\n", steps[s], test.n / me, test.n / md, md / me,
+           synops / imgs / (me / test.n) * 1e-9, spikes / imgs, synops / imgs, macs / imgs);
+    if (same != test.n) {
+      fprintf(stderr, "evsnn: bench: engines disagree on %u of %u predictions at T=%u\n", test.n - same, test.n, steps[s]);
+      status = 1;
+    }
+  }
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  printf("predictions identical: %s; peak memory (max RSS): %.1f MiB\n", status ? "NO" : "yes", ru.ru_maxrss / 1024.0);
+  free(pe); free(pd); free(in);
+  evsnn_poisson_free(&enc);
+  evsnn_state_free(&st);
+  evsnn_dense_free(&dense);
+  evsnn_net_free(&net);
+  evsnn_dataset_free(&test);
+  return status;
 }
