@@ -1,0 +1,43 @@
+/* evsnn/dataset.h: labelled image sets in the IDX format of MNIST.
+ *
+ * The loader reads IDX files raw or gzip-compressed (zlib detects which),
+ * checks magic, type byte, dimensions and that the data length is exact,
+ * and that the image and label files agree on the count. Functions return
+ * 0 or a negative EVSNN_E* code with a detail line (see evsnn/error.h);
+ * on failure nothing stays allocated.
+ */
+#ifndef EVSNN_DATASET_H
+#define EVSNN_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct evsnn_dataset_s {
+  uint32_t n, rows, cols;
+  uint8_t *pixels; /* n * rows * cols bytes, row-major per image; owned */
+  uint8_t *labels; /* n bytes; owned */
+} evsnn_dataset_t;
+
+/* Loads an idx3 image file (magic 0x00000803) and an idx1 label file
+ * (0x00000801), raw or .gz. *d is overwritten (zeroed on failure). */
+int evsnn_dataset_load_idx(evsnn_dataset_t *d, const char *images_path,
+                           const char *labels_path);
+
+/* Loads train and test from DIR (files train-images-idx3-ubyte[.gz],
+ * train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz],
+ * t10k-labels-idx1-ubyte[.gz]). If dir is NULL: tries $EVSNN_DATA, then
+ * datasets/mnist, then falls back to datasets/sample and sets *is_sample = 1
+ * (a directory is tried when its training images exist). The chosen
+ * directory is written to dir_out (cap bytes) so the CLI can print it.
+ * is_sample and dir_out may be NULL. */
+int evsnn_dataset_load_dir(evsnn_dataset_t *train, evsnn_dataset_t *test,
+                           const char *dir, int *is_sample, char *dir_out,
+                           size_t cap);
+
+/* Keeps the first n examples (no copy); no-op if n >= d->n. */
+void evsnn_dataset_limit(evsnn_dataset_t *d, uint32_t n);
+
+/* Frees the arrays and zeroes *d; accepts a zeroed struct. */
+void evsnn_dataset_free(evsnn_dataset_t *d);
+
+#endif
