@@ -14,6 +14,7 @@ static const struct {
   const char *help;
 } commands[] = {
     {"bench", evsnn_cmd_bench, "time inference (and training) with the event and dense engines"},
+    {"events", evsnn_cmd_events, "event files: info, cat (crop, slice, downsample), convert"},
 };
 
 int cli_fail(int err, const char *what) {
