@@ -24,15 +24,19 @@ TARGET INLINE void colsum_chunk(float *v, const float *W, size_t ld, const uint3
   __m512 acc[16];
   UNROLL for (int b = 0; b < B; b++) acc[b] = _mm512_load_ps(v + 16 * b);
   size_t k = 0;
-  /* Two columns per step: their sum is added once, which halves the
-   * dependency chain on acc[] when B is small (n = 10 is one block). */
-  for (; k + 2 <= nidx; k += 2) {
+  /* Four columns per step: their sum is added to acc[] once, so the
+   * dependency chain on acc[] is a quarter as long, which matters when B is
+   * small (n = 10 is one or two blocks) and the add latency would bound it. */
+  for (; k + 4 <= nidx; k += 4) {
     const float *w0 = W + (size_t)idx[k] * ld, *w1 = W + (size_t)idx[k + 1] * ld;
-    UNROLL for (int b = 0; b < B; b++)
-      acc[b] = _mm512_add_ps(acc[b], _mm512_add_ps(_mm512_load_ps(w0 + 16 * b),
-                                                   _mm512_load_ps(w1 + 16 * b)));
+    const float *w2 = W + (size_t)idx[k + 2] * ld, *w3 = W + (size_t)idx[k + 3] * ld;
+    UNROLL for (int b = 0; b < B; b++) {
+      __m512 s01 = _mm512_add_ps(_mm512_load_ps(w0 + 16 * b), _mm512_load_ps(w1 + 16 * b));
+      __m512 s23 = _mm512_add_ps(_mm512_load_ps(w2 + 16 * b), _mm512_load_ps(w3 + 16 * b));
+      acc[b] = _mm512_add_ps(acc[b], _mm512_add_ps(s01, s23));
+    }
   }
-  if (k < nidx) {
+  for (; k < nidx; k++) {
     const float *w0 = W + (size_t)idx[k] * ld;
     UNROLL for (int b = 0; b < B; b++) acc[b] = _mm512_add_ps(acc[b], _mm512_load_ps(w0 + 16 * b));
   }
