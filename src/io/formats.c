@@ -11,6 +11,9 @@
  * highest sniff score wins, earlier entries win ties. */
 static const evsnn__event_format_t *const formats[] = {
     &evsnn__format_evsnn,
+    &evsnn__format_evt2,
+    &evsnn__format_evt3,
+    &evsnn__format_dat,
     NULL,
 };
 

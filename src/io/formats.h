@@ -28,5 +28,6 @@ typedef struct evsnn__event_format_s {
 
 /* Decoders, one per src/io/format_<name>.c. */
 extern const evsnn__event_format_t evsnn__format_evsnn;
+extern const evsnn__event_format_t evsnn__format_evt2, evsnn__format_evt3, evsnn__format_dat;
 
 #endif

@@ -1,7 +1,7 @@
 # src/io: event streams (file, gzip, memory), the decoder table and our own
 # event container; other formats register in src/io/formats.c.
 evsnninclude_HEADERS += include/evsnn/events.h
-libevsnn_la_SOURCES += src/io/stream.c src/io/formats.c src/io/formats.h src/io/format_evsnn.c
+libevsnn_la_SOURCES += src/io/stream.c src/io/formats.c src/io/formats.h src/io/format_evsnn.c src/io/format_prophesee.c
 
 check_PROGRAMS += tests/test_events
 TESTS += tests/test_events
