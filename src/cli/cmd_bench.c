@@ -6,45 +6,60 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include <uv.h>
+
 #include "cli/cli.h"
 #include "core/internal.h"
 #include "evsnn.h"
 #include "evsnn/dataset.h"
 
+/* One worker's share of the test set: images [begin, end), with its own
+ * engine state and encoder, allocated once before timing. */
 typedef struct {
+  uv_work_t req;
   const evsnn_dataset_t *data;
-  evsnn_poisson_t *enc;
+  uint32_t begin, end, T;
   uint64_t seed;
-  uint32_t T;
+  int dense; /* which engine this run times */
   uint32_t *pred;
-} bench_job_t;
+  evsnn_state_t st;
+  evsnn_dense_t d;
+  evsnn_poisson_t enc;
+  uint32_t in[784];
+} bench_worker_t;
 
-/* Each image gets its own random stream, so both engines see the very same
- * input spikes. */
-static double run_event(const bench_job_t *job, evsnn_state_t *st) {
-  size_t px = (size_t)job->data->rows * job->data->cols;
-  double t0 = evsnn__now();
-  for (uint32_t i = 0; i < job->data->n; i++) {
+/* Each image gets its own random stream (seed, image index), so both
+ * engines, and any number of threads, see the very same input spikes. */
+static void classify_range(uv_work_t *req) {
+  bench_worker_t *w = (bench_worker_t *)req;
+  size_t px = (size_t)w->data->rows * w->data->cols;
+  const evsnn_net_t *net = w->st.net;
+  for (uint32_t i = w->begin; i < w->end; i++) {
     evsnn_rng_t rng;
-    evsnn_rng_init(&rng, job->seed, i);
-    evsnn_poisson_set_image(job->enc, job->data->pixels + i * px);
-    job->pred[i] = evsnn_state_classify(st, job->enc, &rng, job->T);
+    evsnn_rng_init(&rng, w->seed, i);
+    evsnn_poisson_set_image(&w->enc, w->data->pixels + i * px);
+    if (!w->dense) {
+      w->pred[i] = evsnn_state_classify(&w->st, &w->enc, &rng, w->T);
+      continue;
+    }
+    evsnn_dense_reset(&w->d);
+    for (uint32_t k = 0; k < w->T; k++) evsnn_dense_step(&w->d, w->in, evsnn_poisson_step(&w->enc, &rng, w->in));
+    w->pred[i] = evsnn_argmax(w->d.v[net->n_layers - 1], net->sizes[net->n_layers]);
   }
-  return evsnn__now() - t0;
 }
 
-static double run_dense(const bench_job_t *job, evsnn_dense_t *d, uint32_t *in) {
-  size_t px = (size_t)job->data->rows * job->data->cols;
-  const evsnn_net_t *net = d->net;
+static void after_range(uv_work_t *req, int status) { (void)req, (void)status; }
+
+/* Runs all workers on libuv's thread pool; returns the wall time. */
+static double run_all(uv_loop_t *loop, bench_worker_t *w, int n_workers, int dense, uint32_t T, uint32_t *pred) {
   double t0 = evsnn__now();
-  for (uint32_t i = 0; i < job->data->n; i++) {
-    evsnn_rng_t rng;
-    evsnn_rng_init(&rng, job->seed, i);
-    evsnn_poisson_set_image(job->enc, job->data->pixels + i * px);
-    evsnn_dense_reset(d);
-    for (uint32_t k = 0; k < job->T; k++) evsnn_dense_step(d, in, evsnn_poisson_step(job->enc, &rng, in));
-    job->pred[i] = evsnn_argmax(d->v[net->n_layers - 1], net->sizes[net->n_layers]);
+  for (int i = 0; i < n_workers; i++) {
+    w[i].dense = dense;
+    w[i].T = T;
+    w[i].pred = pred;
+    uv_queue_work(loop, &w[i].req, classify_range, after_range);
   }
+  uv_run(loop, UV_RUN_DEFAULT);
   return evsnn__now() - t0;
 }
 
@@ -59,7 +74,7 @@ static double median(double *x, int n) {
 }
 
 static int usage_bench(void) {
-  printf("usage: evsnn bench [--data DIR] [--limit N] [--steps T[,T...]] [--repeat R] [--seed S]\n"
+  printf("usage: evsnn bench [--data DIR] [--limit N] [--steps T[,T...]] [--repeat R] [--threads N] [--seed S]\n"
          "  Times inference of the 784-300-300-10 network (paper initialisation) with the\n"
          "  event engine and the dense CBLAS engine on the same encoded test images.\n");
   return 0;
@@ -67,7 +82,7 @@ static int usage_bench(void) {
 
 int evsnn_cmd_bench(int argc, char **argv) {
   const char *dir = NULL, *steps_arg = "5,20";
-  long limit = 10000, repeat = 3, seed = 1;
+  long limit = 10000, repeat = 3, seed = 1, threads = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage_bench();
@@ -76,6 +91,7 @@ int evsnn_cmd_bench(int argc, char **argv) {
     else if (!strcmp(a, "--steps")) steps_arg = val;
     else if (!strcmp(a, "--limit")) { if (!cli_parse_long(a, val, 1, 10000000, &limit)) return 2; }
     else if (!strcmp(a, "--repeat")) { if (!cli_parse_long(a, val, 1, 100, &repeat)) return 2; }
+    else if (!strcmp(a, "--threads")) { if (!cli_parse_long(a, val, 1, 64, &threads)) return 2; }
     else if (!strcmp(a, "--seed")) { if (!cli_parse_long(a, val, 0, 0x7fffffffL, &seed)) return 2; }
     else return cli_usage("bench: unknown option '%s' (see evsnn bench --help)", a);
     i++;
@@ -104,38 +120,54 @@ int evsnn_cmd_bench(int argc, char **argv) {
   uint32_t sizes[] = {784, 300, 300, 10};
   if ((err = evsnn_net_init(&net, sizes, 4, 0.8187f))) return cli_fail(err, "network");
   evsnn_net_init_params(&net, (uint64_t)seed, EVSNN_INIT_FANIN, (float[]){5, 3});
-  evsnn_state_t st;
-  evsnn_dense_t dense;
-  evsnn_poisson_t enc;
+  /* libuv's pool size is read once, at its first use. */
+  char nthreads[16];
+  snprintf(nthreads, sizeof nthreads, "%ld", threads);
+  setenv("UV_THREADPOOL_SIZE", nthreads, 1);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int n_workers = (int)threads;
+  bench_worker_t *w = calloc((size_t)n_workers, sizeof *w);
   uint32_t *pe = malloc(sizeof(uint32_t) * test.n), *pd = malloc(sizeof(uint32_t) * test.n);
-  uint32_t *in = malloc(sizeof(uint32_t) * 784);
-  if (!pe || !pd || !in || evsnn_state_init(&st, &net) || evsnn_dense_init(&dense, &net) || evsnn_poisson_init(&enc, 784))
-    return cli_fail(EVSNN_ENOMEM, "bench");
+  if (!w || !pe || !pd) return cli_fail(EVSNN_ENOMEM, "bench");
+  for (int i = 0; i < n_workers; i++) {
+    w[i].data = &test;
+    w[i].seed = (uint64_t)seed;
+    w[i].begin = (uint32_t)((uint64_t)test.n * i / n_workers);
+    w[i].end = (uint32_t)((uint64_t)test.n * (i + 1) / n_workers);
+    if ((err = evsnn_state_init(&w[i].st, &net)) || (err = evsnn_dense_init(&w[i].d, &net)) ||
+        (err = evsnn_poisson_init(&w[i].enc, 784)))
+      return cli_fail(err, "bench");
+  }
 
-  printf("evsnn bench: 784-300-300-10, paper initialisation (seed %ld), %u test images from %s, kernels %s, median of %ld\n",
-         seed, test.n, used, evsnn_kernels()->name, repeat);
+  printf("evsnn bench: 784-300-300-10, paper initialisation (seed %ld), %u test images from %s,\n"
+         "             kernels %s, %ld thread(s), median of %ld runs\n",
+         seed, test.n, used, evsnn_kernels()->name, threads, repeat);
   printf("%4s %14s %14s %7s %12s %10s %10s %10s\n", "T", "event img/s", "dense img/s", "ratio", "event GSyOP/s",
          "spk/img", "synops/img", "dense MAC/img");
   int status = 0;
   for (int s = 0; s < n_steps; s++) {
-    bench_job_t job = {&test, &enc, (uint64_t)seed, steps[s], pe};
     double te[100], td[100];
-    memset(&st.counts, 0, sizeof st.counts);
+    evsnn_counts_t c = {0};
+    for (int i = 0; i < n_workers; i++) memset(&w[i].st.counts, 0, sizeof c);
     for (long r = 0; r < repeat; r++) {
-      job.pred = pe;
-      te[r] = run_event(&job, &st);
-      job.pred = pd;
-      td[r] = run_dense(&job, &dense, in);
+      te[r] = run_all(&loop, w, n_workers, 0, steps[s], pe);
+      td[r] = run_all(&loop, w, n_workers, 1, steps[s], pd);
     }
+    for (int i = 0; i < n_workers; i++)
+      for (uint32_t m = 0; m <= net.n_layers; m++) {
+        c.spikes[m] += w[i].st.counts.spikes[m];
+        if (m < net.n_layers) c.synops[m] += w[i].st.counts.synops[m], c.dense_macs[m] += w[i].st.counts.dense_macs[m];
+      }
     uint32_t same = 0;
     for (uint32_t i = 0; i < test.n; i++) same += pe[i] == pd[i];
     double me = median(te, (int)repeat), md = median(td, (int)repeat);
     double imgs = (double)test.n * (double)repeat, synops = 0, macs = 0, spikes = 0;
     for (uint32_t m = 0; m < net.n_layers; m++) {
-      synops += (double)st.counts.synops[m];
-      macs += (double)st.counts.dense_macs[m];
+      synops += (double)c.synops[m];
+      macs += (double)c.dense_macs[m];
     }
-    for (uint32_t m = 0; m <= net.n_layers; m++) spikes += (double)st.counts.spikes[m];
+    for (uint32_t m = 0; m <= net.n_layers; m++) spikes += (double)c.spikes[m];
     printf("%4u %14.0f %14.0f %6.2fx %12.3f %10.0f %10.0f %10.0f\n", steps[s], test.n / me, test.n / md, md / me,
            synops / imgs / (me / test.n) * 1e-9, spikes / imgs, synops / imgs, macs / imgs);
     if (same != test.n) {
@@ -146,10 +178,13 @@ int evsnn_cmd_bench(int argc, char **argv) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   printf("predictions identical: %s; peak memory (max RSS): %.1f MiB\n", status ? "NO" : "yes", ru.ru_maxrss / 1024.0);
-  free(pe); free(pd); free(in);
-  evsnn_poisson_free(&enc);
-  evsnn_state_free(&st);
-  evsnn_dense_free(&dense);
+  for (int i = 0; i < n_workers; i++) {
+    evsnn_state_free(&w[i].st);
+    evsnn_dense_free(&w[i].d);
+    evsnn_poisson_free(&w[i].enc);
+  }
+  uv_loop_close(&loop);
+  free(w); free(pe); free(pd);
   evsnn_net_free(&net);
   evsnn_dataset_free(&test);
   return status;
