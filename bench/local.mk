@@ -9,3 +9,9 @@ bench_bench_kernels_LDADD = $(EVSNN_LIBS)
 bench-kernels: bench/bench_kernels$(EXEEXT)
 	./bench/bench_kernels$(EXEEXT)
 bench: bench-kernels
+
+# Inference: event engine vs dense CBLAS engine on MNIST test images.
+.PHONY: bench-infer
+bench-infer: evsnn$(EXEEXT)
+	cd $(top_srcdir) && $(abs_top_builddir)/evsnn$(EXEEXT) bench --threads 2
+bench: bench-infer

@@ -1,1 +1,5 @@
-# examples: small programs that use only the public API.
+# examples: small programs that use only the public API (built by make,
+# not installed); make check runs them so they cannot rot.
+noinst_PROGRAMS += examples/classify
+examples_classify_SOURCES = examples/classify.c
+examples_classify_LDADD = $(EVSNN_LIBS)
