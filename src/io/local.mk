@@ -8,3 +8,9 @@ TESTS += tests/test_events
 tests_test_events_SOURCES = tests/test_events.c
 tests_test_events_CFLAGS = $(TEST_CFLAGS)
 tests_test_events_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/test_events_prophesee
+TESTS += tests/test_events_prophesee
+tests_test_events_prophesee_SOURCES = tests/test_events_prophesee.c
+tests_test_events_prophesee_CFLAGS = $(TEST_CFLAGS)
+tests_test_events_prophesee_LDADD = $(TEST_LIBS)
