@@ -13,7 +13,7 @@ static const struct {
   int (*run)(int argc, char **argv);
   const char *help;
 } commands[] = {
-    {"bench", evsnn_cmd_bench, "time inference (and training) with the event and dense engines"},
+    {"bench", evsnn_cmd_bench, "time inference with the event engine and the dense CBLAS engine"},
     {"events", evsnn_cmd_events, "event files: info, cat (crop, slice, downsample), convert"},
 };
 
