@@ -15,3 +15,12 @@ bench: bench-kernels
 bench-infer: evsnn$(EXEEXT)
 	cd $(top_srcdir) && $(abs_top_builddir)/evsnn$(EXEEXT) bench --threads 2
 bench: bench-infer
+
+# Event I/O (src/io): our format in memory and gzip, zlib baseline, EVT 3.0 decode.
+noinst_PROGRAMS += bench/bench_events
+bench_bench_events_SOURCES = bench/bench_events.c
+bench_bench_events_LDADD = $(EVSNN_LIBS)
+.PHONY: bench-events
+bench-events: bench/bench_events$(EXEEXT)
+	EVSNN_SRCDIR='$(abs_top_srcdir)' ./bench/bench_events$(EXEEXT)
+bench: bench-events
