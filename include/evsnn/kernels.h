@@ -11,6 +11,11 @@
  * fallback; evsnn_kernels_select() picks AVX-512, AVX2 or scalar once, at
  * run time, from what the CPU supports (or what EVSNN_KERNELS names:
  * "scalar", "avx2", "avx512"), so one binary runs on any x86-64.
+ *
+ * idx may repeat: a repeated column is added once per occurrence. The SIMD
+ * variants add in a different order than scalar (several columns or
+ * accumulators at a time), so results agree with it to about 1e-5 relative
+ * to the sum of the magnitudes added, not bit for bit.
  */
 #ifndef EVSNN_KERNELS_H
 #define EVSNN_KERNELS_H
