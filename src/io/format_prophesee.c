@@ -151,8 +151,7 @@ static int read_evt2(void *st, evsnn_event_t *ev, size_t cap, size_t *n) {
   return 0;
 }
 
-static void emit3(pstate_t *z, unsigned x) {
-  evsnn_event_t *e = &z->pend[z->npend++];
+static inline void emit3(const pstate_t *z, evsnn_event_t *e, unsigned x) {
   e->t = (int64_t)z->t;
   e->x = (uint16_t)x;
   e->y = (uint16_t)z->y;
@@ -167,18 +166,23 @@ static int read_evt3(void *st, evsnn_event_t *ev, size_t cap, size_t *n) {
     while (z->ipend < z->npend && k < cap) ev[k++] = z->pend[z->ipend++];
     if (k == cap) break;
     z->npend = z->ipend = 0;
+    if (cap - k < 12 && k > 0) break; /* let the caller drain first */
     const uint8_t *p;
     size_t nw, i;
     int err = peek_words(z, 2, &p, &nw);
     if (err != 0) return k > 0 ? (*n = k, 0) : err;
     if (nw == 0) break;
+    /* Events go straight to the caller while a whole vector (12) fits;
+     * near the end of ev they go to pend, and the loop stops after one word. */
     for (i = 0; i < nw && z->npend == 0; i++) {
+      evsnn_event_t *out = cap - k >= 12 ? ev + k : z->pend;
+      unsigned m = 0;
       unsigned w = evsnn__le16(p + 2 * i), type = w >> 12, v = w & 0xfff;
       switch (type) {
       case 0x0: z->y = v & 0x7ff; break;
       case 0x2:
         z->pol = v >> 11;
-        if (z->have_time) emit3(z, v & 0x7ff);
+        if (z->have_time) emit3(z, &out[m++], v & 0x7ff);
         break;
       case 0x3: z->pol = v >> 11, z->base_x = v & 0x7ff; break;
       case 0x4:
@@ -186,7 +190,7 @@ static int read_evt3(void *st, evsnn_event_t *ev, size_t cap, size_t *n) {
         unsigned bits = type == 0x4 ? 12 : 8;
         if (z->have_time)
           for (unsigned b = 0; b < bits; b++)
-            if (v >> b & 1) emit3(z, z->base_x + b);
+            if (v >> b & 1) emit3(z, &out[m++], z->base_x + b);
         z->base_x += bits;
         break;
       }
@@ -199,6 +203,8 @@ static int read_evt3(void *st, evsnn_event_t *ev, size_t cap, size_t *n) {
         break;
       default: break; /* triggers, others, continued: not CD events */
       }
+      if (out == z->pend) z->npend = m;
+      else k += m;
     }
     evsnn_stream_skip(z->s, 2 * i);
   }
