@@ -26,5 +26,6 @@
 #include "evsnn/net.h"
 #include "evsnn/encode.h"
 #include "evsnn/engine.h"
+#include "evsnn/train.h"
 
 #endif

@@ -65,7 +65,7 @@ void evsnn_state_step(evsnn_state_t *st, const uint32_t *in, uint32_t n_in) {
   const evsnn_net_t *net = st->net;
   const evsnn_kernels_t *kern = evsnn_kernels();
   uint32_t k = st->step;
-  if (in != st->spikes[0]) memcpy(st->spikes[0], in, sizeof(uint32_t) * n_in);
+  if (n_in && in != st->spikes[0]) memcpy(st->spikes[0], in, sizeof(uint32_t) * n_in);
   st->n_spikes[0] = n_in;
   st->counts.spikes[0] += n_in;
   for (uint32_t m = 0; m < net->n_layers; m++) {

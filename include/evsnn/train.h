@@ -1,0 +1,79 @@
+/* evsnn/train.h: backpropagation through time over sparse traces.
+ *
+ * The forward pass of a training sample records only what the backward
+ * pass needs: per layer and step, the spike index list and the surrogate
+ * derivative f'(u - s) = exp(-|u - s|) of the pre-reset potential u. The
+ * backward pass then walks the steps in reverse:
+ *   Delta^M[k] = beta^(T-1-k) (P - onehot(d))          output layer, exact
+ *   g^m[k]     = (W^{m+1})^T Delta^{m+1}[k]            dL/db^m[k]
+ *   Delta^m[k] = f'(u^m[k] - s) g^m[k]                 (8), mode PAPER
+ *              + beta (1 - b^m[k]) Delta^m[k+1]        mode BPTT adds this
+ *   dW^m      += Delta^m[k] (b^{m-1}[k])^T             (7), over spikes only
+ * The reset's own derivative is not propagated (the reset is treated as a
+ * constant gate), which is the usual choice and keeps Delta sparse-friendly.
+ * dW is a sum over presynaptic spikes: the forward column-add kernel's
+ * twin, colscatter. Layer 1 needs no input-side Delta.
+ */
+#ifndef EVSNN_TRAIN_H
+#define EVSNN_TRAIN_H
+
+#include <stdint.h>
+
+#include "evsnn/engine.h"
+#include "evsnn/net.h"
+
+typedef enum { EVSNN_GRAD_BPTT = 0, EVSNN_GRAD_PAPER = 1 } evsnn_grad_t;
+
+/* Per-worker buffers for one sample's trace and backward pass, sized once
+ * for a network and a maximum number of steps. */
+typedef struct evsnn_trainer_s {
+  const evsnn_net_t *net;
+  uint32_t T;                          /* steps of the trace */
+  evsnn_grad_t grad;
+  float *v[EVSNN_MAX_LAYERS];          /* potentials, pad16 */
+  float *fprime[EVSNN_MAX_LAYERS];     /* T x ld: f'(u - s), hidden layers */
+  float *delta[EVSNN_MAX_LAYERS];      /* T x ld: Delta^m[k] */
+  uint32_t *spikes[EVSNN_MAX_LAYERS];  /* concatenated spike lists of layer m (0 = input) */
+  uint32_t *start[EVSNN_MAX_LAYERS];   /* T + 1 offsets into spikes[m] */
+  float *g;                            /* scratch, pad16 of the widest layer */
+  float *dW;                           /* gradient, same layout as net->params */
+  evsnn_counts_t counts;
+  float *mem;
+} evsnn_trainer_t;
+
+int evsnn_trainer_init(evsnn_trainer_t *tr, const evsnn_net_t *net, uint32_t T, evsnn_grad_t grad);
+void evsnn_trainer_free(evsnn_trainer_t *tr);
+/* Forward over T steps of the image loaded in enc (drawing from rng),
+ * recording the trace; then backward, adding scale * dL/dW to tr->dW.
+ * Returns the sample's cross-entropy loss; *pred gets the predicted class. */
+float evsnn_trainer_sample(evsnn_trainer_t *tr, const evsnn_poisson_t *enc, evsnn_rng_t *rng, uint32_t label,
+                           float scale, uint32_t *pred);
+
+/* Adam (Kingma and Ba), one moment pair per parameter, same layout. */
+typedef struct evsnn_adam_s {
+  float lr, beta1, beta2, eps;
+  uint64_t t;
+  float *m, *v;
+  size_t n;
+} evsnn_adam_t;
+
+int evsnn_adam_init(evsnn_adam_t *opt, size_t n, float lr);
+void evsnn_adam_free(evsnn_adam_t *opt);
+/* One step: params -= lr * mhat / (sqrt(vhat) + eps). */
+void evsnn_adam_step(evsnn_adam_t *opt, float *params, const float *grad);
+
+/* One epoch of mini-batch training over d (samples in a seeded order that
+ * depends on seed and epoch; each sample's input spikes come from stream
+ * (seed, epoch * d->n + index)); progress(arg, done, loss, acc) is called
+ * after every batch if non-NULL. Sums the mean loss and accuracy. */
+typedef struct evsnn_dataset_s evsnn_dataset_t;
+typedef void (*evsnn_progress_cb)(void *arg, uint32_t done, uint32_t total, double loss, double acc);
+int evsnn_train_epoch(evsnn_trainer_t *tr, evsnn_adam_t *opt, evsnn_net_t *net, const evsnn_dataset_t *d,
+                      uint32_t batch, uint64_t seed, uint32_t epoch, double *loss, double *acc,
+                      evsnn_progress_cb progress, void *arg);
+/* Test accuracy over d with T steps, image i encoded from stream (seed, i);
+ * counts accumulate the sparsity counters if non-NULL. */
+int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, uint32_t T, uint64_t seed, double *acc,
+                        evsnn_counts_t *counts);
+
+#endif
