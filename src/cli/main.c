@@ -13,6 +13,7 @@ static const struct {
   int (*run)(int argc, char **argv);
   const char *help;
 } commands[] = {
+    {"train", evsnn_cmd_train, "train the paper's LIF network on Poisson-encoded MNIST (BPTT, Adam)"},
     {"bench", evsnn_cmd_bench, "time inference with the event engine and the dense CBLAS engine"},
     {"events", evsnn_cmd_events, "event files: info, cat (crop, slice, downsample), convert"},
 };
