@@ -6,6 +6,7 @@
  * 1e-5 * (|a| + sum of |terms|), which holds for any summation order. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <string.h>
 
 #include "core/internal.h"
 #include "evsnn/kernels.h"
@@ -127,4 +128,36 @@ Test(kernels, all_sizes) {
 Test(kernels, selected_is_known) {
   const evsnn_kernels_t *k = evsnn_kernels();
   cr_assert(k == evsnn_kernels_scalar() || k == evsnn_kernels_avx2() || k == evsnn_kernels_avx512());
+}
+
+/* Leak and threshold: elementwise, so every variant must match the scalar
+ * twin bit for bit, spike lists included, at every size and firing rate. */
+Test(kernels, scale_and_fire_match_scalar_exactly) {
+  const evsnn_kernels_t *ref = evsnn_kernels_scalar();
+  const evsnn_kernels_t *variants[] = {evsnn_kernels_avx2(), evsnn_kernels_avx512()};
+  evsnn_rng_t r;
+  evsnn_rng_init(&r, 123, 0);
+  for (int vi = 0; vi < 2; vi++) {
+    const evsnn_kernels_t *k = variants[vi];
+    if (!k) continue;
+    for (size_t n = 1; n <= 333; n += (n < 40 ? 1 : 17)) {
+      size_t ld = evsnn__pad16(n);
+      float *a = evsnn__alloc_aligned(ld, sizeof(float)), *b = evsnn__alloc_aligned(ld, sizeof(float));
+      uint32_t oa[352], ob[352];
+      for (int rate = 0; rate < 3; rate++) {
+        for (size_t i = 0; i < n; i++) a[i] = b[i] = 2.0f * evsnn_rng_uniform(&r) - 1.0f;
+        float s = rate == 0 ? 2.0f : rate == 1 ? 0.7f : -2.0f; /* none, some, all fire */
+        ref->scale(a, n, 0.8187f);
+        k->scale(b, n, 0.8187f);
+        uint32_t na = ref->fire(a, n, s, oa), nb = k->fire(b, n, s, ob);
+        cr_assert_eq(na, nb, "%s fire n=%zu s=%g", k->name, n, s);
+        cr_assert(memcmp(oa, ob, sizeof(uint32_t) * na) == 0, "%s fire indices n=%zu", k->name, n);
+        cr_assert(memcmp(a, b, sizeof(float) * ld) == 0, "%s potentials n=%zu", k->name, n);
+        if (rate == 2) cr_assert_eq(na, n);
+        for (size_t i = n; i < ld; i++) cr_assert_eq(b[i], 0.0f, "%s padding lane %zu", k->name, i);
+      }
+      evsnn__free_aligned(a);
+      evsnn__free_aligned(b);
+    }
+  }
 }

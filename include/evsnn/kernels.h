@@ -33,6 +33,12 @@ typedef struct evsnn_kernels_s {
   void (*colscatter)(float *dW, size_t ld, const uint32_t *idx, size_t nidx, const float *x, size_t n);
   /* y[j] = dot(column W + j*ld, x[0:n]) for j in [0, ncols): y = W^T x. */
   void (*coldot)(float *y, const float *W, size_t ld, size_t ncols, const float *x, size_t n);
+  /* v[0:n] *= a: one step of leak. Elementwise, so every variant rounds
+   * exactly as the scalar one. */
+  void (*scale)(float *v, size_t n, float a);
+  /* Threshold and reset (5, 6): writes the ascending indices i < n with
+   * v[i] >= s to out, sets those v[i] to 0, returns their number. */
+  uint32_t (*fire)(float *v, size_t n, float s, uint32_t *out);
 } evsnn_kernels_t;
 
 /* The kernel set in use (selected on first call, thread-safe after that). */

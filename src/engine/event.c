@@ -42,23 +42,9 @@ void evsnn_state_reset(evsnn_state_t *st) {
  * was last exact: one multiply by beta per elapsed step, the same rounding
  * as the dense engine's per-step leak. */
 static void decay_to(evsnn_state_t *st, uint32_t m, uint32_t now) {
-  float beta = st->net->beta;
-  float *v = st->v[m];
-  uint32_t n = st->net->layer[m].n_out;
-  for (uint32_t k = st->updated[m]; k < now; k++)
-    for (uint32_t i = 0; i < n; i++) v[i] *= beta;
+  const evsnn_kernels_t *kern = evsnn_kernels();
+  for (uint32_t k = st->updated[m]; k < now; k++) kern->scale(st->v[m], st->net->layer[m].n_out, st->net->beta);
   st->updated[m] = now;
-}
-
-/* Threshold and reset to zero (5, 6); returns the number of spikes. */
-static uint32_t fire(float *v, uint32_t n, float s, uint32_t *out) {
-  uint32_t k = 0;
-  for (uint32_t i = 0; i < n; i++)
-    if (v[i] >= s) {
-      out[k++] = i;
-      v[i] = 0.0f;
-    }
-  return k;
 }
 
 void evsnn_state_step(evsnn_state_t *st, const uint32_t *in, uint32_t n_in) {
@@ -79,7 +65,7 @@ void evsnn_state_step(evsnn_state_t *st, const uint32_t *in, uint32_t n_in) {
     kern->colsum(st->v[m], l->W, l->ld, st->spikes[m], n_pre, l->n_out);
     st->counts.synops[m] += (uint64_t)n_pre * l->n_out;
     if (m + 1 < net->n_layers) {
-      uint32_t ns = fire(st->v[m], l->n_out, l->threshold, st->spikes[m + 1]);
+      uint32_t ns = kern->fire(st->v[m], l->n_out, l->threshold, st->spikes[m + 1]);
       st->n_spikes[m + 1] = ns;
       st->counts.spikes[m + 1] += ns;
     }

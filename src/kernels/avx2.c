@@ -116,7 +116,28 @@ TARGET static void coldot_avx2(float *y, const float *W, size_t ld, size_t ncols
   }
 }
 
+TARGET static void scale_avx2(float *v, size_t n, float a) {
+  __m256 va = _mm256_set1_ps(a);
+  for (size_t i = 0; i < n; i += 8) _mm256_store_ps(v + i, _mm256_mul_ps(_mm256_load_ps(v + i), va));
+}
+
+/* AVX2 has no compress store: compare 8 lanes, then walk the set bits. */
+TARGET static uint32_t fire_avx2(float *v, size_t n, float s, uint32_t *out) {
+  __m256 vs = _mm256_set1_ps(s);
+  uint32_t k = 0;
+  for (size_t i = 0; i < n; i += 8) {
+    unsigned hit = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_load_ps(v + i), vs, _CMP_GE_OQ));
+    if (n - i < 8) hit &= (1u << (n - i)) - 1;
+    for (; hit; hit &= hit - 1) {
+      unsigned b = (unsigned)__builtin_ctz(hit);
+      out[k++] = (uint32_t)(i + b);
+      v[i + b] = 0.0f;
+    }
+  }
+  return k;
+}
+
 const evsnn_kernels_t evsnn__kernels_avx2 = {
-    "avx2", colsum_avx2, colscatter_avx2, coldot_avx2,
+    "avx2", colsum_avx2, colscatter_avx2, coldot_avx2, scale_avx2, fire_avx2,
 };
 #endif

@@ -122,7 +122,31 @@ TARGET static void coldot_avx512(float *y, const float *W, size_t ld, size_t nco
   }
 }
 
+TARGET static void scale_avx512(float *v, size_t n, float a) {
+  __m512 va = _mm512_set1_ps(a);
+  for (size_t i = 0; i < n; i += 16) _mm512_store_ps(v + i, _mm512_mul_ps(_mm512_load_ps(v + i), va));
+}
+
+/* One compare per 16 neurons; the indices of the lanes that fire are
+ * compress-stored, so the cost does not depend on how many spike. */
+TARGET static uint32_t fire_avx512(float *v, size_t n, float s, uint32_t *out) {
+  __m512 vs = _mm512_set1_ps(s);
+  __m512i idx = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i sixteen = _mm512_set1_epi32(16);
+  uint32_t k = 0;
+  for (size_t i = 0; i < n; i += 16, idx = _mm512_add_epi32(idx, sixteen)) {
+    __mmask16 valid = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+    __m512 x = _mm512_load_ps(v + i);
+    __mmask16 hit = _mm512_mask_cmp_ps_mask(valid, x, vs, _CMP_GE_OQ);
+    if (!hit) continue;
+    _mm512_mask_compressstoreu_epi32(out + k, hit, idx);
+    _mm512_store_ps(v + i, _mm512_maskz_mov_ps((__mmask16)~hit, x));
+    k += (uint32_t)__builtin_popcount(hit);
+  }
+  return k;
+}
+
 const evsnn_kernels_t evsnn__kernels_avx512 = {
-    "avx512", colsum_avx512, colscatter_avx512, coldot_avx512,
+    "avx512", colsum_avx512, colscatter_avx512, coldot_avx512, scale_avx512, fire_avx512,
 };
 #endif

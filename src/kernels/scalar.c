@@ -28,6 +28,20 @@ static void coldot_scalar(float *y, const float *W, size_t ld, size_t ncols, con
   }
 }
 
+static void scale_scalar(float *v, size_t n, float a) {
+  for (size_t i = 0; i < n; i++) v[i] *= a;
+}
+
+static uint32_t fire_scalar(float *v, size_t n, float s, uint32_t *out) {
+  uint32_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (v[i] >= s) {
+      out[k++] = (uint32_t)i;
+      v[i] = 0.0f;
+    }
+  return k;
+}
+
 const evsnn_kernels_t evsnn__kernels_scalar = {
-    "scalar", colsum_scalar, colscatter_scalar, coldot_scalar,
+    "scalar", colsum_scalar, colscatter_scalar, coldot_scalar, scale_scalar, fire_scalar,
 };
