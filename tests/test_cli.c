@@ -1,0 +1,95 @@
+/* The evsnn command as a user meets it: exit codes and one-line errors for
+ * bad input, and a tiny training run's JSON summary. Runs the built binary. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Runs `evsnn ARGS`, capturing stdout and stderr; returns the exit status. */
+static int run(const char *args, char *out, size_t out_cap, char *err, size_t err_cap) {
+  const char *build = getenv("EVSNN_BUILDDIR"), *src = getenv("EVSNN_SRCDIR");
+  char cmd[8192], eo[] = "/tmp/evsnn-cli-err.XXXXXX";
+  int fd = mkstemp(eo);
+  cr_assert(fd >= 0);
+  close(fd);
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s/evsnn' %s 2>'%s'", src ? src : ".", build ? build : ".", args, eo);
+  FILE *p = popen(cmd, "r");
+  cr_assert(p);
+  size_t n = fread(out, 1, out_cap - 1, p);
+  out[n] = '\0';
+  int status = pclose(p);
+  FILE *e = fopen(eo, "r");
+  n = e ? fread(err, 1, err_cap - 1, e) : 0;
+  err[n] = '\0';
+  if (e) fclose(e);
+  unlink(eo);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int count_lines(const char *s) {
+  int n = 0;
+  for (; *s; s++) n += *s == '\n';
+  return n;
+}
+
+Test(cli, missing_data_dir_is_one_line_naming_it) {
+  char out[4096], err[4096];
+  cr_expect_eq(run("bench --data /nonexistent/mnist", out, sizeof out, err, sizeof err), 1);
+  cr_expect(strstr(err, "/nonexistent/mnist") != NULL, "stderr: %s", err);
+  cr_expect(strstr(err, "no such file") != NULL, "stderr: %s", err);
+  cr_expect_eq(count_lines(err), 1, "stderr: %s", err);
+}
+
+Test(cli, truncated_idx_file_is_reported_with_the_file) {
+  char dir[] = "/tmp/evsnn-cli-data.XXXXXX", path[256], args[512], out[4096], err[4096];
+  cr_assert(mkdtemp(dir));
+  static const char *names[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                                "t10k-labels-idx1-ubyte"};
+  for (int i = 0; i < 4; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    FILE *f = fopen(path, "wb");
+    /* A valid images header promising 10 images of 28x28, then only 100 bytes. */
+    unsigned char hdr[16] = {0, 0, 8, 3, 0, 0, 0, 10, 0, 0, 0, 28, 0, 0, 0, 28};
+    if (i % 2) hdr[3] = 1;
+    fwrite(hdr, 1, i % 2 ? 8 : 16, f);
+    for (int b = 0; b < (i % 2 ? 10 : 100); b++) fputc(0, f);
+    fclose(f);
+  }
+  snprintf(args, sizeof args, "train --data %s --epochs 1", dir);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
+  cr_expect(strstr(err, "train-images-idx3-ubyte") != NULL, "stderr: %s", err);
+  cr_expect(strstr(err, "truncated") != NULL, "stderr: %s", err);
+  cr_expect_eq(count_lines(err), 1, "stderr: %s", err);
+  for (int i = 0; i < 4; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    unlink(path);
+  }
+  rmdir(dir);
+}
+
+Test(cli, usage_errors_exit_2) {
+  char out[4096], err[4096];
+  cr_expect_eq(run("no-such-command", out, sizeof out, err, sizeof err), 2);
+  cr_expect_eq(run("train --grad sideways", out, sizeof out, err, sizeof err), 2);
+  cr_expect(strstr(err, "--grad") != NULL, "stderr: %s", err);
+  cr_expect_eq(run("bench --limit 0", out, sizeof out, err, sizeof err), 2);
+  cr_expect_eq(run("train --epochs", out, sizeof out, err, sizeof err), 2);
+}
+
+Test(cli, tiny_training_run_prints_a_json_summary, .timeout = 60) {
+  char out[8192], err[8192];
+  cr_assert_eq(run("train --data datasets/sample --epochs 1 --limit-train 512 --limit-test 200 --lr 1e-3 "
+                   "--train-steps 8 --json", out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  char *last = out + strlen(out);
+  while (last > out && last[-1] == '\n') *--last = '\0';
+  last = strrchr(out, '\n');
+  last = last ? last + 1 : out;
+  cr_expect(last[0] == '{' && strstr(last, "\"test_accuracy\"") && strstr(last, "\"spike_rates\""), "last line: %s", last);
+  double acc = -1;
+  const char *a = strstr(last, "\"test_accuracy\": ");
+  if (a) acc = atof(a + strlen("\"test_accuracy\": "));
+  cr_expect(acc > 0.3 && acc <= 1.0, "test accuracy %g", acc);
+  cr_expect(strstr(err, "EMBEDDED SAMPLE") == NULL, "an explicit --data is not the fallback");
+}
