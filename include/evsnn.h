@@ -9,6 +9,7 @@
  *   evsnn/dataset.h  IDX (MNIST) files, raw or gzip
  *   evsnn/events.h   event files: streams, format readers, our gzip container
  *   evsnn/engine.h   the event-driven engine and the dense CBLAS reference
+ *   evsnn/train.h    BPTT over sparse traces, Adam, the epoch and test loops
  *
  * Conventions: functions return 0 or a negative EVSNN_E* code; the caller
  * owns every struct it passes in, the library owns the buffers inside it,
@@ -26,6 +27,7 @@
 #include "evsnn/net.h"
 #include "evsnn/encode.h"
 #include "evsnn/engine.h"
+#include "evsnn/dataset.h"
 #include "evsnn/train.h"
 
 #endif
