@@ -93,3 +93,32 @@ Test(cli, tiny_training_run_prints_a_json_summary, .timeout = 60) {
   cr_expect(acc > 0.3 && acc <= 1.0, "test accuracy %g", acc);
   cr_expect(strstr(err, "EMBEDDED SAMPLE") == NULL, "an explicit --data is not the fallback");
 }
+
+/* The per-epoch lines up to their test accuracy: what must not depend on
+ * timing. */
+static void keep_results(const char *out, char *kept, size_t cap) {
+  size_t k = 0;
+  for (const char *line = out; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : line + strlen(line)) {
+    const char *end = strstr(line, " (T=");
+    const char *eol = strchr(line, '\n');
+    if (strncmp(line, "epoch ", 6) || !end || (eol && end > eol)) continue;
+    k += (size_t)snprintf(kept + k, cap - k, "%.*s\n", (int)(end - line), line);
+    if (k >= cap) break;
+  }
+  kept[k < cap ? k : cap - 1] = '\0';
+}
+
+/* A seed and a thread count fix every bit: two runs on libuv's pool with
+ * two workers print the very same losses and accuracies. */
+Test(cli, two_threads_are_deterministic, .timeout = 60) {
+  static char out1[8192], out2[8192], err[8192];
+  const char *args = "train --data datasets/sample --epochs 2 --limit-train 600 --limit-test 200 --lr 1e-3 "
+                     "--train-steps 8 --threads 2 --json";
+  cr_assert_eq(run(args, out1, sizeof out1, err, sizeof err), 0, "stderr: %s", err);
+  cr_assert_eq(run(args, out2, sizeof out2, err, sizeof err), 0, "stderr: %s", err);
+  char a[4096], b[4096];
+  keep_results(out1, a, sizeof a);
+  keep_results(out2, b, sizeof b);
+  cr_expect_str_eq(a, b);
+  cr_expect(strstr(a, "epoch 1/2") && strstr(a, "epoch 2/2"), "kept: %s", a);
+}

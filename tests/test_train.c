@@ -129,12 +129,13 @@ Test(train, one_epoch_on_the_sample_learns_and_is_deterministic, .timeout = 120)
     uint32_t sizes[] = {784, 300, 300, 10};
     cr_assert_eq(evsnn_net_init(&net, sizes, 4, 0.8187f), 0);
     evsnn_net_init_params(&net, 1, EVSNN_INIT_FANIN, (float[]){5, 3});
-    evsnn_trainer_t tr;
+    /* Two workers' shares, run in turn: the same split as two threads. */
+    evsnn_trainer_t tr[2];
     evsnn_adam_t opt;
-    cr_assert_eq(evsnn_trainer_init(&tr, &net, 10, EVSNN_GRAD_BPTT), 0);
+    for (int w = 0; w < 2; w++) cr_assert_eq(evsnn_trainer_init(&tr[w], &net, 10, EVSNN_GRAD_BPTT), 0);
     cr_assert_eq(evsnn_adam_init(&opt, net.n_params, 1e-3f), 0);
     double loss, acc, test_acc;
-    cr_assert_eq(evsnn_train_epoch(&tr, &opt, &net, &train, 64, 1, 0, &loss, &acc, NULL, NULL), 0);
+    cr_assert_eq(evsnn_train_epoch(tr, 2, NULL, &opt, &net, &train, 64, 1, 0, &loss, &acc, NULL, NULL), 0);
     cr_assert_eq(evsnn_test_accuracy(&net, &test, 5, 2, &test_acc, NULL), 0);
     if (run == 0) {
       cr_expect_gt(test_acc, 0.70, "test accuracy %.3f after one epoch", test_acc);
@@ -144,7 +145,7 @@ Test(train, one_epoch_on_the_sample_learns_and_is_deterministic, .timeout = 120)
       cr_expect(memcmp(first, net.params, sizeof(float) * net.n_params) == 0, "same seed, different weights");
     }
     evsnn_adam_free(&opt);
-    evsnn_trainer_free(&tr);
+    for (int w = 0; w < 2; w++) evsnn_trainer_free(&tr[w]);
     evsnn_net_free(&net);
   }
   free(first);

@@ -62,15 +62,26 @@ void evsnn_adam_free(evsnn_adam_t *opt);
 /* One step: params -= lr * mhat / (sqrt(vhat) + eps). */
 void evsnn_adam_step(evsnn_adam_t *opt, float *params, const float *grad);
 
+/* Runs job(ctx, w) for w in [0, n_workers) and returns when all are done,
+ * concurrently or not. The library has no threads of its own: the CLI
+ * passes one backed by libuv's thread pool; NULL runs the jobs in turn. */
+typedef struct evsnn_parallel_s {
+  void (*run)(struct evsnn_parallel_s *par, void (*job)(void *ctx, uint32_t w), void *ctx);
+  uint32_t n_workers;
+} evsnn_parallel_t;
+
 /* One epoch of mini-batch training over d (samples in a seeded order that
  * depends on seed and epoch; each sample's input spikes come from stream
- * (seed, epoch * d->n + index)); progress(arg, done, loss, acc) is called
- * after every batch if non-NULL. Sums the mean loss and accuracy. */
+ * (seed, epoch * d->n + index)). Each batch is split into contiguous
+ * shares, one per trainer tr[0..n_tr-1] (each with its own dW); the shares'
+ * gradients are summed in worker order, so a seed and a worker count fix
+ * every bit. progress(arg, done, loss, acc) is called after every batch if
+ * non-NULL. Sets the mean loss and accuracy. */
 typedef struct evsnn_dataset_s evsnn_dataset_t;
 typedef void (*evsnn_progress_cb)(void *arg, uint32_t done, uint32_t total, double loss, double acc);
-int evsnn_train_epoch(evsnn_trainer_t *tr, evsnn_adam_t *opt, evsnn_net_t *net, const evsnn_dataset_t *d,
-                      uint32_t batch, uint64_t seed, uint32_t epoch, double *loss, double *acc,
-                      evsnn_progress_cb progress, void *arg);
+int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par, evsnn_adam_t *opt,
+                      evsnn_net_t *net, const evsnn_dataset_t *d, uint32_t batch, uint64_t seed, uint32_t epoch,
+                      double *loss, double *acc, evsnn_progress_cb progress, void *arg);
 /* Test accuracy over d with T steps, image i encoded from stream (seed, i);
  * counts accumulate the sparsity counters if non-NULL. */
 int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, uint32_t T, uint64_t seed, double *acc,

@@ -1,6 +1,7 @@
-/* The training and test loops: shuffling, mini-batches, Adam steps. One
- * thread; every random draw comes from a stream named by (seed, sample), so
- * a seed fixes every bit of the result. */
+/* The training and test loops: shuffling, mini-batches split across
+ * workers, gradient reduction in worker order, Adam steps. Every random
+ * draw comes from a stream named by (seed, sample), so a seed and a worker
+ * count fix every bit of the result. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,19 +9,61 @@
 #include "evsnn/dataset.h"
 #include "evsnn/train.h"
 
-int evsnn_train_epoch(evsnn_trainer_t *tr, evsnn_adam_t *opt, evsnn_net_t *net, const evsnn_dataset_t *d,
-                      uint32_t batch, uint64_t seed, uint32_t epoch, double *loss, double *acc,
-                      evsnn_progress_cb progress, void *arg) {
+/* One worker's share of the current batch. */
+typedef struct {
+  evsnn_trainer_t *tr;
+  evsnn_poisson_t enc;
+  uint32_t begin, end, correct;
+  double loss;
+} share_t;
+
+typedef struct {
+  share_t *shares;
+  const evsnn_dataset_t *d;
+  const uint32_t *order;
+  uint64_t seed;
+  uint32_t epoch;
+  float scale;
+} batch_t;
+
+static void run_share(void *ctx, uint32_t w) {
+  batch_t *b = ctx;
+  share_t *sh = &b->shares[w];
+  const evsnn_dataset_t *d = b->d;
+  size_t px = (size_t)d->rows * d->cols;
+  memset(sh->tr->dW, 0, sizeof(float) * sh->tr->net->n_params);
+  sh->loss = 0;
+  sh->correct = 0;
+  for (uint32_t s = sh->begin; s < sh->end; s++) {
+    uint32_t i = b->order[s], pred;
+    evsnn_rng_t rng;
+    evsnn_rng_init(&rng, b->seed, (uint64_t)b->epoch * d->n + i);
+    evsnn_poisson_set_image(&sh->enc, d->pixels + i * px);
+    sh->loss += evsnn_trainer_sample(sh->tr, &sh->enc, &rng, d->labels[i], b->scale, &pred);
+    sh->correct += pred == d->labels[i];
+  }
+}
+
+int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par, evsnn_adam_t *opt,
+                      evsnn_net_t *net, const evsnn_dataset_t *d, uint32_t batch, uint64_t seed, uint32_t epoch,
+                      double *loss, double *acc, evsnn_progress_cb progress, void *arg) {
   size_t px = (size_t)d->rows * d->cols;
   if (px != net->sizes[0])
     return evsnn__fail(EVSNN_EINVAL, "training data: %zu pixels per image, network takes %u", px, net->sizes[0]);
-  if (batch < 1) return evsnn__fail(EVSNN_EINVAL, "batch size 0");
+  if (batch < 1 || n_tr < 1 || (par && par->n_workers != n_tr))
+    return evsnn__fail(EVSNN_EINVAL, "training: batch %u, %u trainers for %u workers", batch, n_tr,
+                       par ? par->n_workers : n_tr);
   uint32_t *order = malloc(sizeof(uint32_t) * (d->n ? d->n : 1));
-  evsnn_poisson_t enc;
-  int err = evsnn_poisson_init(&enc, net->sizes[0]);
-  if (!order || err) {
+  share_t *shares = calloc(n_tr, sizeof *shares);
+  int err = order && shares ? 0 : EVSNN_ENOMEM;
+  for (uint32_t w = 0; w < n_tr && !err; w++) {
+    shares[w].tr = &tr[w];
+    err = evsnn_poisson_init(&shares[w].enc, net->sizes[0]);
+  }
+  if (err) {
+    for (uint32_t w = 0; shares && w < n_tr; w++) evsnn_poisson_free(&shares[w].enc);
     free(order);
-    evsnn_poisson_free(&enc);
+    free(shares);
     return evsnn__fail(EVSNN_ENOMEM, "training epoch");
   }
   /* Fisher-Yates shuffle from the epoch's own stream. */
@@ -31,26 +74,38 @@ int evsnn_train_epoch(evsnn_trainer_t *tr, evsnn_adam_t *opt, evsnn_net_t *net, 
     uint32_t j = evsnn_rng_below(&shuffle, i), t = order[i - 1];
     order[i - 1] = order[j], order[j] = t;
   }
+  batch_t b = {shares, d, order, seed, epoch, 0.0f};
   double sum_loss = 0;
   uint32_t correct = 0;
   for (uint32_t b0 = 0; b0 < d->n; b0 += batch) {
     uint32_t b1 = b0 + batch < d->n ? b0 + batch : d->n;
-    memset(tr->dW, 0, sizeof(float) * net->n_params);
-    for (uint32_t s = b0; s < b1; s++) {
-      uint32_t i = order[s], pred;
-      evsnn_rng_t rng;
-      evsnn_rng_init(&rng, seed, (uint64_t)epoch * d->n + i);
-      evsnn_poisson_set_image(&enc, d->pixels + i * px);
-      sum_loss += evsnn_trainer_sample(tr, &enc, &rng, d->labels[i], 1.0f / (float)(b1 - b0), &pred);
-      correct += pred == d->labels[i];
+    b.scale = 1.0f / (float)(b1 - b0);
+    for (uint32_t w = 0; w < n_tr; w++) {
+      shares[w].begin = b0 + (uint32_t)((uint64_t)(b1 - b0) * w / n_tr);
+      shares[w].end = b0 + (uint32_t)((uint64_t)(b1 - b0) * (w + 1) / n_tr);
     }
-    evsnn_adam_step(opt, net->params, tr->dW);
+    if (par)
+      par->run(par, run_share, &b);
+    else
+      for (uint32_t w = 0; w < n_tr; w++) run_share(&b, w);
+    /* Reduce in worker order: the sum does not depend on timing. */
+    float *dW = tr[0].dW;
+    for (uint32_t w = 0; w < n_tr; w++) {
+      if (w) {
+        const float *g = tr[w].dW;
+        for (size_t p = 0; p < net->n_params; p++) dW[p] += g[p];
+      }
+      sum_loss += shares[w].loss;
+      correct += shares[w].correct;
+    }
+    evsnn_adam_step(opt, net->params, dW);
     if (progress) progress(arg, b1, d->n, sum_loss / b1, (double)correct / b1);
   }
   *loss = d->n ? sum_loss / d->n : 0;
   *acc = d->n ? (double)correct / d->n : 0;
+  for (uint32_t w = 0; w < n_tr; w++) evsnn_poisson_free(&shares[w].enc);
   free(order);
-  evsnn_poisson_free(&enc);
+  free(shares);
   return 0;
 }
 
