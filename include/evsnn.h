@@ -10,6 +10,7 @@
  *   evsnn/events.h   event files: streams, format readers, our gzip container
  *   evsnn/engine.h   the event-driven engine and the dense CBLAS reference
  *   evsnn/train.h    BPTT over sparse traces, Adam, the epoch and test loops
+ *   evsnn/model.h    model files: network, metadata, Adam state, CRC-32
  *
  * Conventions: functions return 0 or a negative EVSNN_E* code; the caller
  * owns every struct it passes in, the library owns the buffers inside it,
@@ -29,5 +30,6 @@
 #include "evsnn/engine.h"
 #include "evsnn/dataset.h"
 #include "evsnn/train.h"
+#include "evsnn/model.h"
 
 #endif

@@ -7,6 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "evsnn/error.h"
+#include "evsnn/model.h"
+
 /* Runs `evsnn ARGS`, capturing stdout and stderr; returns the exit status. */
 static int run(const char *args, char *out, size_t out_cap, char *err, size_t err_cap) {
   const char *build = getenv("EVSNN_BUILDDIR"), *src = getenv("EVSNN_SRCDIR");
@@ -80,8 +83,21 @@ Test(cli, usage_errors_exit_2) {
 
 Test(cli, tiny_training_run_prints_a_json_summary, .timeout = 60) {
   char out[8192], err[8192];
-  cr_assert_eq(run("train --data datasets/sample --epochs 1 --limit-train 512 --limit-test 200 --lr 1e-3 "
-                   "--train-steps 8 --json", out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  char model[] = "/tmp/evsnn-cli-model.XXXXXX", args[512];
+  int fd = mkstemp(model);
+  cr_assert(fd >= 0);
+  close(fd);
+  snprintf(args, sizeof args, "train --data datasets/sample --epochs 1 --limit-train 512 --limit-test 200 --lr 1e-3 "
+           "--train-steps 8 --out %s --json", model);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  evsnn_net_t net;
+  char *meta;
+  cr_assert_eq(evsnn_model_load(model, &net, &meta, NULL), 0, "%s", evsnn_error_detail());
+  cr_expect_eq(net.sizes[1], 300);
+  cr_expect(strstr(meta, "preset=bondarev2021\n") && strstr(meta, "train_steps=8\n"), "meta: %s", meta);
+  free(meta);
+  evsnn_net_free(&net);
+  unlink(model);
   char *last = out + strlen(out);
   while (last > out && last[-1] == '\n') *--last = '\0';
   last = strrchr(out, '\n');

@@ -60,14 +60,14 @@ static void uv_parallel_run(evsnn_parallel_t *par, void (*job)(void *ctx, uint32
 static int usage_train(void) {
   printf("usage: evsnn train [--preset bondarev2021] [--data DIR] [--epochs N] [--limit-train N] [--limit-test N]\n"
          "                   [--seed S] [--grad bptt|paper] [--train-steps T] [--test-steps T] [--lr X]\n"
-         "                   [--batch B] [--init fanin|width] [--threads N] [--log FILE.csv] [--json]\n"
+         "                   [--batch B] [--init fanin|width] [--threads N] [--log FILE.csv] [--out MODEL] [--json]\n"
          "  bondarev2021: 784-300-300-10, beta 0.8187, thresholds 5 and 3 x sqrt(3/h), Adam lr 1e-4,\n"
          "  batch 64, T = 20 train / 5 test, 20 epochs, weights U(-sqrt(3/h), sqrt(3/h)) with h = fan-in.\n");
   return 0;
 }
 
 int evsnn_cmd_train(int argc, char **argv) {
-  const char *dir = NULL, *log_path = NULL;
+  const char *dir = NULL, *log_path = NULL, *out_path = NULL;
   long epochs = 20, limit_train = 0, limit_test = 0, seed = 1, batch = 64, train_T = 20, test_T = 5;
   long threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
   if (threads > 64) threads = 64;
@@ -85,6 +85,7 @@ int evsnn_cmd_train(int argc, char **argv) {
     if (!strcmp(a, "--preset")) { if (strcmp(val, "bondarev2021")) return cli_usage("train: unknown preset '%s' (known: bondarev2021)", val); }
     else if (!strcmp(a, "--data")) dir = val;
     else if (!strcmp(a, "--log")) log_path = val;
+    else if (!strcmp(a, "--out")) out_path = val;
     else if (!strcmp(a, "--epochs")) { if (!cli_parse_long(a, val, 1, 100000, &epochs)) return 2; }
     else if (!strcmp(a, "--limit-train")) { if (!cli_parse_long(a, val, 1, 100000000, &limit_train)) return 2; }
     else if (!strcmp(a, "--limit-test")) { if (!cli_parse_long(a, val, 1, 100000000, &limit_test)) return 2; }
@@ -159,6 +160,17 @@ int evsnn_cmd_train(int argc, char **argv) {
            100 * acc, 100 * test_acc, test_T, dt, train.n / dt);
     fflush(stdout);
     if (log) fprintf(log, "%ld,%.6f,%.6f,%.6f,%.3f,%.1f\n", e + 1, loss, acc, test_acc, dt, train.n / dt), fflush(log);
+    /* Saved after every epoch (atomically), so an interrupted run keeps
+     * its last finished epoch. */
+    if (out_path) {
+      char meta[512];
+      snprintf(meta, sizeof meta,
+               "preset=bondarev2021\ngrad=%s\ninit=%s\ntrain_steps=%ld\ntest_steps=%ld\nlr=%g\nbatch=%ld\nseed=%ld\n"
+               "threads=%ld\nepochs=%ld\ntest_accuracy=%.6f\n",
+               grad == EVSNN_GRAD_BPTT ? "bptt" : "paper", init == EVSNN_INIT_FANIN ? "fanin" : "width", train_T,
+               test_T, lr, batch, seed, threads, e + 1, test_acc);
+      if ((err = evsnn_model_save(out_path, &net, meta, &opt))) return cli_fail(err, out_path);
+    }
   }
   /* Sparsity of the final test pass. */
   double synops = 0, macs = 0;
