@@ -97,6 +97,13 @@ Test(cli, tiny_training_run_prints_a_json_summary, .timeout = 60) {
   cr_expect(strstr(meta, "preset=bondarev2021\n") && strstr(meta, "train_steps=8\n"), "meta: %s", meta);
   free(meta);
   evsnn_net_free(&net);
+  /* evsnn test on the saved model repeats train's final test pass exactly. */
+  char out2[8192];
+  snprintf(args, sizeof args, "test --model %s --data datasets/sample --limit 200 --json", model);
+  cr_assert_eq(run(args, out2, sizeof out2, err, sizeof err), 0, "stderr: %s", err);
+  const char *j = strstr(out2, "{\"accuracy\": ");
+  cr_assert(j, "output: %s", out2);
+  cr_expect(strstr(out2, "\"anytime\": [") != NULL);
   unlink(model);
   char *last = out + strlen(out);
   while (last > out && last[-1] == '\n') *--last = '\0';
@@ -107,6 +114,7 @@ Test(cli, tiny_training_run_prints_a_json_summary, .timeout = 60) {
   const char *a = strstr(last, "\"test_accuracy\": ");
   if (a) acc = atof(a + strlen("\"test_accuracy\": "));
   cr_expect(acc > 0.3 && acc <= 1.0, "test accuracy %g", acc);
+  cr_expect_float_eq(atof(j + strlen("{\"accuracy\": ")), acc, 1e-9, "test %s vs train %g", j, acc);
   cr_expect(strstr(err, "EMBEDDED SAMPLE") == NULL, "an explicit --data is not the fallback");
 }
 

@@ -136,7 +136,13 @@ Test(train, one_epoch_on_the_sample_learns_and_is_deterministic, .timeout = 120)
     cr_assert_eq(evsnn_adam_init(&opt, net.n_params, 1e-3f), 0);
     double loss, acc, test_acc;
     cr_assert_eq(evsnn_train_epoch(tr, 2, NULL, &opt, &net, &train, 64, 1, 0, &loss, &acc, NULL, NULL), 0);
-    cr_assert_eq(evsnn_test_accuracy(&net, &test, 5, 2, &test_acc, NULL), 0);
+    double anytime[5];
+    cr_assert_eq(evsnn_test_accuracy(&net, &test, 5, 2, &test_acc, NULL, anytime), 0);
+    double plain;
+    cr_assert_eq(evsnn_test_accuracy(&net, &test, 5, 2, &plain, NULL, NULL), 0);
+    cr_expect_eq(anytime[4], test_acc, "deciding after T steps is the accuracy");
+    cr_expect_eq(plain, test_acc, "the anytime path classifies like evsnn_state_classify");
+    cr_expect_lt(anytime[0], anytime[4], "one step decides worse than five");
     if (run == 0) {
       cr_expect_gt(test_acc, 0.70, "test accuracy %.3f after one epoch", test_acc);
       first = malloc(sizeof(float) * net.n_params);

@@ -83,8 +83,10 @@ int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par,
                       evsnn_net_t *net, const evsnn_dataset_t *d, uint32_t batch, uint64_t seed, uint32_t epoch,
                       double *loss, double *acc, evsnn_progress_cb progress, void *arg);
 /* Test accuracy over d with T steps, image i encoded from stream (seed, i);
- * counts accumulate the sparsity counters if non-NULL. */
+ * counts gets the sparsity counters if non-NULL; anytime, if non-NULL,
+ * gets T accuracies: deciding (argmax of the output potentials) after
+ * 1, 2, ..., T steps. */
 int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, uint32_t T, uint64_t seed, double *acc,
-                        evsnn_counts_t *counts);
+                        evsnn_counts_t *counts, double *anytime);
 
 #endif

@@ -9,6 +9,7 @@
 /* Each subcommand: argv[0] is the subcommand's name; returns the exit code. */
 int evsnn_cmd_bench(int argc, char **argv);
 int evsnn_cmd_train(int argc, char **argv);
+int evsnn_cmd_test(int argc, char **argv);
 int evsnn_cmd_events(int argc, char **argv);
 
 /* Prints "evsnn: <what>: <message>[: <detail>]" on stderr for a library

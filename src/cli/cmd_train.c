@@ -154,7 +154,7 @@ int evsnn_cmd_train(int argc, char **argv) {
       return cli_fail(err, "training");
     double dt = evsnn__now() - prog.t0;
     seconds += dt;
-    if ((err = evsnn_test_accuracy(&net, &test, (uint32_t)test_T, (uint64_t)seed + 1, &test_acc, &counts)))
+    if ((err = evsnn_test_accuracy(&net, &test, (uint32_t)test_T, (uint64_t)seed + 1, &test_acc, &counts, NULL)))
       return cli_fail(err, "test");
     printf("epoch %ld/%ld  loss %.4f  train %.2f%%  test %.2f%% (T=%ld)  %.1fs  %.0f samples/s\n", e + 1, epochs, loss,
            100 * acc, 100 * test_acc, test_T, dt, train.n / dt);

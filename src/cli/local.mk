@@ -4,7 +4,7 @@ evsnn_SOURCES = src/cli/main.c src/cli/cli.h src/cli/cmd_bench.c
 evsnn_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS) $(CAIRO_CFLAGS)
 evsnn_LDADD = $(EVSNN_LIBS) $(LIBUV_LIBS) $(CAIRO_LIBS)
 evsnn_SOURCES += src/cli/cmd_events.c
-evsnn_SOURCES += src/cli/cmd_train.c
+evsnn_SOURCES += src/cli/cmd_train.c src/cli/cmd_test.c
 
 check_PROGRAMS += tests/test_cli
 TESTS += tests/test_cli

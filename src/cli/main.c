@@ -14,6 +14,7 @@ static const struct {
   const char *help;
 } commands[] = {
     {"train", evsnn_cmd_train, "train the paper's LIF network on Poisson-encoded MNIST (BPTT, Adam)"},
+    {"test", evsnn_cmd_test, "accuracy of a saved model, with the anytime curve over steps"},
     {"bench", evsnn_cmd_bench, "time inference with the event engine and the dense CBLAS engine"},
     {"events", evsnn_cmd_events, "event files: info, cat (crop, slice, downsample), convert"},
 };

@@ -110,7 +110,7 @@ int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par,
 }
 
 int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, uint32_t T, uint64_t seed, double *acc,
-                        evsnn_counts_t *counts) {
+                        evsnn_counts_t *counts, double *anytime) {
   size_t px = (size_t)d->rows * d->cols;
   if (px != net->sizes[0])
     return evsnn__fail(EVSNN_EINVAL, "test data: %zu pixels per image, network takes %u", px, net->sizes[0]);
@@ -122,13 +122,29 @@ int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, uint32
     evsnn_state_free(&st);
     return err;
   }
-  uint32_t correct = 0;
+  uint32_t correct = 0, L = net->n_layers;
+  if (anytime)
+    for (uint32_t k = 0; k < T; k++) anytime[k] = 0;
   for (uint32_t i = 0; i < d->n; i++) {
     evsnn_rng_t rng;
     evsnn_rng_init(&rng, seed, i);
     evsnn_poisson_set_image(&enc, d->pixels + i * px);
-    correct += evsnn_state_classify(&st, &enc, &rng, T) == d->labels[i];
+    if (!anytime) {
+      correct += evsnn_state_classify(&st, &enc, &rng, T) == d->labels[i];
+      continue;
+    }
+    /* The same steps as evsnn_state_classify, reading the decision after each. */
+    evsnn_state_reset(&st);
+    uint32_t pred = 0;
+    for (uint32_t k = 0; k < T; k++) {
+      evsnn_state_step(&st, st.spikes[0], evsnn_poisson_step(&enc, &rng, st.spikes[0]));
+      pred = evsnn_argmax(evsnn_state_potentials(&st, L), net->sizes[L]);
+      anytime[k] += pred == d->labels[i];
+    }
+    correct += pred == d->labels[i];
   }
+  if (anytime)
+    for (uint32_t k = 0; k < T; k++) anytime[k] = d->n ? anytime[k] / d->n : 0;
   *acc = d->n ? (double)correct / d->n : 0;
   if (counts) *counts = st.counts;
   evsnn_state_free(&st);

@@ -1,0 +1,63 @@
+/* evsnn test: accuracy of a saved model on the MNIST test set, with the
+ * anytime curve: the accuracy when deciding after 1, 2, ..., T steps. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "evsnn.h"
+
+static int usage_test(void) {
+  printf("usage: evsnn test --model MODEL [--data DIR] [--steps T] [--limit N] [--seed S] [--json]\n");
+  return 0;
+}
+
+int evsnn_cmd_test(int argc, char **argv) {
+  const char *dir = NULL, *model = NULL;
+  long T = 5, limit = 0, seed = 2;
+  int json = 0;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage_test();
+    if (!strcmp(a, "--json")) { json = 1; continue; }
+    if (!val) return cli_usage("test: %s needs a value", a);
+    i++;
+    if (!strcmp(a, "--model")) model = val;
+    else if (!strcmp(a, "--data")) dir = val;
+    else if (!strcmp(a, "--steps")) { if (!cli_parse_long(a, val, 1, 10000, &T)) return 2; }
+    else if (!strcmp(a, "--limit")) { if (!cli_parse_long(a, val, 1, 100000000, &limit)) return 2; }
+    else if (!strcmp(a, "--seed")) { if (!cli_parse_long(a, val, 0, 0x7fffffffL, &seed)) return 2; }
+    else return cli_usage("test: unknown option '%s' (see evsnn test --help)", a);
+  }
+  if (!model) return cli_usage("test: --model MODEL is required");
+  evsnn_net_t net;
+  int err = evsnn_model_load(model, &net, NULL, NULL);
+  if (err) return cli_fail(err, model);
+  evsnn_dataset_t train = {0}, test = {0};
+  int is_sample = 0;
+  char used[1024];
+  if ((err = evsnn_dataset_load_dir(&train, &test, dir, &is_sample, used, sizeof used))) {
+    evsnn_net_free(&net);
+    return cli_fail(err, dir ? dir : "MNIST");
+  }
+  evsnn_dataset_free(&train);
+  if (limit) evsnn_dataset_limit(&test, (uint32_t)limit);
+  if (is_sample) fprintf(stderr, "evsnn: NOTE: testing on the EMBEDDED SAMPLE (%s), not the full MNIST test set\n", used);
+  double acc, *anytime = malloc(sizeof(double) * (size_t)T);
+  evsnn_counts_t counts;
+  if (!anytime) return cli_fail(EVSNN_ENOMEM, "test");
+  if ((err = evsnn_test_accuracy(&net, &test, (uint32_t)T, (uint64_t)seed, &acc, &counts, anytime)))
+    return cli_fail(err, "test");
+  printf("%s: %.2f%% on %u test images from %s at T=%ld\nanytime (accuracy deciding after k steps):", model,
+         100 * acc, test.n, used, T);
+  for (long k = 0; k < T; k++) printf("%s k=%ld %.2f%%", k ? "," : "", k + 1, 100 * anytime[k]);
+  printf("\n");
+  if (json) {
+    printf("{\"accuracy\": %.6f, \"steps\": %ld, \"images\": %u, \"anytime\": [", acc, T, test.n);
+    for (long k = 0; k < T; k++) printf("%s%.6f", k ? ", " : "", anytime[k]);
+    printf("]}\n");
+  }
+  free(anytime);
+  evsnn_dataset_free(&test);
+  evsnn_net_free(&net);
+  return 0;
+}
