@@ -5,6 +5,9 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <uv.h>
+
+#include "evsnn/train.h"
 
 /* Each subcommand: argv[0] is the subcommand's name; returns the exit code. */
 int evsnn_cmd_bench(int argc, char **argv);
@@ -17,6 +20,25 @@ int evsnn_cmd_events(int argc, char **argv);
 int cli_fail(int err, const char *what);
 /* Prints "evsnn: <formatted>" on stderr, returns 2 (usage errors). */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* evsnn_parallel_t on libuv's thread pool, for at most CLI_MAX_THREADS
+ * workers. init sets the pool size, so call it before any other libuv work. */
+#define CLI_MAX_THREADS 64
+typedef struct {
+  uv_work_t req;
+  void (*job)(void *ctx, uint32_t w);
+  void *ctx;
+  uint32_t w;
+} cli_job_t;
+
+typedef struct {
+  evsnn_parallel_t base;
+  uv_loop_t loop;
+  cli_job_t jobs[CLI_MAX_THREADS];
+} cli_parallel_t;
+
+void cli_parallel_init(cli_parallel_t *p, uint32_t n_workers);
+void cli_parallel_close(cli_parallel_t *p);
 
 /* Option parsing helpers: strict number parsing with a clear error. */
 bool cli_parse_long(const char *opt, const char *s, long min, long max, long *out);

@@ -6,8 +6,6 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include <uv.h>
-
 #include "cli/cli.h"
 #include "core/internal.h"
 #include "evsnn.h"
@@ -16,7 +14,6 @@
 /* One worker's share of the test set: images [begin, end), with its own
  * engine state and encoder, allocated once before timing. */
 typedef struct {
-  uv_work_t req;
   const evsnn_dataset_t *data;
   uint32_t begin, end, T;
   uint64_t seed;
@@ -30,8 +27,8 @@ typedef struct {
 
 /* Each image gets its own random stream (seed, image index), so both
  * engines, and any number of threads, see the very same input spikes. */
-static void classify_range(uv_work_t *req) {
-  bench_worker_t *w = (bench_worker_t *)req;
+static void classify_range(void *ctx, uint32_t i_worker) {
+  bench_worker_t *w = (bench_worker_t *)ctx + i_worker;
   size_t px = (size_t)w->data->rows * w->data->cols;
   const evsnn_net_t *net = w->st.net;
   for (uint32_t i = w->begin; i < w->end; i++) {
@@ -48,18 +45,15 @@ static void classify_range(uv_work_t *req) {
   }
 }
 
-static void after_range(uv_work_t *req, int status) { (void)req, (void)status; }
-
-/* Runs all workers on libuv's thread pool; returns the wall time. */
-static double run_all(uv_loop_t *loop, bench_worker_t *w, int n_workers, int dense, uint32_t T, uint32_t *pred) {
+/* Runs all workers on the thread pool; returns the wall time. */
+static double run_all(cli_parallel_t *par, bench_worker_t *w, int dense, uint32_t T, uint32_t *pred) {
   double t0 = evsnn__now();
-  for (int i = 0; i < n_workers; i++) {
+  for (uint32_t i = 0; i < par->base.n_workers; i++) {
     w[i].dense = dense;
     w[i].T = T;
     w[i].pred = pred;
-    uv_queue_work(loop, &w[i].req, classify_range, after_range);
   }
-  uv_run(loop, UV_RUN_DEFAULT);
+  par->base.run(&par->base, classify_range, w);
   return evsnn__now() - t0;
 }
 
@@ -91,7 +85,7 @@ int evsnn_cmd_bench(int argc, char **argv) {
     else if (!strcmp(a, "--steps")) steps_arg = val;
     else if (!strcmp(a, "--limit")) { if (!cli_parse_long(a, val, 1, 10000000, &limit)) return 2; }
     else if (!strcmp(a, "--repeat")) { if (!cli_parse_long(a, val, 1, 100, &repeat)) return 2; }
-    else if (!strcmp(a, "--threads")) { if (!cli_parse_long(a, val, 1, 64, &threads)) return 2; }
+    else if (!strcmp(a, "--threads")) { if (!cli_parse_long(a, val, 1, CLI_MAX_THREADS, &threads)) return 2; }
     else if (!strcmp(a, "--seed")) { if (!cli_parse_long(a, val, 0, 0x7fffffffL, &seed)) return 2; }
     else return cli_usage("bench: unknown option '%s' (see evsnn bench --help)", a);
     i++;
@@ -120,12 +114,8 @@ int evsnn_cmd_bench(int argc, char **argv) {
   uint32_t sizes[] = {784, 300, 300, 10};
   if ((err = evsnn_net_init(&net, sizes, 4, 0.8187f))) return cli_fail(err, "network");
   evsnn_net_init_params(&net, (uint64_t)seed, EVSNN_INIT_FANIN, (float[]){5, 3});
-  /* libuv's pool size is read once, at its first use. */
-  char nthreads[16];
-  snprintf(nthreads, sizeof nthreads, "%ld", threads);
-  setenv("UV_THREADPOOL_SIZE", nthreads, 1);
-  uv_loop_t loop;
-  uv_loop_init(&loop);
+  cli_parallel_t par;
+  cli_parallel_init(&par, (uint32_t)threads);
   int n_workers = (int)threads;
   bench_worker_t *w = calloc((size_t)n_workers, sizeof *w);
   uint32_t *pe = malloc(sizeof(uint32_t) * test.n), *pd = malloc(sizeof(uint32_t) * test.n);
@@ -151,8 +141,8 @@ int evsnn_cmd_bench(int argc, char **argv) {
     evsnn_counts_t c = {0};
     for (int i = 0; i < n_workers; i++) memset(&w[i].st.counts, 0, sizeof c);
     for (long r = 0; r < repeat; r++) {
-      te[r] = run_all(&loop, w, n_workers, 0, steps[s], pe);
-      td[r] = run_all(&loop, w, n_workers, 1, steps[s], pd);
+      te[r] = run_all(&par, w, 0, steps[s], pe);
+      td[r] = run_all(&par, w, 1, steps[s], pd);
     }
     for (int i = 0; i < n_workers; i++)
       for (uint32_t m = 0; m <= net.n_layers; m++) {
@@ -183,7 +173,7 @@ int evsnn_cmd_bench(int argc, char **argv) {
     evsnn_dense_free(&w[i].d);
     evsnn_poisson_free(&w[i].enc);
   }
-  uv_loop_close(&loop);
+  cli_parallel_close(&par);
   free(w); free(pe); free(pd);
   evsnn_net_free(&net);
   evsnn_dataset_free(&test);

@@ -5,8 +5,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <uv.h>
-
 #include "cli/cli.h"
 #include "core/internal.h"
 #include "evsnn.h"
@@ -26,37 +24,6 @@ static void progress(void *arg, uint32_t done, uint32_t total, double loss, doub
   if (done == total) fputc('\n', stderr);
 }
 
-/* The library's parallel-for on libuv's thread pool: one work request per
- * worker, run to completion on a private loop. */
-typedef struct {
-  uv_work_t req;
-  void (*job)(void *ctx, uint32_t w);
-  void *ctx;
-  uint32_t w;
-} uv_job_t;
-
-typedef struct {
-  evsnn_parallel_t base;
-  uv_loop_t loop;
-  uv_job_t *jobs;
-} uv_parallel_t;
-
-static void uv_job_work(uv_work_t *req) {
-  uv_job_t *j = (uv_job_t *)req;
-  j->job(j->ctx, j->w);
-}
-
-static void uv_job_done(uv_work_t *req, int status) { (void)req, (void)status; }
-
-static void uv_parallel_run(evsnn_parallel_t *par, void (*job)(void *ctx, uint32_t w), void *ctx) {
-  uv_parallel_t *p = (uv_parallel_t *)par;
-  for (uint32_t w = 0; w < par->n_workers; w++) {
-    p->jobs[w].job = job, p->jobs[w].ctx = ctx, p->jobs[w].w = w;
-    uv_queue_work(&p->loop, &p->jobs[w].req, uv_job_work, uv_job_done);
-  }
-  uv_run(&p->loop, UV_RUN_DEFAULT);
-}
-
 static int usage_train(void) {
   printf("usage: evsnn train [--preset bondarev2021] [--data DIR] [--epochs N] [--limit-train N] [--limit-test N]\n"
          "                   [--seed S] [--grad bptt|paper] [--train-steps T] [--test-steps T] [--lr X]\n"
@@ -70,7 +37,7 @@ int evsnn_cmd_train(int argc, char **argv) {
   const char *dir = NULL, *log_path = NULL, *out_path = NULL;
   long epochs = 20, limit_train = 0, limit_test = 0, seed = 1, batch = 64, train_T = 20, test_T = 5;
   long threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
-  if (threads > 64) threads = 64;
+  if (threads > CLI_MAX_THREADS) threads = CLI_MAX_THREADS;
   double lr = 1e-4;
   /* The per-step gradient measured better on full MNIST (README). */
   evsnn_grad_t grad = EVSNN_GRAD_PAPER;
@@ -90,7 +57,7 @@ int evsnn_cmd_train(int argc, char **argv) {
     else if (!strcmp(a, "--limit-train")) { if (!cli_parse_long(a, val, 1, 100000000, &limit_train)) return 2; }
     else if (!strcmp(a, "--limit-test")) { if (!cli_parse_long(a, val, 1, 100000000, &limit_test)) return 2; }
     else if (!strcmp(a, "--seed")) { if (!cli_parse_long(a, val, 0, 0x7fffffffL, &seed)) return 2; }
-    else if (!strcmp(a, "--threads")) { if (!cli_parse_long(a, val, 1, 64, &threads)) return 2; }
+    else if (!strcmp(a, "--threads")) { if (!cli_parse_long(a, val, 1, CLI_MAX_THREADS, &threads)) return 2; }
     else if (!strcmp(a, "--batch")) { if (!cli_parse_long(a, val, 1, 100000, &batch)) return 2; }
     else if (!strcmp(a, "--train-steps")) { if (!cli_parse_long(a, val, 1, 10000, &train_T)) return 2; }
     else if (!strcmp(a, "--test-steps")) { if (!cli_parse_long(a, val, 1, 10000, &test_T)) return 2; }
@@ -125,7 +92,7 @@ int evsnn_cmd_train(int argc, char **argv) {
   if (log) fprintf(log, "epoch,train_loss,train_accuracy,test_accuracy,seconds,samples_per_second\n");
 
   evsnn_net_t net;
-  evsnn_trainer_t tr[64];
+  evsnn_trainer_t tr[CLI_MAX_THREADS];
   evsnn_adam_t opt;
   uint32_t sizes[] = {784, 300, 300, 10};
   if ((err = evsnn_net_init(&net, sizes, 4, 0.8187f))) return cli_fail(err, "network");
@@ -133,13 +100,8 @@ int evsnn_cmd_train(int argc, char **argv) {
   for (long w = 0; w < threads; w++)
     if ((err = evsnn_trainer_init(&tr[w], &net, (uint32_t)train_T, grad))) return cli_fail(err, "trainer");
   if ((err = evsnn_adam_init(&opt, net.n_params, (float)lr))) return cli_fail(err, "optimizer");
-  /* libuv reads the pool size once, at its first use. */
-  char pool[16];
-  snprintf(pool, sizeof pool, "%ld", threads);
-  setenv("UV_THREADPOOL_SIZE", pool, 1);
-  uv_job_t jobs[64];
-  uv_parallel_t par = {{uv_parallel_run, (uint32_t)threads}, {0}, jobs};
-  uv_loop_init(&par.loop);
+  cli_parallel_t par;
+  cli_parallel_init(&par, (uint32_t)threads);
 
   fprintf(stderr, "evsnn train: 784-300-300-10 on %s (%u train, %u test), grad %s, T %ld/%ld, batch %ld, lr %g, seed %ld, "
           "%ld thread(s), kernels %s\n", used, train.n, test.n, grad == EVSNN_GRAD_BPTT ? "bptt" : "paper", train_T,
@@ -188,7 +150,7 @@ int evsnn_cmd_train(int argc, char **argv) {
     printf("], \"synops_per_image\": %.1f, \"dense_macs_per_image\": %.1f}\n", synops / n, macs / n);
   }
   if (log) fclose(log);
-  uv_loop_close(&par.loop);
+  cli_parallel_close(&par);
   evsnn_adam_free(&opt);
   for (long w = 0; w < threads; w++) evsnn_trainer_free(&tr[w]);
   evsnn_net_free(&net);

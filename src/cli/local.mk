@@ -1,6 +1,6 @@
 # src/cli: the evsnn command, one file per subcommand.
 bin_PROGRAMS += evsnn
-evsnn_SOURCES = src/cli/main.c src/cli/cli.h src/cli/cmd_bench.c
+evsnn_SOURCES = src/cli/main.c src/cli/cli.h src/cli/parallel.c src/cli/cmd_bench.c
 evsnn_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS) $(CAIRO_CFLAGS)
 evsnn_LDADD = $(EVSNN_LIBS) $(LIBUV_LIBS) $(CAIRO_LIBS)
 evsnn_SOURCES += src/cli/cmd_events.c
