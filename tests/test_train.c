@@ -21,7 +21,8 @@ static float loss_at(evsnn_trainer_t *tr, const evsnn_poisson_t *enc, uint32_t l
   evsnn_rng_t rng;
   evsnn_rng_init(&rng, 5, 0);
   uint32_t pred;
-  return evsnn_trainer_sample(tr, enc, &rng, label, 1.0f, &pred);
+  evsnn_input_t in = {.enc = enc, .rng = &rng};
+  return evsnn_trainer_sample(tr, &in, label, 1.0f, &pred);
 }
 
 /* The output layer's gradient needs no surrogate: its weights do not change
@@ -156,5 +157,66 @@ Test(train, one_epoch_on_the_sample_learns_and_is_deterministic, .timeout = 120)
   }
   free(first);
   evsnn_dataset_free(&train);
+  evsnn_dataset_free(&test);
+}
+
+/* Binned event data enters through the same seam as images: a trace that
+ * holds exactly the Poisson draws the trainer would make for epoch 0 must
+ * train to the very same weights, and steps past its end are silent. */
+Test(train, a_recorded_trace_trains_like_the_poisson_draws_it_holds) {
+  evsnn_dataset_t images, test;
+  load_sample(&images, &test);
+  evsnn_dataset_limit(&images, 256);
+  const uint32_t T = 8, n = images.n, px = 784;
+  evsnn_dataset_t trace = {.n = n, .rows = 28, .cols = 28, .labels = images.labels, .steps = T};
+  trace.spikes = malloc(sizeof(uint32_t) * (size_t)n * T * px);
+  trace.start = malloc(sizeof(uint64_t) * ((size_t)n * T + 1));
+  evsnn_poisson_t enc;
+  cr_assert_eq(evsnn_poisson_init(&enc, px), 0);
+  uint64_t at = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    evsnn_rng_t rng;
+    evsnn_input_t in;
+    evsnn_rng_init(&rng, 1, i); /* the stream of (seed 1, epoch 0, sample i) */
+    evsnn_dataset_input(&images, i, &enc, &rng, &in);
+    for (uint32_t k = 0; k < T; k++) {
+      trace.start[(size_t)i * T + k] = at;
+      at += evsnn_input_step(&in, k, trace.spikes + at);
+    }
+  }
+  trace.start[(size_t)n * T] = at;
+  cr_assert_gt(at, 0);
+
+  float *w[2];
+  for (int run = 0; run < 2; run++) {
+    evsnn_net_t net;
+    uint32_t sizes[] = {784, 40, 30, 10};
+    cr_assert_eq(evsnn_net_init(&net, sizes, 4, 0.8187f), 0);
+    evsnn_net_init_params(&net, 3, EVSNN_INIT_FANIN, (float[]){1, 1});
+    evsnn_trainer_t tr;
+    evsnn_adam_t opt;
+    cr_assert_eq(evsnn_trainer_init(&tr, &net, T, EVSNN_GRAD_BPTT), 0);
+    cr_assert_eq(evsnn_adam_init(&opt, net.n_params, 1e-3f), 0);
+    double loss, acc;
+    cr_assert_eq(evsnn_train_epoch(&tr, 1, NULL, &opt, &net, run ? &trace : &images, 32, 1, 0, &loss, &acc, NULL,
+                                   NULL), 0);
+    w[run] = malloc(sizeof(float) * net.n_params);
+    memcpy(w[run], net.params, sizeof(float) * net.n_params);
+    if (run) {
+      cr_expect(memcmp(w[0], w[1], sizeof(float) * net.n_params) == 0, "trace and images trained differently");
+      uint32_t out[784];
+      evsnn_input_t in;
+      evsnn_dataset_input(&trace, n - 1, NULL, NULL, &in);
+      cr_expect_eq(evsnn_input_step(&in, T, out), 0, "a step past the trace has input");
+    }
+    evsnn_adam_free(&opt);
+    evsnn_trainer_free(&tr);
+    evsnn_net_free(&net);
+  }
+  free(w[0]), free(w[1]);
+  trace.labels = NULL; /* borrowed from images */
+  evsnn_dataset_free(&trace);
+  evsnn_poisson_free(&enc);
+  evsnn_dataset_free(&images);
   evsnn_dataset_free(&test);
 }

@@ -1,4 +1,5 @@
-/* evsnn/dataset.h: labelled image sets in the IDX format of MNIST.
+/* evsnn/dataset.h: labelled samples: images in the IDX format of MNIST,
+ * or sensor events already binned into steps.
  *
  * The loader reads IDX files raw or gzip-compressed (zlib detects which),
  * checks magic, type byte, dimensions and that the data length is exact,
@@ -12,11 +13,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "evsnn/encode.h"
+
 typedef struct evsnn_dataset_s {
-  uint32_t n, rows, cols;
-  uint8_t *pixels; /* n * rows * cols bytes, row-major per image; owned */
-  uint8_t *labels; /* n bytes; owned */
+  uint32_t n, rows, cols; /* a sample has rows * cols inputs */
+  uint8_t *pixels;        /* images: n * rows * cols bytes, row-major per image; owned */
+  uint8_t *labels;        /* n bytes; owned */
+  /* Binned event data (pixels NULL): sample i's step k input spikes are
+   * spikes[start[i * steps + k] .. start[i * steps + k + 1]); owned. */
+  uint32_t steps;
+  uint32_t *spikes;
+  uint64_t *start;
 } evsnn_dataset_t;
+
+/* Points *in at sample i: for images, loads it into enc (sized for rows *
+ * cols inputs) and draws from rng; for binned events, at its trace. */
+void evsnn_dataset_input(const evsnn_dataset_t *d, uint32_t i, evsnn_poisson_t *enc, evsnn_rng_t *rng,
+                         evsnn_input_t *in);
 
 /* Loads an idx3 image file (magic 0x00000803) and an idx1 label file
  * (0x00000801), raw or .gz. *d is overwritten (zeroed on failure). */

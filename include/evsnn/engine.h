@@ -56,9 +56,9 @@ void evsnn_state_step(evsnn_state_t *st, const uint32_t *in, uint32_t n_in);
  * date (and stored so); pad16 floats. */
 const float *evsnn_state_potentials(evsnn_state_t *st, uint32_t m);
 
-/* Encodes the image loaded in enc for T steps with rng and runs them;
- * returns the predicted class (argmax of the output potentials). */
-uint32_t evsnn_state_classify(evsnn_state_t *st, const evsnn_poisson_t *enc, evsnn_rng_t *rng, uint32_t T);
+/* Resets st, runs T steps of the input in and returns the predicted class
+ * (argmax of the output potentials). */
+uint32_t evsnn_state_classify(evsnn_state_t *st, const evsnn_input_t *in, uint32_t T);
 /* Index of the largest of n values (first on ties). */
 uint32_t evsnn_argmax(const float *x, uint32_t n);
 

@@ -43,11 +43,11 @@ typedef struct evsnn_trainer_s {
 
 int evsnn_trainer_init(evsnn_trainer_t *tr, const evsnn_net_t *net, uint32_t T, evsnn_grad_t grad);
 void evsnn_trainer_free(evsnn_trainer_t *tr);
-/* Forward over T steps of the image loaded in enc (drawing from rng),
- * recording the trace; then backward, adding scale * dL/dW to tr->dW.
- * Returns the sample's cross-entropy loss; *pred gets the predicted class. */
-float evsnn_trainer_sample(evsnn_trainer_t *tr, const evsnn_poisson_t *enc, evsnn_rng_t *rng, uint32_t label,
-                           float scale, uint32_t *pred);
+/* Forward over T steps of the input in, recording the trace; then
+ * backward, adding scale * dL/dW to tr->dW. Returns the sample's
+ * cross-entropy loss; *pred gets the predicted class. */
+float evsnn_trainer_sample(evsnn_trainer_t *tr, const evsnn_input_t *in, uint32_t label, float scale,
+                           uint32_t *pred);
 
 /* Adam (Kingma and Ba), one moment pair per parameter, same layout. */
 typedef struct evsnn_adam_s {

@@ -29,18 +29,18 @@ typedef struct {
  * engines, and any number of threads, see the very same input spikes. */
 static void classify_range(void *ctx, uint32_t i_worker) {
   bench_worker_t *w = (bench_worker_t *)ctx + i_worker;
-  size_t px = (size_t)w->data->rows * w->data->cols;
   const evsnn_net_t *net = w->st.net;
   for (uint32_t i = w->begin; i < w->end; i++) {
     evsnn_rng_t rng;
+    evsnn_input_t in;
     evsnn_rng_init(&rng, w->seed, i);
-    evsnn_poisson_set_image(&w->enc, w->data->pixels + i * px);
+    evsnn_dataset_input(w->data, i, &w->enc, &rng, &in);
     if (!w->dense) {
-      w->pred[i] = evsnn_state_classify(&w->st, &w->enc, &rng, w->T);
+      w->pred[i] = evsnn_state_classify(&w->st, &in, w->T);
       continue;
     }
     evsnn_dense_reset(&w->d);
-    for (uint32_t k = 0; k < w->T; k++) evsnn_dense_step(&w->d, w->in, evsnn_poisson_step(&w->enc, &rng, w->in));
+    for (uint32_t k = 0; k < w->T; k++) evsnn_dense_step(&w->d, w->in, evsnn_input_step(&in, k, w->in));
     w->pred[i] = evsnn_argmax(w->d.v[net->n_layers - 1], net->sizes[net->n_layers]);
   }
 }

@@ -335,14 +335,3 @@ int evsnn_dataset_load_dir(evsnn_dataset_t *train, evsnn_dataset_t *test, const 
   if (is_sample) *is_sample = sample;
   return 0;
 }
-
-void evsnn_dataset_limit(evsnn_dataset_t *d, uint32_t n) {
-  if (d && n < d->n) d->n = n;
-}
-
-void evsnn_dataset_free(evsnn_dataset_t *d) {
-  if (!d) return;
-  free(d->pixels);
-  free(d->labels);
-  memset(d, 0, sizeof *d);
-}

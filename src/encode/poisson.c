@@ -40,3 +40,11 @@ uint32_t evsnn_poisson_step(const evsnn_poisson_t *enc, evsnn_rng_t *rng, uint32
     if (enc->p[k] > evsnn_rng_uniform(rng)) out[n++] = enc->active[k];
   return n;
 }
+
+uint32_t evsnn_input_step(const evsnn_input_t *in, uint32_t k, uint32_t *out) {
+  if (!in->trace) return evsnn_poisson_step(in->enc, in->rng, out);
+  if (k >= in->steps) return 0;
+  uint32_t n = (uint32_t)(in->start[k + 1] - in->start[k]);
+  memcpy(out, in->trace + in->start[k], sizeof(uint32_t) * n);
+  return n;
+}

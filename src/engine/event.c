@@ -86,12 +86,12 @@ uint32_t evsnn_argmax(const float *x, uint32_t n) {
   return best;
 }
 
-uint32_t evsnn_state_classify(evsnn_state_t *st, const evsnn_poisson_t *enc, evsnn_rng_t *rng, uint32_t T) {
+uint32_t evsnn_state_classify(evsnn_state_t *st, const evsnn_input_t *in, uint32_t T) {
   const evsnn_net_t *net = st->net;
   evsnn_state_reset(st);
   for (uint32_t k = 0; k < T; k++) {
-    /* The encoder writes straight into the input spike list. */
-    uint32_t n = evsnn_poisson_step(enc, rng, st->spikes[0]);
+    /* The input is written straight into the input spike list. */
+    uint32_t n = evsnn_input_step(in, k, st->spikes[0]);
     evsnn_state_step(st, st->spikes[0], n);
   }
   return evsnn_argmax(evsnn_state_potentials(st, net->n_layers), net->sizes[net->n_layers]);

@@ -49,7 +49,7 @@ void evsnn_trainer_free(evsnn_trainer_t *tr) {
 }
 
 /* Forward (3)-(6) for T steps, recording spikes and f'(u - s). */
-static void forward(evsnn_trainer_t *tr, const evsnn_poisson_t *enc, evsnn_rng_t *rng) {
+static void forward(evsnn_trainer_t *tr, const evsnn_input_t *input) {
   const evsnn_net_t *net = tr->net;
   const evsnn_kernels_t *kern = evsnn_kernels();
   uint32_t L = net->n_layers;
@@ -59,7 +59,7 @@ static void forward(evsnn_trainer_t *tr, const evsnn_poisson_t *enc, evsnn_rng_t
   }
   for (uint32_t k = 0; k < tr->T; k++) {
     uint32_t *in = tr->spikes[0] + tr->start[0][k];
-    uint32_t n_in = evsnn_poisson_step(enc, rng, in);
+    uint32_t n_in = evsnn_input_step(input, k, in);
     tr->start[0][k + 1] = tr->start[0][k] + n_in;
     tr->counts.spikes[0] += n_in;
     for (uint32_t m = 0; m < L; m++) {
@@ -84,12 +84,12 @@ static void forward(evsnn_trainer_t *tr, const evsnn_poisson_t *enc, evsnn_rng_t
   tr->counts.steps += tr->T;
 }
 
-float evsnn_trainer_sample(evsnn_trainer_t *tr, const evsnn_poisson_t *enc, evsnn_rng_t *rng, uint32_t label,
-                           float scale, uint32_t *pred) {
+float evsnn_trainer_sample(evsnn_trainer_t *tr, const evsnn_input_t *in, uint32_t label, float scale,
+                           uint32_t *pred) {
   const evsnn_net_t *net = tr->net;
   const evsnn_kernels_t *kern = evsnn_kernels();
   uint32_t L = net->n_layers, T = tr->T, n_out = net->sizes[L];
-  forward(tr, enc, rng);
+  forward(tr, in);
 
   /* Softmax cross-entropy on the output potentials at the last step (10-12). */
   const float *u = tr->v[L - 1];

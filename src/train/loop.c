@@ -30,16 +30,16 @@ static void run_share(void *ctx, uint32_t w) {
   batch_t *b = ctx;
   share_t *sh = &b->shares[w];
   const evsnn_dataset_t *d = b->d;
-  size_t px = (size_t)d->rows * d->cols;
   memset(sh->tr->dW, 0, sizeof(float) * sh->tr->net->n_params);
   sh->loss = 0;
   sh->correct = 0;
   for (uint32_t s = sh->begin; s < sh->end; s++) {
     uint32_t i = b->order[s], pred;
     evsnn_rng_t rng;
+    evsnn_input_t in;
     evsnn_rng_init(&rng, b->seed, (uint64_t)b->epoch * d->n + i);
-    evsnn_poisson_set_image(&sh->enc, d->pixels + i * px);
-    sh->loss += evsnn_trainer_sample(sh->tr, &sh->enc, &rng, d->labels[i], b->scale, &pred);
+    evsnn_dataset_input(d, i, &sh->enc, &rng, &in);
+    sh->loss += evsnn_trainer_sample(sh->tr, &in, d->labels[i], b->scale, &pred);
     sh->correct += pred == d->labels[i];
   }
 }
@@ -49,7 +49,7 @@ int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par,
                       double *loss, double *acc, evsnn_progress_cb progress, void *arg) {
   size_t px = (size_t)d->rows * d->cols;
   if (px != net->sizes[0])
-    return evsnn__fail(EVSNN_EINVAL, "training data: %zu pixels per image, network takes %u", px, net->sizes[0]);
+    return evsnn__fail(EVSNN_EINVAL, "training data: %zu inputs per sample, network takes %u", px, net->sizes[0]);
   if (batch < 1 || n_tr < 1 || (par && par->n_workers != n_tr))
     return evsnn__fail(EVSNN_EINVAL, "training: batch %u, %u trainers for %u workers", batch, n_tr,
                        par ? par->n_workers : n_tr);
@@ -113,7 +113,7 @@ int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, uint32
                         evsnn_counts_t *counts, double *anytime) {
   size_t px = (size_t)d->rows * d->cols;
   if (px != net->sizes[0])
-    return evsnn__fail(EVSNN_EINVAL, "test data: %zu pixels per image, network takes %u", px, net->sizes[0]);
+    return evsnn__fail(EVSNN_EINVAL, "test data: %zu inputs per sample, network takes %u", px, net->sizes[0]);
   evsnn_state_t st;
   evsnn_poisson_t enc;
   int err = evsnn_state_init(&st, net);
@@ -127,17 +127,18 @@ int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, uint32
     for (uint32_t k = 0; k < T; k++) anytime[k] = 0;
   for (uint32_t i = 0; i < d->n; i++) {
     evsnn_rng_t rng;
+    evsnn_input_t in;
     evsnn_rng_init(&rng, seed, i);
-    evsnn_poisson_set_image(&enc, d->pixels + i * px);
+    evsnn_dataset_input(d, i, &enc, &rng, &in);
     if (!anytime) {
-      correct += evsnn_state_classify(&st, &enc, &rng, T) == d->labels[i];
+      correct += evsnn_state_classify(&st, &in, T) == d->labels[i];
       continue;
     }
     /* The same steps as evsnn_state_classify, reading the decision after each. */
     evsnn_state_reset(&st);
     uint32_t pred = 0;
     for (uint32_t k = 0; k < T; k++) {
-      evsnn_state_step(&st, st.spikes[0], evsnn_poisson_step(&enc, &rng, st.spikes[0]));
+      evsnn_state_step(&st, st.spikes[0], evsnn_input_step(&in, k, st.spikes[0]));
       pred = evsnn_argmax(evsnn_state_potentials(&st, L), net->sizes[L]);
       anytime[k] += pred == d->labels[i];
     }
