@@ -161,3 +161,76 @@ Test(kernels, scale_and_fire_match_scalar_exactly) {
     }
   }
 }
+
+/* The surrogate: SIMD exp within 4e-7 relative of libm's expf over the
+ * range training produces (|v - s| up to 87), zero beyond the cutoff and in
+ * the padding lanes, for the same lanes as the scalar twin. */
+Test(kernels, surrogate_matches_expf) {
+  const evsnn_kernels_t *ref = evsnn_kernels_scalar();
+  evsnn_rng_t r;
+  evsnn_rng_init(&r, 5, 5);
+  for (int vi = -1; vi < 2; vi++) {
+    const evsnn_kernels_t *k = vi < 0 ? ref : variant(vi);
+    if (!k) continue;
+    for (size_t n = 1; n <= 333; n += (n < 40 ? 1 : 23))
+      for (int c = 0; c < 2; c++) {
+        size_t ld = evsnn__pad16(n);
+        float *v = falloc(ld), *a = falloc(ld), *b = falloc(ld);
+        float s = 0.3f, cutoff = c ? 1.5f : INFINITY, span = n < 100 ? 4.0f : 180.0f;
+        for (size_t i = 0; i < n; i++) v[i] = s + span * rnd(&r);
+        for (size_t i = 0; i < ld; i++) a[i] = b[i] = 7.0f; /* stale values must be overwritten */
+        ref->surrogate(a, v, n, s, cutoff);
+        k->surrogate(b, v, n, s, cutoff);
+        for (size_t i = 0; i < n; i++) {
+          float d = fabsf(v[i] - s);
+          if (d > cutoff) {
+            cr_assert_eq(b[i], 0.0f, "%s: lane %zu beyond the cutoff", k->name, i);
+          } else if (d <= 87.0f) {
+            cr_assert(fabsf(b[i] - expf(-d)) <= 4e-7f * expf(-d), "%s surrogate(%g): %.9g vs expf %.9g", k->name,
+                      (double)d, (double)b[i], (double)expf(-d));
+          } else {
+            cr_assert(b[i] >= 0.0f && b[i] < 2e-38f, "%s surrogate(%g) = %g", k->name, (double)d, (double)b[i]);
+          }
+          cr_assert_eq(a[i] == 0.0f, b[i] == 0.0f, "%s: lane %zu cut differently", k->name, i);
+        }
+        for (size_t i = n; i < ld; i++) cr_assert_eq(b[i], 0.0f, "%s: padding lane %zu", k->name, i);
+        evsnn__free_aligned(v), evsnn__free_aligned(a), evsnn__free_aligned(b);
+      }
+  }
+}
+
+/* coldot_steps is T coldots: compared with the scalar twin for every block
+ * shape (T and ncols around the 4 x 4 tiles, n around the 16-float blocks). */
+Test(kernels, coldot_steps_matches_scalar) {
+  const evsnn_kernels_t *ref = evsnn_kernels_scalar();
+  evsnn_rng_t r;
+  evsnn_rng_init(&r, 8, 8);
+  static const size_t ns[] = {1, 10, 16, 17, 300};
+  for (int vi = 0; vi < 2; vi++) {
+    const evsnn_kernels_t *k = variant(vi);
+    if (!k) continue;
+    for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
+      for (size_t T = 1; T <= 9; T++)
+        for (size_t ncols = 1; ncols <= 9; ncols++) {
+          size_t n = ns[ni], ld = evsnn__pad16(n), ldy = evsnn__pad16(ncols) + 16;
+          float *W = falloc(ld * ncols), *absW = falloc(ld * ncols), *X = falloc(ld * T), *absX = falloc(ld * T);
+          float *a = falloc(ldy * T), *b = falloc(ldy * T), *scale = falloc(ldy * T);
+          for (size_t j = 0; j < ncols; j++)
+            for (size_t i = 0; i < n; i++) absW[j * ld + i] = fabsf(W[j * ld + i] = rnd(&r));
+          for (size_t t = 0; t < T; t++)
+            for (size_t i = 0; i < n; i++) absX[t * ld + i] = fabsf(X[t * ld + i] = rnd(&r));
+          for (size_t i = 0; i < ldy * T; i++) a[i] = b[i] = 12345.0f;
+          ref->coldot_steps(a, ldy, W, ld, ncols, X, ld, T, n);
+          k->coldot_steps(b, ldy, W, ld, ncols, X, ld, T, n);
+          ref->coldot_steps(scale, ldy, absW, ld, ncols, absX, ld, T, n);
+          for (size_t t = 0; t < T; t++) {
+            for (size_t j = 0; j < ncols; j++)
+              cr_assert(fabsf(a[t * ldy + j] - b[t * ldy + j]) <= REL * (fabsf(a[t * ldy + j]) + scale[t * ldy + j]),
+                        "%s coldot_steps n=%zu T=%zu ncols=%zu at (%zu, %zu)", k->name, n, T, ncols, t, j);
+            cr_assert_eq(b[t * ldy + ncols], 12345.0f, "%s coldot_steps wrote past row %zu", k->name, t);
+          }
+          evsnn__free_aligned(W), evsnn__free_aligned(absW), evsnn__free_aligned(X), evsnn__free_aligned(absX);
+          evsnn__free_aligned(a), evsnn__free_aligned(b), evsnn__free_aligned(scale);
+        }
+  }
+}

@@ -39,6 +39,17 @@ typedef struct evsnn_kernels_s {
   /* Threshold and reset (5, 6): writes the ascending indices i < n with
    * v[i] >= s to out, sets those v[i] to 0, returns their number. */
   uint32_t (*fire)(float *v, size_t n, float s, uint32_t *out);
+  /* fp[i] = f'(v[i] - s) = exp(-|v[i] - s|), the surrogate derivative (13),
+   * for i < n; 0 where |v[i] - s| > cutoff (INFINITY: never) and in the
+   * padding lanes.
+   * SIMD variants evaluate exp with a polynomial: within 4e-7 relative of
+   * expf for arguments down to -87, and tiny (< 2e-38) below that. */
+  void (*surrogate)(float *fp, const float *v, size_t n, float s, float cutoff);
+  /* Y + k*ldy = W^T (X + k*ldx) for k < T: coldot for T vectors at once, so
+   * that a column of W is loaded once for several steps (the backward pass
+   * computes g = (W^m)^T Delta^m[k] for every step of a layer together). */
+  void (*coldot_steps)(float *Y, size_t ldy, const float *W, size_t ld, size_t ncols, const float *X,
+                       size_t ldx, size_t T, size_t n);
 } evsnn_kernels_t;
 
 /* The kernel set in use (selected on first call, thread-safe after that). */

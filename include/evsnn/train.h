@@ -35,7 +35,9 @@ typedef struct evsnn_trainer_s {
   float *delta[EVSNN_MAX_LAYERS];      /* T x ld: Delta^m[k] */
   uint32_t *spikes[EVSNN_MAX_LAYERS];  /* concatenated spike lists of layer m (0 = input) */
   uint32_t *start[EVSNN_MAX_LAYERS];   /* T + 1 offsets into spikes[m] */
-  float *g;                            /* scratch, pad16 of the widest layer */
+  float *g;                            /* scratch: T x pad16 of the widest layer */
+  uint32_t *pre_start, *pre_steps;     /* scratch: spikes regrouped by presynaptic neuron */
+  float cutoff;                        /* f' = 0 where |u - s| > cutoff; INFINITY (the default): never */
   float *dW;                           /* gradient, same layout as net->params */
   evsnn_counts_t counts;
   float *mem;

@@ -5,6 +5,7 @@
  * Same register blocking as avx512.c, scaled to the 16 ymm registers: a
  * chunk of up to 8 ymm (64 floats) of v or x stays in registers while all
  * spiking columns stream through it. Block counts are always even here. */
+#include "core/internal.h"
 #include "kernels/kernels_impl.h"
 
 #if defined(__x86_64__)
@@ -137,7 +138,47 @@ TARGET static uint32_t fire_avx2(float *v, size_t n, float s, uint32_t *out) {
   return k;
 }
 
+/* exp(x) for x <= 0, as in avx512.c; AVX2 has no scalef, so 2^n is built
+ * in the exponent field (n >= -126 after the clamp: a normal float). */
+TARGET INLINE __m256 exp_nonpositive(__m256 x) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145752f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.42860677e-6f), r);
+  __m256 p = _mm256_set1_ps(1.0f / 5040);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+TARGET static void surrogate_avx2(float *fp, const float *v, size_t n, float s, float cutoff) {
+  const __m256 vs = _mm256_set1_ps(s), mincut = _mm256_set1_ps(-cutoff);
+  const __m256 sign = _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u));
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (size_t i = 0; i < evsnn__pad16(n); i += 8) {
+    __m256 neg = _mm256_or_ps(_mm256_sub_ps(_mm256_load_ps(v + i), vs), sign); /* -|v - s| */
+    __m256 keep = _mm256_cmp_ps(neg, mincut, _CMP_GE_OQ);
+    __m256i in = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n > i ? n - i : 0)), lane);
+    keep = _mm256_and_ps(keep, _mm256_castsi256_ps(in));
+    _mm256_store_ps(fp + i, _mm256_and_ps(keep, exp_nonpositive(neg)));
+  }
+}
+
+/* No blocked variant here yet: one coldot per step. */
+TARGET static void coldot_steps_avx2(float *Y, size_t ldy, const float *W, size_t ld, size_t ncols, const float *X,
+                                     size_t ldx, size_t T, size_t n) {
+  for (size_t k = 0; k < T; k++) coldot_avx2(Y + k * ldy, W, ld, ncols, X + k * ldx, n);
+}
+
 const evsnn_kernels_t evsnn__kernels_avx2 = {
-    "avx2", colsum_avx2, colscatter_avx2, coldot_avx2, scale_avx2, fire_avx2,
+    "avx2",     colsum_avx2, colscatter_avx2, coldot_avx2,
+    scale_avx2, fire_avx2,   surrogate_avx2,  coldot_steps_avx2,
 };
 #endif

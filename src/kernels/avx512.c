@@ -146,7 +146,71 @@ TARGET static uint32_t fire_avx512(float *v, size_t n, float s, uint32_t *out) {
   return k;
 }
 
+/* exp(x) for x <= 0: x = n ln2 + r with |r| <= ln2/2 (ln2 split in two so
+ * n ln2 is exact), e^r by its degree-7 Taylor polynomial (truncation error
+ * below 1e-8 relative), times 2^n by scalef. Clamped at -87, where expf is
+ * still a normal float. */
+TARGET INLINE __m512 exp_nonpositive(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+  __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)),
+                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 5040);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, n);
+}
+
+TARGET static void surrogate_avx512(float *fp, const float *v, size_t n, float s, float cutoff) {
+  const __m512 vs = _mm512_set1_ps(s), vc = _mm512_set1_ps(cutoff);
+  const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+  for (size_t i = 0; i < n; i += 16) {
+    __mmask16 valid = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+    __m512 d = _mm512_sub_ps(_mm512_load_ps(v + i), vs);
+    __m512 neg = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(d), sign)); /* -|d| (or_ps is DQ) */
+    __mmask16 keep = _mm512_mask_cmp_ps_mask(valid, neg, _mm512_sub_ps(_mm512_setzero_ps(), vc), _CMP_GE_OQ);
+    _mm512_store_ps(fp + i, _mm512_maskz_mov_ps(keep, exp_nonpositive(neg)));
+  }
+}
+
+/* Four columns by four steps: sixteen accumulators, so each block of a W
+ * column is loaded once for four steps and each block of X once for four
+ * columns; W, the large operand, streams through a quarter as often. */
+TARGET static void coldot_steps_avx512(float *Y, size_t ldy, const float *W, size_t ld, size_t ncols,
+                                       const float *X, size_t ldx, size_t T, size_t n) {
+  size_t nb = (n + 15) / 16, k = 0;
+  for (; k + 4 <= T; k += 4) {
+    const float *x = X + k * ldx;
+    size_t j = 0;
+    for (; j + 4 <= ncols; j += 4) {
+      const float *w = W + j * ld;
+      __m512 acc[4][4];
+      UNROLL for (int c = 0; c < 4; c++) UNROLL for (int t = 0; t < 4; t++) acc[c][t] = _mm512_setzero_ps();
+      for (size_t b = 0; b < nb; b++) {
+        __m512 wc[4];
+        UNROLL for (int c = 0; c < 4; c++) wc[c] = _mm512_load_ps(w + c * ld + 16 * b);
+        UNROLL for (int t = 0; t < 4; t++) {
+          __m512 xb = _mm512_load_ps(x + t * ldx + 16 * b);
+          UNROLL for (int c = 0; c < 4; c++) acc[c][t] = _mm512_fmadd_ps(wc[c], xb, acc[c][t]);
+        }
+      }
+      UNROLL for (int t = 0; t < 4; t++)
+        _mm_storeu_ps(Y + (k + t) * ldy + j, reduce4(acc[0][t], acc[1][t], acc[2][t], acc[3][t]));
+    }
+    if (j < ncols)
+      for (size_t t = 0; t < 4; t++) coldot_avx512(Y + (k + t) * ldy + j, W + j * ld, ld, ncols - j, x + t * ldx, n);
+  }
+  for (; k < T; k++) coldot_avx512(Y + k * ldy, W, ld, ncols, X + k * ldx, n);
+}
+
 const evsnn_kernels_t evsnn__kernels_avx512 = {
-    "avx512", colsum_avx512, colscatter_avx512, coldot_avx512, scale_avx512, fire_avx512,
+    "avx512",     colsum_avx512, colscatter_avx512,  coldot_avx512,
+    scale_avx512, fire_avx512,   surrogate_avx512, coldot_steps_avx512,
 };
 #endif

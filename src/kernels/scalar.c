@@ -1,5 +1,8 @@
 /* The scalar kernels: the reference every SIMD variant is tested against,
  * and the fallback on CPUs without AVX2. Written plainly on purpose. */
+#include <math.h>
+
+#include "core/internal.h"
 #include "kernels/kernels_impl.h"
 
 static void colsum_scalar(float *v, const float *W, size_t ld, const uint32_t *idx, size_t nidx,
@@ -42,6 +45,20 @@ static uint32_t fire_scalar(float *v, size_t n, float s, uint32_t *out) {
   return k;
 }
 
+static void surrogate_scalar(float *fp, const float *v, size_t n, float s, float cutoff) {
+  for (size_t i = 0; i < n; i++) {
+    float d = fabsf(v[i] - s);
+    fp[i] = d > cutoff ? 0.0f : expf(-d);
+  }
+  for (size_t i = n; i < evsnn__pad16(n); i++) fp[i] = 0.0f;
+}
+
+static void coldot_steps_scalar(float *Y, size_t ldy, const float *W, size_t ld, size_t ncols, const float *X,
+                                size_t ldx, size_t T, size_t n) {
+  for (size_t k = 0; k < T; k++) coldot_scalar(Y + k * ldy, W, ld, ncols, X + k * ldx, n);
+}
+
 const evsnn_kernels_t evsnn__kernels_scalar = {
-    "scalar", colsum_scalar, colscatter_scalar, coldot_scalar, scale_scalar, fire_scalar,
+    "scalar",  colsum_scalar,   colscatter_scalar,  coldot_scalar,
+    scale_scalar, fire_scalar, surrogate_scalar, coldot_steps_scalar,
 };
