@@ -234,3 +234,29 @@ Test(kernels, coldot_steps_matches_scalar) {
         }
   }
 }
+
+/* Adam is elementwise with no FMA: every variant, bit for bit, at any
+ * length (slices of the parameters end anywhere). */
+Test(kernels, adam_matches_scalar_exactly) {
+  const evsnn_kernels_t *ref = evsnn_kernels_scalar();
+  evsnn_rng_t r;
+  evsnn_rng_init(&r, 9, 9);
+  for (int vi = 0; vi < 2; vi++) {
+    const evsnn_kernels_t *k = variant(vi);
+    if (!k) continue;
+    for (size_t n = 1; n <= 70; n++) {
+      float p[2][70], m[2][70], v[2][70], g[70];
+      for (size_t i = 0; i < n; i++) {
+        p[0][i] = p[1][i] = rnd(&r), m[0][i] = m[1][i] = rnd(&r) * 1e-2f;
+        v[0][i] = v[1][i] = fabsf(rnd(&r)) * 1e-4f, g[i] = rnd(&r) * 1e-2f;
+      }
+      for (int step = 0; step < 3; step++) {
+        ref->adam(p[0], m[0], v[0], g, n, 0.9f, 0.999f, 1e-3f, 1e-8f);
+        k->adam(p[1], m[1], v[1], g, n, 0.9f, 0.999f, 1e-3f, 1e-8f);
+      }
+      cr_assert(memcmp(p[0], p[1], sizeof(float) * n) == 0, "%s adam params n=%zu", k->name, n);
+      cr_assert(memcmp(m[0], m[1], sizeof(float) * n) == 0 && memcmp(v[0], v[1], sizeof(float) * n) == 0,
+                "%s adam moments n=%zu", k->name, n);
+    }
+  }
+}

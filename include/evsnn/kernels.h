@@ -50,6 +50,11 @@ typedef struct evsnn_kernels_s {
    * computes g = (W^m)^T Delta^m[k] for every step of a layer together). */
   void (*coldot_steps)(float *Y, size_t ldy, const float *W, size_t ld, size_t ncols, const float *X,
                        size_t ldx, size_t T, size_t n);
+  /* One Adam update of n parameters: m = b1 m + (1 - b1) g,
+   * v = b2 v + (1 - b2) g^2, p -= step m / (sqrt(v) + eps), bias corrections
+   * folded into step and eps by the caller. No FMA contraction, so every
+   * variant rounds exactly as the scalar one. */
+  void (*adam)(float *p, float *m, float *v, const float *g, size_t n, float b1, float b2, float step, float eps);
 } evsnn_kernels_t;
 
 /* The kernel set in use (selected on first call, thread-safe after that). */

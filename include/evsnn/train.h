@@ -57,12 +57,18 @@ typedef struct evsnn_adam_s {
   uint64_t t;
   float *m, *v;
   size_t n;
+  float step_, eps_; /* private: the current step's bias-corrected lr and eps */
 } evsnn_adam_t;
 
 int evsnn_adam_init(evsnn_adam_t *opt, size_t n, float lr);
 void evsnn_adam_free(evsnn_adam_t *opt);
 /* One step: params -= lr * mhat / (sqrt(vhat) + eps). */
 void evsnn_adam_step(evsnn_adam_t *opt, float *params, const float *grad);
+/* The same step in slices, for callers that split the parameters across
+ * workers: evsnn_adam_next once, then evsnn_adam_update over disjoint
+ * ranges covering [0, n). Elementwise, so the split changes no bit. */
+void evsnn_adam_next(evsnn_adam_t *opt);
+void evsnn_adam_update(const evsnn_adam_t *opt, float *params, const float *grad, size_t begin, size_t end);
 
 /* Runs job(ctx, w) for w in [0, n_workers) and returns when all are done,
  * concurrently or not. The library has no threads of its own: the CLI

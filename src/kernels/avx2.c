@@ -177,8 +177,26 @@ TARGET static void coldot_steps_avx2(float *Y, size_t ldy, const float *W, size_
   for (size_t k = 0; k < T; k++) coldot_avx2(Y + k * ldy, W, ld, ncols, X + k * ldx, n);
 }
 
+/* As adam_avx512, with a scalar tail instead of masks. */
+TARGET static void adam_avx2(float *p, float *m, float *v, const float *g, size_t n, float b1, float b2, float step,
+                             float eps) {
+  const __m256 vb1 = _mm256_set1_ps(b1), vb2 = _mm256_set1_ps(b2), c1 = _mm256_set1_ps(1.0f - b1);
+  const __m256 c2 = _mm256_set1_ps(1.0f - b2), vstep = _mm256_set1_ps(step), veps = _mm256_set1_ps(eps);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 gi = _mm256_loadu_ps(g + i);
+    __m256 mi = _mm256_add_ps(_mm256_mul_ps(vb1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(c1, gi));
+    __m256 vi = _mm256_add_ps(_mm256_mul_ps(vb2, _mm256_loadu_ps(v + i)), _mm256_mul_ps(_mm256_mul_ps(c2, gi), gi));
+    __m256 d = _mm256_div_ps(_mm256_mul_ps(vstep, mi), _mm256_add_ps(_mm256_sqrt_ps(vi), veps));
+    _mm256_storeu_ps(m + i, mi);
+    _mm256_storeu_ps(v + i, vi);
+    _mm256_storeu_ps(p + i, _mm256_sub_ps(_mm256_loadu_ps(p + i), d));
+  }
+  evsnn__kernels_scalar.adam(p + i, m + i, v + i, g + i, n - i, b1, b2, step, eps);
+}
+
 const evsnn_kernels_t evsnn__kernels_avx2 = {
-    "avx2",     colsum_avx2, colscatter_avx2, coldot_avx2,
-    scale_avx2, fire_avx2,   surrogate_avx2,  coldot_steps_avx2,
+    "avx2",    colsum_avx2,    colscatter_avx2,   coldot_avx2, scale_avx2,
+    fire_avx2, surrogate_avx2, coldot_steps_avx2, adam_avx2,
 };
 #endif

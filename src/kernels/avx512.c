@@ -209,8 +209,28 @@ TARGET static void coldot_steps_avx512(float *Y, size_t ldy, const float *W, siz
   for (; k < T; k++) coldot_avx512(Y + k * ldy, W, ld, ncols, X + k * ldx, n);
 }
 
+/* Parameter arrays are whole 16-float blocks (padded layers), but a slice
+ * of them may end anywhere: the tail is masked. Separate multiplies and
+ * adds, never FMA, keep every bit equal to the scalar twin. */
+TARGET static void adam_avx512(float *p, float *m, float *v, const float *g, size_t n, float b1, float b2,
+                               float step, float eps) {
+  const __m512 vb1 = _mm512_set1_ps(b1), vb2 = _mm512_set1_ps(b2), c1 = _mm512_set1_ps(1.0f - b1);
+  const __m512 c2 = _mm512_set1_ps(1.0f - b2), vstep = _mm512_set1_ps(step), veps = _mm512_set1_ps(eps);
+  for (size_t i = 0; i < n; i += 16) {
+    __mmask16 k = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+    __m512 gi = _mm512_maskz_loadu_ps(k, g + i);
+    __m512 mi = _mm512_add_ps(_mm512_mul_ps(vb1, _mm512_maskz_loadu_ps(k, m + i)), _mm512_mul_ps(c1, gi));
+    __m512 vi = _mm512_add_ps(_mm512_mul_ps(vb2, _mm512_maskz_loadu_ps(k, v + i)),
+                              _mm512_mul_ps(_mm512_mul_ps(c2, gi), gi));
+    __m512 d = _mm512_div_ps(_mm512_mul_ps(vstep, mi), _mm512_add_ps(_mm512_sqrt_ps(vi), veps));
+    _mm512_mask_storeu_ps(m + i, k, mi);
+    _mm512_mask_storeu_ps(v + i, k, vi);
+    _mm512_mask_storeu_ps(p + i, k, _mm512_sub_ps(_mm512_maskz_loadu_ps(k, p + i), d));
+  }
+}
+
 const evsnn_kernels_t evsnn__kernels_avx512 = {
-    "avx512",     colsum_avx512, colscatter_avx512,  coldot_avx512,
-    scale_avx512, fire_avx512,   surrogate_avx512, coldot_steps_avx512,
+    "avx512",    colsum_avx512,    colscatter_avx512,   coldot_avx512, scale_avx512,
+    fire_avx512, surrogate_avx512, coldot_steps_avx512, adam_avx512,
 };
 #endif

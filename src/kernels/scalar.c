@@ -58,7 +58,16 @@ static void coldot_steps_scalar(float *Y, size_t ldy, const float *W, size_t ld,
   for (size_t k = 0; k < T; k++) coldot_scalar(Y + k * ldy, W, ld, ncols, X + k * ldx, n);
 }
 
+static void adam_scalar(float *p, float *m, float *v, const float *g, size_t n, float b1, float b2, float step,
+                        float eps) {
+  for (size_t i = 0; i < n; i++) {
+    m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+    v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+    p[i] -= step * m[i] / (sqrtf(v[i]) + eps);
+  }
+}
+
 const evsnn_kernels_t evsnn__kernels_scalar = {
-    "scalar",  colsum_scalar,   colscatter_scalar,  coldot_scalar,
-    scale_scalar, fire_scalar, surrogate_scalar, coldot_steps_scalar,
+    "scalar",     colsum_scalar, colscatter_scalar, coldot_scalar,       scale_scalar,
+    fire_scalar, surrogate_scalar, coldot_steps_scalar, adam_scalar,
 };

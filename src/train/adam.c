@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/internal.h"
+#include "evsnn/kernels.h"
 #include "evsnn/train.h"
 
 int evsnn_adam_init(evsnn_adam_t *opt, size_t n, float lr) {
@@ -28,16 +29,19 @@ void evsnn_adam_free(evsnn_adam_t *opt) {
   memset(opt, 0, sizeof *opt);
 }
 
-void evsnn_adam_step(evsnn_adam_t *opt, float *params, const float *grad) {
+void evsnn_adam_next(evsnn_adam_t *opt) {
   opt->t++;
-  float b1 = opt->beta1, b2 = opt->beta2;
-  float c1 = 1.0f - powf(b1, (float)opt->t), c2 = 1.0f - powf(b2, (float)opt->t);
-  float step = opt->lr * sqrtf(c2) / c1; /* bias corrections folded into the step */
-  float eps = opt->eps * sqrtf(c2);
-  for (size_t i = 0; i < opt->n; i++) {
-    float g = grad[i];
-    opt->m[i] = b1 * opt->m[i] + (1.0f - b1) * g;
-    opt->v[i] = b2 * opt->v[i] + (1.0f - b2) * g * g;
-    params[i] -= step * opt->m[i] / (sqrtf(opt->v[i]) + eps);
-  }
+  float c1 = 1.0f - powf(opt->beta1, (float)opt->t), c2 = 1.0f - powf(opt->beta2, (float)opt->t);
+  opt->step_ = opt->lr * sqrtf(c2) / c1; /* bias corrections folded into the step */
+  opt->eps_ = opt->eps * sqrtf(c2);
+}
+
+void evsnn_adam_update(const evsnn_adam_t *opt, float *params, const float *grad, size_t begin, size_t end) {
+  evsnn_kernels()->adam(params + begin, opt->m + begin, opt->v + begin, grad + begin, end - begin, opt->beta1,
+                        opt->beta2, opt->step_, opt->eps_);
+}
+
+void evsnn_adam_step(evsnn_adam_t *opt, float *params, const float *grad) {
+  evsnn_adam_next(opt);
+  evsnn_adam_update(opt, params, grad, 0, opt->n);
 }

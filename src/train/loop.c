@@ -19,11 +19,14 @@ typedef struct {
 
 typedef struct {
   share_t *shares;
+  uint32_t n_shares;
   const evsnn_dataset_t *d;
   const uint32_t *order;
   uint64_t seed;
   uint32_t epoch;
   float scale;
+  evsnn_adam_t *opt;
+  float *params;
 } batch_t;
 
 static void run_share(void *ctx, uint32_t w) {
@@ -42,6 +45,21 @@ static void run_share(void *ctx, uint32_t w) {
     sh->loss += evsnn_trainer_sample(sh->tr, &in, d->labels[i], b->scale, &pred);
     sh->correct += pred == d->labels[i];
   }
+}
+
+/* After a batch: worker w sums its slice of every share's dW in worker
+ * order (so the sum does not depend on the slicing or on timing) and takes
+ * the Adam step on that slice. Slices are whole 16-float blocks. */
+static void reduce_update(void *ctx, uint32_t w) {
+  batch_t *b = ctx;
+  size_t n = b->opt->n, blocks = n / 16, n_w = b->n_shares;
+  size_t begin = blocks * w / n_w * 16, end = w + 1 == n_w ? n : blocks * (w + 1) / n_w * 16;
+  float *dW = b->shares[0].tr->dW;
+  for (uint32_t s = 1; s < n_w; s++) {
+    const float *g = b->shares[s].tr->dW;
+    for (size_t p = begin; p < end; p++) dW[p] += g[p];
+  }
+  evsnn_adam_update(b->opt, b->params, dW, begin, end);
 }
 
 int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par, evsnn_adam_t *opt,
@@ -74,7 +92,7 @@ int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par,
     uint32_t j = evsnn_rng_below(&shuffle, i), t = order[i - 1];
     order[i - 1] = order[j], order[j] = t;
   }
-  batch_t b = {shares, d, order, seed, epoch, 0.0f};
+  batch_t b = {shares, n_tr, d, order, seed, epoch, 0.0f, opt, net->params};
   double sum_loss = 0;
   uint32_t correct = 0;
   for (uint32_t b0 = 0; b0 < d->n; b0 += batch) {
@@ -88,17 +106,12 @@ int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par,
       par->run(par, run_share, &b);
     else
       for (uint32_t w = 0; w < n_tr; w++) run_share(&b, w);
-    /* Reduce in worker order: the sum does not depend on timing. */
-    float *dW = tr[0].dW;
-    for (uint32_t w = 0; w < n_tr; w++) {
-      if (w) {
-        const float *g = tr[w].dW;
-        for (size_t p = 0; p < net->n_params; p++) dW[p] += g[p];
-      }
-      sum_loss += shares[w].loss;
-      correct += shares[w].correct;
-    }
-    evsnn_adam_step(opt, net->params, dW);
+    for (uint32_t w = 0; w < n_tr; w++) sum_loss += shares[w].loss, correct += shares[w].correct;
+    evsnn_adam_next(opt);
+    if (par)
+      par->run(par, reduce_update, &b);
+    else
+      for (uint32_t w = 0; w < n_tr; w++) reduce_update(&b, w);
     if (progress) progress(arg, b1, d->n, sum_loss / b1, (double)correct / b1);
   }
   *loss = d->n ? sum_loss / d->n : 0;
