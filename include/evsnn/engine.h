@@ -26,6 +26,10 @@
 #include "evsnn/encode.h"
 #include "evsnn/net.h"
 
+/* Which engine runs a network: event-driven (evsnn_state_*, the sparse
+ * trainer) or the dense CBLAS reference (evsnn_dense_*, the dense trainer). */
+typedef enum { EVSNN_ENGINE_EVENT = 0, EVSNN_ENGINE_DENSE = 1 } evsnn_engine_t;
+
 /* Sparsity counters, accumulated over steps (reset by the caller). */
 typedef struct evsnn_counts_s {
   uint64_t steps;

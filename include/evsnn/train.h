@@ -30,6 +30,7 @@ typedef struct evsnn_trainer_s {
   const evsnn_net_t *net;
   uint32_t T;                          /* steps of the trace */
   evsnn_grad_t grad;
+  evsnn_engine_t engine;
   float *v[EVSNN_MAX_LAYERS];          /* potentials, pad16 */
   float *fprime[EVSNN_MAX_LAYERS];     /* T x ld: f'(u - s), hidden layers */
   float *delta[EVSNN_MAX_LAYERS];      /* T x ld: Delta^m[k] */
@@ -37,13 +38,17 @@ typedef struct evsnn_trainer_s {
   uint32_t *start[EVSNN_MAX_LAYERS];   /* T + 1 offsets into spikes[m] */
   float *g;                            /* scratch: T x pad16 of the widest layer */
   uint32_t *pre_start, *pre_steps;     /* scratch: spikes regrouped by presynaptic neuron */
+  float *raster[EVSNN_MAX_LAYERS];     /* dense engine only: T x pad16 0/1 spikes into layer m+1 */
   float cutoff;                        /* f' = 0 where |u - s| > cutoff; INFINITY (the default): never */
   float *dW;                           /* gradient, same layout as net->params */
   evsnn_counts_t counts;
   float *mem;
 } evsnn_trainer_t;
 
-int evsnn_trainer_init(evsnn_trainer_t *tr, const evsnn_net_t *net, uint32_t T, evsnn_grad_t grad);
+/* engine EVSNN_ENGINE_DENSE runs the same equations on dense rasters with
+ * CBLAS (src/train/dense.c): the reference and the baseline. */
+int evsnn_trainer_init(evsnn_trainer_t *tr, const evsnn_net_t *net, uint32_t T, evsnn_grad_t grad,
+                       evsnn_engine_t engine);
 void evsnn_trainer_free(evsnn_trainer_t *tr);
 /* Forward over T steps of the input in, recording the trace; then
  * backward, adding scale * dL/dW to tr->dW. Returns the sample's
@@ -90,11 +95,12 @@ typedef void (*evsnn_progress_cb)(void *arg, uint32_t done, uint32_t total, doub
 int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par, evsnn_adam_t *opt,
                       evsnn_net_t *net, const evsnn_dataset_t *d, uint32_t batch, uint64_t seed, uint32_t epoch,
                       double *loss, double *acc, evsnn_progress_cb progress, void *arg);
-/* Test accuracy over d with T steps, image i encoded from stream (seed, i);
- * counts gets the sparsity counters if non-NULL; anytime, if non-NULL,
- * gets T accuracies: deciding (argmax of the output potentials) after
- * 1, 2, ..., T steps. */
-int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, uint32_t T, uint64_t seed, double *acc,
-                        evsnn_counts_t *counts, double *anytime);
+/* Test accuracy over d with T steps, sample i's input drawn from stream
+ * (seed, i), run by the event engine or the dense reference (the same
+ * spikes, so the same decisions up to float ties); counts gets the
+ * sparsity counters if non-NULL; anytime, if non-NULL, gets T accuracies:
+ * deciding (argmax of the output potentials) after 1, 2, ..., T steps. */
+int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, uint32_t T, uint64_t seed,
+                        evsnn_engine_t engine, double *acc, evsnn_counts_t *counts, double *anytime);
 
 #endif

@@ -43,5 +43,7 @@ void cli_parallel_close(cli_parallel_t *p);
 /* Option parsing helpers: strict number parsing with a clear error. */
 bool cli_parse_long(const char *opt, const char *s, long min, long max, long *out);
 bool cli_parse_double(const char *opt, const char *s, double *out);
+/* "event" or "dense" for --engine. */
+bool cli_parse_engine(const char *opt, const char *s, evsnn_engine_t *out);
 
 #endif

@@ -7,7 +7,8 @@
 #include "evsnn.h"
 
 static int usage_test(void) {
-  printf("usage: evsnn test --model MODEL [--data DIR] [--steps T] [--limit N] [--seed S] [--json]\n");
+  printf("usage: evsnn test --model MODEL [--data DIR] [--steps T] [--limit N] [--seed S] [--engine event|dense] [--json]\n"
+         "  --engine dense runs the dense CBLAS reference on the same input spikes\n");
   return 0;
 }
 
@@ -15,6 +16,7 @@ int evsnn_cmd_test(int argc, char **argv) {
   const char *dir = NULL, *model = NULL;
   long T = 5, limit = 0, seed = 2;
   int json = 0;
+  evsnn_engine_t engine = EVSNN_ENGINE_EVENT;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage_test();
@@ -26,6 +28,7 @@ int evsnn_cmd_test(int argc, char **argv) {
     else if (!strcmp(a, "--steps")) { if (!cli_parse_long(a, val, 1, 10000, &T)) return 2; }
     else if (!strcmp(a, "--limit")) { if (!cli_parse_long(a, val, 1, 100000000, &limit)) return 2; }
     else if (!strcmp(a, "--seed")) { if (!cli_parse_long(a, val, 0, 0x7fffffffL, &seed)) return 2; }
+    else if (!strcmp(a, "--engine")) { if (!cli_parse_engine(a, val, &engine)) return 2; }
     else return cli_usage("test: unknown option '%s' (see evsnn test --help)", a);
   }
   if (!model) return cli_usage("test: --model MODEL is required");
@@ -45,10 +48,10 @@ int evsnn_cmd_test(int argc, char **argv) {
   double acc, *anytime = malloc(sizeof(double) * (size_t)T);
   evsnn_counts_t counts;
   if (!anytime) return cli_fail(EVSNN_ENOMEM, "test");
-  if ((err = evsnn_test_accuracy(&net, &test, (uint32_t)T, (uint64_t)seed, &acc, &counts, anytime)))
+  if ((err = evsnn_test_accuracy(&net, &test, (uint32_t)T, (uint64_t)seed, engine, &acc, &counts, anytime)))
     return cli_fail(err, "test");
-  printf("%s: %.2f%% on %u test images from %s at T=%ld\nanytime (accuracy deciding after k steps):", model,
-         100 * acc, test.n, used, T);
+  printf("%s: %.2f%% on %u test images from %s at T=%ld (%s engine)\nanytime (accuracy deciding after k steps):", model,
+         100 * acc, test.n, used, T, engine == EVSNN_ENGINE_DENSE ? "dense" : "event");
   for (long k = 0; k < T; k++) printf("%s k=%ld %.2f%%", k ? "," : "", k + 1, 100 * anytime[k]);
   printf("\n");
   if (json) {

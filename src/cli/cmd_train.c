@@ -98,7 +98,7 @@ int evsnn_cmd_train(int argc, char **argv) {
   if ((err = evsnn_net_init(&net, sizes, 4, 0.8187f))) return cli_fail(err, "network");
   evsnn_net_init_params(&net, (uint64_t)seed, init, (float[]){5, 3});
   for (long w = 0; w < threads; w++)
-    if ((err = evsnn_trainer_init(&tr[w], &net, (uint32_t)train_T, grad))) return cli_fail(err, "trainer");
+    if ((err = evsnn_trainer_init(&tr[w], &net, (uint32_t)train_T, grad, EVSNN_ENGINE_EVENT))) return cli_fail(err, "trainer");
   if ((err = evsnn_adam_init(&opt, net.n_params, (float)lr))) return cli_fail(err, "optimizer");
   cli_parallel_t par;
   cli_parallel_init(&par, (uint32_t)threads);
@@ -116,7 +116,7 @@ int evsnn_cmd_train(int argc, char **argv) {
       return cli_fail(err, "training");
     double dt = evsnn__now() - prog.t0;
     seconds += dt;
-    if ((err = evsnn_test_accuracy(&net, &test, (uint32_t)test_T, (uint64_t)seed + 1, &test_acc, &counts, NULL)))
+    if ((err = evsnn_test_accuracy(&net, &test, (uint32_t)test_T, (uint64_t)seed + 1, EVSNN_ENGINE_EVENT, &test_acc, &counts, NULL)))
       return cli_fail(err, "test");
     printf("epoch %ld/%ld  loss %.4f  train %.2f%%  test %.2f%% (T=%ld)  %.1fs  %.0f samples/s\n", e + 1, epochs, loss,
            100 * acc, 100 * test_acc, test_T, dt, train.n / dt);

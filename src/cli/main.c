@@ -62,6 +62,13 @@ bool cli_parse_double(const char *opt, const char *s, double *out) {
   return true;
 }
 
+bool cli_parse_engine(const char *opt, const char *s, evsnn_engine_t *out) {
+  if (s && !strcmp(s, "event")) *out = EVSNN_ENGINE_EVENT;
+  else if (s && !strcmp(s, "dense")) *out = EVSNN_ENGINE_DENSE;
+  else return cli_usage("%s: expected event or dense, got '%s'", opt, s ? s : ""), false;
+  return true;
+}
+
 static void usage(FILE *f) {
   fprintf(f, "usage: evsnn <command> [options]   (evsnn <command> --help for its options)\n\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

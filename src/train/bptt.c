@@ -6,8 +6,10 @@
 #include "core/internal.h"
 #include "evsnn/kernels.h"
 #include "evsnn/train.h"
+#include "train/train_impl.h"
 
-int evsnn_trainer_init(evsnn_trainer_t *tr, const evsnn_net_t *net, uint32_t T, evsnn_grad_t grad) {
+int evsnn_trainer_init(evsnn_trainer_t *tr, const evsnn_net_t *net, uint32_t T, evsnn_grad_t grad,
+                       evsnn_engine_t engine) {
   memset(tr, 0, sizeof *tr);
   if (T < 1) return evsnn__fail(EVSNN_EINVAL, "trainer: %u steps", T);
   uint32_t L = net->n_layers;
@@ -15,6 +17,7 @@ int evsnn_trainer_init(evsnn_trainer_t *tr, const evsnn_net_t *net, uint32_t T, 
   for (uint32_t m = 0; m < L; m++) {
     size_t ld = net->layer[m].ld;
     floats += ld + 2 * (size_t)T * ld;
+    if (engine == EVSNN_ENGINE_DENSE) floats += (size_t)T * evsnn__pad16(net->sizes[m]);
     words += (size_t)T * net->sizes[m] + T + 1;
     if (evsnn__pad16(net->sizes[m]) > widest) widest = evsnn__pad16(net->sizes[m]);
     if (net->sizes[m] > widest_in) widest_in = net->sizes[m];
@@ -28,6 +31,7 @@ int evsnn_trainer_init(evsnn_trainer_t *tr, const evsnn_net_t *net, uint32_t T, 
   tr->net = net;
   tr->T = T;
   tr->grad = grad;
+  tr->engine = engine;
   float *p = tr->mem;
   tr->dW = p, p += net->n_params;
   for (uint32_t m = 0; m < L; m++) {
@@ -35,6 +39,7 @@ int evsnn_trainer_init(evsnn_trainer_t *tr, const evsnn_net_t *net, uint32_t T, 
     tr->v[m] = p, p += ld;
     tr->fprime[m] = p, p += (size_t)T * ld;
     tr->delta[m] = p, p += (size_t)T * ld;
+    if (engine == EVSNN_ENGINE_DENSE) tr->raster[m] = p, p += (size_t)T * evsnn__pad16(net->sizes[m]);
   }
   tr->g = p;
   tr->cutoff = INFINITY;
@@ -113,7 +118,10 @@ float evsnn_trainer_sample(evsnn_trainer_t *tr, const evsnn_input_t *in, uint32_
   const evsnn_net_t *net = tr->net;
   const evsnn_kernels_t *kern = evsnn_kernels();
   uint32_t L = net->n_layers, T = tr->T, n_out = net->sizes[L];
-  forward(tr, in);
+  if (tr->engine == EVSNN_ENGINE_DENSE)
+    evsnn__dense_forward(tr, in);
+  else
+    forward(tr, in);
 
   /* Softmax cross-entropy on the output potentials at the last step (10-12). */
   const float *u = tr->v[L - 1];
@@ -131,6 +139,10 @@ float evsnn_trainer_sample(evsnn_trainer_t *tr, const evsnn_input_t *in, uint32_
   for (uint32_t k = T - 1; k-- > 0;)
     for (uint32_t i = 0; i < n_out; i++) dM[(size_t)k * ldM + i] = net->beta * dM[(size_t)(k + 1) * ldM + i];
 
+  if (tr->engine == EVSNN_ENGINE_DENSE) {
+    evsnn__dense_backward(tr);
+    return loss;
+  }
   for (uint32_t m = L; m-- > 0;) {
     const evsnn_layer_t *l = &net->layer[m];
     weight_gradient(tr, m);
