@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -145,4 +146,54 @@ Test(cli, two_threads_are_deterministic, .timeout = 60) {
   keep_results(out2, b, sizeof b);
   cr_expect_str_eq(a, b);
   cr_expect(strstr(a, "epoch 1/2") && strstr(a, "epoch 2/2"), "kept: %s", a);
+}
+
+/* Ctrl-C in the middle of an epoch saves a checkpoint and exits 130; going
+ * on with --resume (no other option: the settings travel in the model)
+ * ends with the very same model file as a run that was never stopped. */
+Test(cli, ctrl_c_checkpoint_resumes_to_the_same_model, .timeout = 120) {
+  const char *build = getenv("EVSNN_BUILDDIR"), *src = getenv("EVSNN_SRCDIR");
+  char bin[4096], out[8192], err[8192], args[1024];
+  snprintf(bin, sizeof bin, "%s/evsnn", build ? build : ".");
+  const char *a = "/tmp/evsnn-cli-whole.evsnn", *b = "/tmp/evsnn-cli-stopped.evsnn";
+  const char *common = "train --data datasets/sample --epochs 3 --limit-train 3000 --limit-test 200 --train-steps 10 "
+                       "--threads 2";
+  snprintf(args, sizeof args, "%s --out %s", common, a);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+
+  int fds[2];
+  cr_assert_eq(pipe(fds), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 2), close(fds[0]), close(fds[1]);
+    if (src && chdir(src)) _exit(127);
+    freopen("/dev/null", "w", stdout);
+    execl(bin, "evsnn", "train", "--data", "datasets/sample", "--epochs", "3", "--limit-train", "3000", "--limit-test",
+          "200", "--train-steps", "10", "--threads", "2", "--out", b, (char *)NULL);
+    _exit(127);
+  }
+  close(fds[1]);
+  /* The banner comes after the handler is installed: then interrupt. */
+  FILE *e = fdopen(fds[0], "r");
+  char line[1024];
+  while (fgets(line, sizeof line, e) && strncmp(line, "evsnn train:", 12)) {}
+  usleep(300 * 1000);
+  kill(pid, SIGINT);
+  size_t n = fread(err, 1, sizeof err - 1, e);
+  err[n] = '\0';
+  fclose(e);
+  int status;
+  waitpid(pid, &status, 0);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 130, "status %d, stderr: %s", status, err);
+  cr_expect(strstr(err, "checkpoint saved to") != NULL, "stderr: %s", err);
+
+  snprintf(args, sizeof args, "train --data datasets/sample --resume %s --out %s", b, b);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  char cmp[512];
+  snprintf(cmp, sizeof cmp, "cmp -s %s %s", a, b);
+  cr_expect_eq(system(cmp), 0, "the resumed run's model differs from the uninterrupted one");
+  snprintf(args, sizeof args, "train --data datasets/sample --resume %s", b);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1, "a finished run resumed again");
+  cr_expect(strstr(err, "already trained") != NULL, "stderr: %s", err);
+  unlink(a), unlink(b);
 }

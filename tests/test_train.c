@@ -135,8 +135,10 @@ Test(train, one_epoch_on_the_sample_learns_and_is_deterministic, .timeout = 120)
     evsnn_adam_t opt;
     for (int w = 0; w < 2; w++) cr_assert_eq(evsnn_trainer_init(&tr[w], &net, 10, EVSNN_GRAD_BPTT, EVSNN_ENGINE_EVENT), 0);
     cr_assert_eq(evsnn_adam_init(&opt, net.n_params, 1e-3f), 0);
-    double loss, acc, test_acc;
-    cr_assert_eq(evsnn_train_epoch(tr, 2, NULL, &opt, &net, &train, 64, 1, 0, &loss, &acc, NULL, NULL), 0);
+    double test_acc;
+    evsnn_epoch_t ep = {.epoch = 0, .batch = 64, .seed = 1};
+    cr_assert_eq(evsnn_train_epoch(tr, 2, NULL, &opt, &net, &train, &ep), 0);
+    cr_expect_eq(ep.done, train.n);
     double anytime[5];
     cr_assert_eq(evsnn_test_accuracy(&net, &test, 5, 2, EVSNN_ENGINE_EVENT, &test_acc, NULL, anytime), 0);
     double plain;
@@ -197,9 +199,8 @@ Test(train, a_recorded_trace_trains_like_the_poisson_draws_it_holds) {
     evsnn_adam_t opt;
     cr_assert_eq(evsnn_trainer_init(&tr, &net, T, EVSNN_GRAD_BPTT, EVSNN_ENGINE_EVENT), 0);
     cr_assert_eq(evsnn_adam_init(&opt, net.n_params, 1e-3f), 0);
-    double loss, acc;
-    cr_assert_eq(evsnn_train_epoch(&tr, 1, NULL, &opt, &net, run ? &trace : &images, 32, 1, 0, &loss, &acc, NULL,
-                                   NULL), 0);
+    evsnn_epoch_t ep = {.epoch = 0, .batch = 32, .seed = 1};
+    cr_assert_eq(evsnn_train_epoch(&tr, 1, NULL, &opt, &net, run ? &trace : &images, &ep), 0);
     w[run] = malloc(sizeof(float) * net.n_params);
     memcpy(w[run], net.params, sizeof(float) * net.n_params);
     if (run) {
@@ -282,4 +283,67 @@ Test(train, event_gradients_equal_the_dense_reference) {
   }
   cr_log_info("%d cases compared, %d skipped (threshold ties)", compared, skipped);
   cr_expect_geq(compared, 55, "only %d of 60 cases spiked alike", compared);
+}
+
+static int stop_after_three(void *arg, const evsnn_epoch_t *ep, uint32_t total) {
+  (void)total;
+  return ++*(int *)arg == 3 && ep->done > 0;
+}
+
+/* Stopping after a batch and resuming from the totals (what a Ctrl-C
+ * checkpoint holds) gives the very same weights, Adam state and totals as
+ * an epoch that ran through; shift augmentation included. */
+Test(train, a_stopped_epoch_resumes_bit_for_bit) {
+  evsnn_dataset_t train, test;
+  load_sample(&train, &test);
+  evsnn_dataset_limit(&train, 640);
+  float *w[2];
+  evsnn_epoch_t end[2];
+  uint64_t t[2];
+  size_t n_params = 0;
+  for (int run = 0; run < 2; run++) {
+    evsnn_net_t net;
+    uint32_t sizes[] = {784, 50, 40, 10};
+    cr_assert_eq(evsnn_net_init(&net, sizes, 4, 0.8187f), 0);
+    evsnn_net_init_params(&net, 4, EVSNN_INIT_FANIN, (float[]){2, 2});
+    evsnn_trainer_t tr[2];
+    evsnn_adam_t opt;
+    for (int k = 0; k < 2; k++) cr_assert_eq(evsnn_trainer_init(&tr[k], &net, 6, EVSNN_GRAD_BPTT, EVSNN_ENGINE_EVENT), 0);
+    cr_assert_eq(evsnn_adam_init(&opt, net.n_params, 1e-3f), 0);
+    int calls = 0;
+    evsnn_epoch_t ep = {.epoch = 2, .batch = 64, .seed = 9, .shift = 2};
+    if (run) {
+      ep.progress = stop_after_three, ep.arg = &calls;
+      cr_assert_eq(evsnn_train_epoch(tr, 2, NULL, &opt, &net, &train, &ep), EVSNN_ECANCELED);
+      cr_assert_eq(ep.done, 3 * 64);
+      ep.progress = NULL;
+    }
+    cr_assert_eq(evsnn_train_epoch(tr, 2, NULL, &opt, &net, &train, &ep), 0);
+    end[run] = ep, t[run] = opt.t, n_params = net.n_params;
+    w[run] = malloc(sizeof(float) * net.n_params);
+    memcpy(w[run], net.params, sizeof(float) * net.n_params);
+    evsnn_adam_free(&opt);
+    for (int k = 0; k < 2; k++) evsnn_trainer_free(&tr[k]);
+    evsnn_net_free(&net);
+  }
+  cr_expect(memcmp(w[0], w[1], sizeof(float) * n_params) == 0, "weights differ after resuming");
+  cr_expect_eq(t[0], t[1]);
+  cr_expect_eq(end[0].done, end[1].done);
+  cr_expect_eq(end[0].correct, end[1].correct);
+  cr_expect_eq(end[0].loss_sum, end[1].loss_sum);
+  evsnn_epoch_t bad = {.batch = 64, .done = 10};
+  evsnn_net_t net;
+  uint32_t sizes[] = {784, 5, 10};
+  cr_assert_eq(evsnn_net_init(&net, sizes, 3, 0.8f), 0);
+  evsnn_trainer_t tr;
+  evsnn_adam_t opt;
+  cr_assert_eq(evsnn_trainer_init(&tr, &net, 2, EVSNN_GRAD_BPTT, EVSNN_ENGINE_EVENT), 0);
+  cr_assert_eq(evsnn_adam_init(&opt, net.n_params, 1e-3f), 0);
+  cr_expect_eq(evsnn_train_epoch(&tr, 1, NULL, &opt, &net, &train, &bad), EVSNN_EINVAL, "resume off a batch boundary");
+  free(w[0]), free(w[1]);
+  evsnn_adam_free(&opt);
+  evsnn_trainer_free(&tr);
+  evsnn_net_free(&net);
+  evsnn_dataset_free(&train);
+  evsnn_dataset_free(&test);
 }

@@ -83,18 +83,34 @@ typedef struct evsnn_parallel_s {
   uint32_t n_workers;
 } evsnn_parallel_t;
 
-/* One epoch of mini-batch training over d (samples in a seeded order that
- * depends on seed and epoch; each sample's input spikes come from stream
- * (seed, epoch * d->n + index)). Each batch is split into contiguous
- * shares, one per trainer tr[0..n_tr-1] (each with its own dW); the shares'
+/* One epoch's settings and running totals. */
+typedef struct evsnn_epoch_s {
+  uint32_t epoch; /* 0-based; picks the shuffle and the input streams */
+  uint32_t batch;
+  uint64_t seed;
+  uint32_t shift; /* augmentation: images moved by up to +-shift pixels (0: off) */
+  /* Running totals over the samples done so far in this epoch. Zero to
+   * start an epoch; restored from a checkpoint, training resumes at sample
+   * `done` (a multiple of batch) bit for bit as if it had never stopped. */
+  uint32_t done, correct;
+  double loss_sum;
+  /* Called after every batch if non-NULL; a non-zero return stops the
+   * epoch there, after the batch's update (evsnn_train_epoch then returns
+   * EVSNN_ECANCELED with consistent totals). */
+  int (*progress)(void *arg, const struct evsnn_epoch_s *ep, uint32_t total);
+  void *arg;
+} evsnn_epoch_t;
+
+/* One epoch of mini-batch training over d, from sample ep->done on.
+ * Samples come in a seeded order that depends on seed and epoch; each
+ * sample's random draws (shift, then input spikes) come from stream
+ * (seed, epoch * d->n + index). Each batch is split into contiguous shares,
+ * one per trainer tr[0..n_tr-1] (each with its own dW); the shares'
  * gradients are summed in worker order, so a seed and a worker count fix
- * every bit. progress(arg, done, loss, acc) is called after every batch if
- * non-NULL. Sets the mean loss and accuracy. */
+ * every bit. */
 typedef struct evsnn_dataset_s evsnn_dataset_t;
-typedef void (*evsnn_progress_cb)(void *arg, uint32_t done, uint32_t total, double loss, double acc);
 int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par, evsnn_adam_t *opt,
-                      evsnn_net_t *net, const evsnn_dataset_t *d, uint32_t batch, uint64_t seed, uint32_t epoch,
-                      double *loss, double *acc, evsnn_progress_cb progress, void *arg);
+                      evsnn_net_t *net, const evsnn_dataset_t *d, evsnn_epoch_t *ep);
 /* Test accuracy over d with T steps, sample i's input drawn from stream
  * (seed, i), run by the event engine or the dense reference (the same
  * spikes, so the same decisions up to float ties); counts gets the

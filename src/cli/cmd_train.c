@@ -1,6 +1,13 @@
 /* evsnn train: trains a multilayer LIF network on Poisson-encoded MNIST
  * with BPTT (or the paper's per-step gradient) and Adam, printing per-epoch
- * train and test accuracy and the test run's sparsity. */
+ * train and test accuracy and the test run's sparsity.
+ *
+ * Every setting travels in the model's metadata, together with where the
+ * run stands (epoch, samples done, running totals), so that a model saved
+ * after an epoch or by Ctrl-C is also a checkpoint: --resume continues it
+ * bit for bit (same thread count) as if it had never stopped. */
+#include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,151 +17,331 @@
 #include "evsnn.h"
 #include "evsnn/dataset.h"
 
+/* A run's settings: a preset, then the command line on top. */
+typedef struct {
+  const char *preset;
+  evsnn_grad_t grad;
+  evsnn_engine_t engine;
+  evsnn_init_h_t init;
+  long epochs, batch, train_T, test_T, seed, shift, threads, limit_train, limit_test;
+  double lr, cutoff;
+  int cosine; /* learning rate lr * (1 + cos(pi e / epochs)) / 2 in epoch e */
+} config_t;
+
+static const config_t presets[] = {
+    /* The paper's recipe, read as faithfully as the paper allows (docs/experiments.md). */
+    {"bondarev2021", EVSNN_GRAD_PAPER, EVSNN_ENGINE_EVENT, EVSNN_INIT_FANIN, 20, 64, 20, 5, 1, 0, 0, 0, 0, 1e-4, INFINITY, 0},
+    /* Same network; shifted images, a larger learning rate decayed to zero. */
+    {"best", EVSNN_GRAD_PAPER, EVSNN_ENGINE_EVENT, EVSNN_INIT_FANIN, 30, 64, 20, 5, 1, 2, 0, 0, 0, 1e-3, INFINITY, 1},
+};
+
+static const char *grad_name(evsnn_grad_t g) { return g == EVSNN_GRAD_BPTT ? "bptt" : "paper"; }
+static const char *init_name(evsnn_init_h_t h) { return h == EVSNN_INIT_FANIN ? "fanin" : "width"; }
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig) {
+  (void)sig;
+  interrupted = 1;
+  signal(SIGINT, SIG_DFL); /* a second Ctrl-C stops at once */
+}
+
 typedef struct {
   double t0;
+  uint32_t first; /* samples already done when this session's epoch began */
   int tty;
 } progress_t;
 
-static void progress(void *arg, uint32_t done, uint32_t total, double loss, double acc) {
+static int progress(void *arg, const evsnn_epoch_t *ep, uint32_t total) {
   progress_t *p = arg;
-  if (!p->tty) return;
-  double dt = evsnn__now() - p->t0, rate = done / (dt > 0 ? dt : 1);
-  fprintf(stderr, "\r  %6u/%u  %7.0f samples/s  loss %.4f  acc %.4f  eta %4.0fs ", done, total, rate, loss, acc,
-          (total - done) / rate);
-  if (done == total) fputc('\n', stderr);
+  if (p->tty) {
+    double dt = evsnn__now() - p->t0, rate = (ep->done - p->first) / (dt > 0 ? dt : 1);
+    fprintf(stderr, "\r  %6u/%u  %7.0f samples/s  loss %.4f  acc %.4f  eta %4.0fs ", ep->done, total, rate,
+            ep->loss_sum / ep->done, (double)ep->correct / ep->done, (total - ep->done) / rate);
+    if (ep->done == total || interrupted) fputc('\n', stderr);
+  }
+  return interrupted;
 }
 
 static int usage_train(void) {
-  printf("usage: evsnn train [--preset bondarev2021] [--data DIR] [--epochs N] [--limit-train N] [--limit-test N]\n"
-         "                   [--seed S] [--grad bptt|paper] [--train-steps T] [--test-steps T] [--lr X]\n"
-         "                   [--batch B] [--init fanin|width] [--threads N] [--log FILE.csv] [--out MODEL] [--json]\n"
-         "  bondarev2021: 784-300-300-10, beta 0.8187, thresholds 5 and 3 x sqrt(3/h), Adam lr 1e-4,\n"
-         "  batch 64, T = 20 train / 5 test, 20 epochs, weights U(-sqrt(3/h), sqrt(3/h)) with h = fan-in.\n");
+  printf("usage: evsnn train [--preset bondarev2021|best] [--data DIR] [--epochs N] [--limit-train N]\n"
+         "                   [--limit-test N] [--seed S] [--threads N] [--grad bptt|paper] [--engine event|dense]\n"
+         "                   [--train-steps T] [--test-steps T] [--lr X] [--lr-schedule const|cosine] [--batch B]\n"
+         "                   [--init fanin|width] [--shift PX] [--grad-cutoff C] [--log FILE.csv|FILE.jsonl]\n"
+         "                   [--out MODEL] [--resume MODEL] [--json]\n"
+         "  bondarev2021: 784-300-300-10, beta 0.8187, thresholds 5 and 3 x sqrt(3/300), weights\n"
+         "    U(-sqrt(3/h), sqrt(3/h)) with h = fan-in, Adam lr 1e-4, batch 64, T = 20 train / 5 test,\n"
+         "    20 epochs, per-step (paper) gradient.\n"
+         "  best: the same network, images shifted by up to 2 pixels, lr 1e-3 with cosine decay, 30 epochs.\n"
+         "  Ctrl-C saves a checkpoint (to --out, or evsnn-checkpoint.evsnn); --resume MODEL continues it.\n");
+  return 0;
+}
+
+/* The value of "key=" in the metadata, or NULL. */
+static const char *meta_get(const char *meta, const char *key, char *buf, size_t cap) {
+  size_t n = strlen(key);
+  for (const char *line = meta; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+    if (!strncmp(line, key, n) && line[n] == '=') {
+      size_t len = strcspn(line + n + 1, "\n");
+      if (len >= cap) len = cap - 1;
+      memcpy(buf, line + n + 1, len);
+      buf[len] = '\0';
+      return buf;
+    }
+  return NULL;
+}
+
+static int parse_option(config_t *c, const char *a, const char *val) {
+  if (!strcmp(a, "--epochs")) return cli_parse_long(a, val, 1, 100000, &c->epochs) ? 0 : 2;
+  if (!strcmp(a, "--seed")) return cli_parse_long(a, val, 0, 0x7fffffffL, &c->seed) ? 0 : 2;
+  if (!strcmp(a, "--threads")) return cli_parse_long(a, val, 1, CLI_MAX_THREADS, &c->threads) ? 0 : 2;
+  if (!strcmp(a, "--batch")) return cli_parse_long(a, val, 1, 100000, &c->batch) ? 0 : 2;
+  if (!strcmp(a, "--train-steps")) return cli_parse_long(a, val, 1, 10000, &c->train_T) ? 0 : 2;
+  if (!strcmp(a, "--test-steps")) return cli_parse_long(a, val, 1, 10000, &c->test_T) ? 0 : 2;
+  if (!strcmp(a, "--limit-train")) return cli_parse_long(a, val, 0, 100000000, &c->limit_train) ? 0 : 2;
+  if (!strcmp(a, "--limit-test")) return cli_parse_long(a, val, 0, 100000000, &c->limit_test) ? 0 : 2;
+  if (!strcmp(a, "--shift")) return cli_parse_long(a, val, 0, 8, &c->shift) ? 0 : 2;
+  if (!strcmp(a, "--engine")) return cli_parse_engine(a, val, &c->engine) ? 0 : 2;
+  if (!strcmp(a, "--lr")) {
+    if (!cli_parse_double(a, val, &c->lr)) return 2;
+    return c->lr > 0 ? 0 : cli_usage("train: --lr must be > 0");
+  }
+  if (!strcmp(a, "--grad-cutoff")) {
+    if (!cli_parse_double(a, val, &c->cutoff)) return 2;
+    return c->cutoff > 0 ? 0 : cli_usage("train: --grad-cutoff must be > 0");
+  }
+  if (!strcmp(a, "--lr-schedule")) {
+    if (!strcmp(val, "const") || !strcmp(val, "cosine")) return c->cosine = !strcmp(val, "cosine"), 0;
+    return cli_usage("train: --lr-schedule: expected const or cosine, got '%s'", val);
+  }
+  if (!strcmp(a, "--grad")) {
+    if (!strcmp(val, "bptt")) return c->grad = EVSNN_GRAD_BPTT, 0;
+    if (!strcmp(val, "paper")) return c->grad = EVSNN_GRAD_PAPER, 0;
+    return cli_usage("train: --grad: expected bptt or paper, got '%s'", val);
+  }
+  if (!strcmp(a, "--init")) {
+    if (!strcmp(val, "fanin")) return c->init = EVSNN_INIT_FANIN, 0;
+    if (!strcmp(val, "width")) return c->init = EVSNN_INIT_WIDTH, 0;
+    return cli_usage("train: --init: expected fanin or width, got '%s'", val);
+  }
+  return -1;
+}
+
+/* Everything needed to rebuild the run, as key=value lines. */
+static void format_meta(char *buf, size_t cap, const config_t *c, const evsnn_epoch_t *ep, double test_acc) {
+  snprintf(buf, cap,
+           "preset=%s\ngrad=%s\nengine=%s\ninit=%s\ntrain_steps=%ld\ntest_steps=%ld\nlr=%.17g\nlr_schedule=%s\n"
+           "batch=%ld\nshift=%ld\ngrad_cutoff=%.9g\nseed=%ld\nthreads=%ld\nepochs=%ld\nlimit_train=%ld\nlimit_test=%ld\n"
+           "epoch=%u\nepoch_done=%u\nepoch_correct=%u\nepoch_loss_sum=%.17g\ntest_accuracy=%.6f\n",
+           c->preset, grad_name(c->grad), c->engine == EVSNN_ENGINE_DENSE ? "dense" : "event", init_name(c->init),
+           c->train_T, c->test_T, c->lr, c->cosine ? "cosine" : "const", c->batch, c->shift, c->cutoff, c->seed,
+           c->threads, c->epochs, c->limit_train, c->limit_test, ep->epoch, ep->done, ep->correct, ep->loss_sum, test_acc);
+}
+
+/* Reads a checkpoint's settings (options given after --resume override them). */
+static int config_from_meta(config_t *c, evsnn_epoch_t *ep, const char *meta, const char *path) {
+  static const char *keys[] = {"grad", "init", "train_steps", "test_steps", "lr", "lr_schedule", "batch",
+                               "shift", "grad_cutoff", "seed", "threads", "epochs", "engine", "limit_train",
+                               "limit_test"};
+  static const char *opts[] = {"--grad", "--init", "--train-steps", "--test-steps", "--lr", "--lr-schedule",
+                               "--batch", "--shift", "--grad-cutoff", "--seed", "--threads", "--epochs", "--engine",
+                               "--limit-train", "--limit-test"};
+  char v[64];
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    if (!meta_get(meta, keys[i], v, sizeof v)) continue; /* older checkpoints: the preset's value */
+    if (!strcmp(keys[i], "grad_cutoff") && !strcmp(v, "inf")) continue;
+    if (parse_option(c, opts[i], v)) {
+      fprintf(stderr, "evsnn: %s: bad %s in the model's metadata\n", path, keys[i]);
+      return 1;
+    }
+  }
+  long e = 0, done = 0, correct = 0;
+  if (meta_get(meta, "epoch", v, sizeof v) && !cli_parse_long("epoch", v, 0, 100000, &e)) return 1;
+  if (meta_get(meta, "epoch_done", v, sizeof v) && !cli_parse_long("epoch_done", v, 0, 0x7fffffffL, &done)) return 1;
+  if (meta_get(meta, "epoch_correct", v, sizeof v) && !cli_parse_long("epoch_correct", v, 0, 0x7fffffffL, &correct))
+    return 1;
+  ep->epoch = (uint32_t)e, ep->done = (uint32_t)done, ep->correct = (uint32_t)correct;
+  ep->loss_sum = meta_get(meta, "epoch_loss_sum", v, sizeof v) ? strtod(v, NULL) : 0;
+  if (meta_get(meta, "preset", v, sizeof v))
+    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
+      if (!strcmp(v, presets[i].preset)) c->preset = presets[i].preset;
   return 0;
 }
 
 int evsnn_cmd_train(int argc, char **argv) {
-  const char *dir = NULL, *log_path = NULL, *out_path = NULL;
-  long epochs = 20, limit_train = 0, limit_test = 0, seed = 1, batch = 64, train_T = 20, test_T = 5;
-  long threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
-  if (threads > CLI_MAX_THREADS) threads = CLI_MAX_THREADS;
-  double lr = 1e-4;
-  /* The per-step gradient measured better on full MNIST (README). */
-  evsnn_grad_t grad = EVSNN_GRAD_PAPER;
-  evsnn_init_h_t init = EVSNN_INIT_FANIN;
-  int json = 0;
+  const char *dir = NULL, *log_path = NULL, *out_path = NULL, *resume = NULL;
+  long cores = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
+  config_t c = presets[0];
+  c.threads = cores < CLI_MAX_THREADS ? cores : CLI_MAX_THREADS;
+  int json = 0, rc;
+  long saved_threads = 0;
+  /* The preset and --resume first: other options override them wherever they stand. */
+  for (int i = 1; i + 1 < argc; i++) {
+    if (!strcmp(argv[i], "--resume")) resume = argv[i + 1];
+    if (strcmp(argv[i], "--preset")) continue;
+    size_t p = 0;
+    while (p < sizeof presets / sizeof presets[0] && strcmp(argv[i + 1], presets[p].preset)) p++;
+    if (p == sizeof presets / sizeof presets[0])
+      return cli_usage("train: unknown preset '%s' (known: bondarev2021, best)", argv[i + 1]);
+    long threads = c.threads;
+    c = presets[p];
+    c.threads = threads;
+  }
+  evsnn_net_t net;
+  evsnn_adam_t opt = {0};
+  evsnn_epoch_t ep = {0};
+  int err;
+  if (resume) {
+    char *meta = NULL;
+    if ((err = evsnn_model_load(resume, &net, &meta, &opt))) return cli_fail(err, resume);
+    rc = !opt.n ? (fprintf(stderr, "evsnn: %s: no optimizer state in this model; it cannot be resumed\n", resume), 1)
+                : config_from_meta(&c, &ep, meta, resume);
+    saved_threads = c.threads; /* the checkpoint's, unless --threads says otherwise */
+    free(meta);
+    if (rc) {
+      evsnn_net_free(&net), evsnn_adam_free(&opt);
+      return rc;
+    }
+  }
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage_train();
     if (!strcmp(a, "--json")) { json = 1; continue; }
     if (!val) return cli_usage("train: %s needs a value", a);
     i++;
-    if (!strcmp(a, "--preset")) { if (strcmp(val, "bondarev2021")) return cli_usage("train: unknown preset '%s' (known: bondarev2021)", val); }
+    if (!strcmp(a, "--preset") || !strcmp(a, "--resume")) continue;
     else if (!strcmp(a, "--data")) dir = val;
     else if (!strcmp(a, "--log")) log_path = val;
     else if (!strcmp(a, "--out")) out_path = val;
-    else if (!strcmp(a, "--epochs")) { if (!cli_parse_long(a, val, 1, 100000, &epochs)) return 2; }
-    else if (!strcmp(a, "--limit-train")) { if (!cli_parse_long(a, val, 1, 100000000, &limit_train)) return 2; }
-    else if (!strcmp(a, "--limit-test")) { if (!cli_parse_long(a, val, 1, 100000000, &limit_test)) return 2; }
-    else if (!strcmp(a, "--seed")) { if (!cli_parse_long(a, val, 0, 0x7fffffffL, &seed)) return 2; }
-    else if (!strcmp(a, "--threads")) { if (!cli_parse_long(a, val, 1, CLI_MAX_THREADS, &threads)) return 2; }
-    else if (!strcmp(a, "--batch")) { if (!cli_parse_long(a, val, 1, 100000, &batch)) return 2; }
-    else if (!strcmp(a, "--train-steps")) { if (!cli_parse_long(a, val, 1, 10000, &train_T)) return 2; }
-    else if (!strcmp(a, "--test-steps")) { if (!cli_parse_long(a, val, 1, 10000, &test_T)) return 2; }
-    else if (!strcmp(a, "--lr")) { if (!cli_parse_double(a, val, &lr) || !(lr > 0)) return cli_usage("train: --lr must be > 0"); }
-    else if (!strcmp(a, "--grad")) {
-      if (!strcmp(val, "bptt")) grad = EVSNN_GRAD_BPTT;
-      else if (!strcmp(val, "paper")) grad = EVSNN_GRAD_PAPER;
-      else return cli_usage("train: --grad: expected bptt or paper, got '%s'", val);
-    } else if (!strcmp(a, "--init")) {
-      if (!strcmp(val, "fanin")) init = EVSNN_INIT_FANIN;
-      else if (!strcmp(val, "width")) init = EVSNN_INIT_WIDTH;
-      else return cli_usage("train: --init: expected fanin or width, got '%s'", val);
-    } else return cli_usage("train: unknown option '%s' (see evsnn train --help)", a);
+    else if ((rc = parse_option(&c, a, val)) > 0) return rc;
+    else if (rc < 0) return cli_usage("train: unknown option '%s' (see evsnn train --help)", a);
+  }
+  if (resume && saved_threads != c.threads)
+    fprintf(stderr, "evsnn: NOTE: the checkpoint ran on %ld thread(s), this run on %ld: batches split differently, so "
+            "the result will not be bit-identical to an uninterrupted run\n", saved_threads, c.threads);
+  if (resume && ep.epoch >= c.epochs) {
+    fprintf(stderr, "evsnn: %s: already trained for %u of %ld epochs (raise --epochs to go on)\n", resume, ep.epoch,
+            c.epochs);
+    evsnn_net_free(&net), evsnn_adam_free(&opt);
+    return 1;
   }
 
   evsnn_dataset_t train = {0}, test = {0};
-  int is_sample = 0, err;
+  int is_sample = 0;
   char used[1024];
   if ((err = evsnn_dataset_load_dir(&train, &test, dir, &is_sample, used, sizeof used)))
     return cli_fail(err, dir ? dir : "MNIST");
-  if (limit_train) evsnn_dataset_limit(&train, (uint32_t)limit_train);
-  if (limit_test) evsnn_dataset_limit(&test, (uint32_t)limit_test);
+  if (c.limit_train) evsnn_dataset_limit(&train, (uint32_t)c.limit_train);
+  if (c.limit_test) evsnn_dataset_limit(&test, (uint32_t)c.limit_test);
   if (is_sample)
     fprintf(stderr, "evsnn: NOTE: training on the EMBEDDED SAMPLE (%s: %u train, %u test images), not the full MNIST "
             "set; run datasets/fetch-mnist for the real thing\n", used, train.n, test.n);
 
+  if (!resume) {
+    uint32_t sizes[] = {784, 300, 300, 10};
+    if ((err = evsnn_net_init(&net, sizes, 4, 0.8187f))) return cli_fail(err, "network");
+    evsnn_net_init_params(&net, (uint64_t)c.seed, c.init, (float[]){5, 3});
+    if ((err = evsnn_adam_init(&opt, net.n_params, (float)c.lr))) return cli_fail(err, "optimizer");
+  }
   FILE *log = NULL;
-  if (log_path && !(log = fopen(log_path, "w"))) {
+  int jsonl = log_path && strlen(log_path) > 5 && !strcmp(log_path + strlen(log_path) - 5, "jsonl");
+  if (log_path && !(log = fopen(log_path, resume ? "a" : "w"))) {
     evsnn_dataset_free(&train), evsnn_dataset_free(&test);
     return cli_fail(EVSNN_EIO, log_path);
   }
-  if (log) fprintf(log, "epoch,train_loss,train_accuracy,test_accuracy,seconds,samples_per_second\n");
+  if (log && !jsonl && !resume)
+    fprintf(log, "epoch,train_loss,train_accuracy,test_accuracy,seconds,samples_per_second,lr\n");
 
-  evsnn_net_t net;
   evsnn_trainer_t tr[CLI_MAX_THREADS];
-  evsnn_adam_t opt;
-  uint32_t sizes[] = {784, 300, 300, 10};
-  if ((err = evsnn_net_init(&net, sizes, 4, 0.8187f))) return cli_fail(err, "network");
-  evsnn_net_init_params(&net, (uint64_t)seed, init, (float[]){5, 3});
-  for (long w = 0; w < threads; w++)
-    if ((err = evsnn_trainer_init(&tr[w], &net, (uint32_t)train_T, grad, EVSNN_ENGINE_EVENT))) return cli_fail(err, "trainer");
-  if ((err = evsnn_adam_init(&opt, net.n_params, (float)lr))) return cli_fail(err, "optimizer");
+  for (long w = 0; w < c.threads; w++)
+    if ((err = evsnn_trainer_init(&tr[w], &net, (uint32_t)c.train_T, c.grad, c.engine))) return cli_fail(err, "trainer");
+    else tr[w].cutoff = (float)c.cutoff;
   cli_parallel_t par;
-  cli_parallel_init(&par, (uint32_t)threads);
+  cli_parallel_init(&par, (uint32_t)c.threads);
+  signal(SIGINT, on_sigint);
 
-  fprintf(stderr, "evsnn train: 784-300-300-10 on %s (%u train, %u test), grad %s, T %ld/%ld, batch %ld, lr %g, seed %ld, "
-          "%ld thread(s), kernels %s\n", used, train.n, test.n, grad == EVSNN_GRAD_BPTT ? "bptt" : "paper", train_T,
-          test_T, batch, lr, seed, threads, evsnn_kernels()->name);
-  progress_t prog = {0, isatty(2)};
-  double loss = 0, acc = 0, test_acc = 0, seconds = 0;
+  fprintf(stderr, "evsnn train: %s%s 784-300-300-10 on %s (%u train, %u test), grad %s, %s engine, T %ld/%ld, batch %ld, "
+          "lr %g%s, shift %ld, seed %ld, %ld thread(s), kernels %s\n", resume ? "resuming " : "", c.preset, used,
+          train.n, test.n, grad_name(c.grad), c.engine == EVSNN_ENGINE_DENSE ? "dense" : "event", c.train_T, c.test_T, c.batch,
+          c.lr, c.cosine ? " cosine" : "", c.shift, c.seed, c.threads, evsnn_kernels()->name);
+  if (resume)
+    fprintf(stderr, "evsnn train: from epoch %u, sample %u\n", ep.epoch + 1, ep.done);
+  progress_t prog = {0, 0, isatty(2)};
+  double test_acc = 0, peak = 0, seconds = 0, samples = 0;
+  long peak_epoch = 0;
   evsnn_counts_t counts = {0};
-  for (long e = 0; e < epochs; e++) {
-    prog.t0 = evsnn__now();
-    if ((err = evsnn_train_epoch(tr, (uint32_t)threads, threads > 1 ? &par.base : NULL, &opt, &net, &train,
-                                 (uint32_t)batch, (uint64_t)seed, (uint32_t)e, &loss, &acc, progress, &prog)))
-      return cli_fail(err, "training");
+  char meta[1024];
+  rc = 0;
+  for (uint32_t e = ep.epoch; e < (uint32_t)c.epochs; e++) {
+    opt.lr = (float)(c.cosine ? c.lr * 0.5 * (1 + cos(M_PI * e / c.epochs)) : c.lr);
+    if (e != ep.epoch) ep = (evsnn_epoch_t){0};
+    ep.epoch = e, ep.batch = (uint32_t)c.batch, ep.seed = (uint64_t)c.seed, ep.shift = (uint32_t)c.shift;
+    ep.progress = progress, ep.arg = &prog;
+    prog.t0 = evsnn__now(), prog.first = ep.done;
+    err = evsnn_train_epoch(tr, (uint32_t)c.threads, c.threads > 1 ? &par.base : NULL, &opt, &net, &train, &ep);
     double dt = evsnn__now() - prog.t0;
-    seconds += dt;
-    if ((err = evsnn_test_accuracy(&net, &test, (uint32_t)test_T, (uint64_t)seed + 1, EVSNN_ENGINE_EVENT, &test_acc, &counts, NULL)))
+    seconds += dt, samples += ep.done - prog.first;
+    if (err == EVSNN_ECANCELED) {
+      const char *path = out_path ? out_path : "evsnn-checkpoint.evsnn";
+      format_meta(meta, sizeof meta, &c, &ep, test_acc);
+      if ((err = evsnn_model_save(path, &net, meta, &opt))) return cli_fail(err, path);
+      fprintf(stderr, "evsnn: interrupted in epoch %u after %u of %u samples; checkpoint saved to %s\n"
+              "evsnn: continue with: evsnn train --resume %s\n", e + 1, ep.done, train.n, path, path);
+      rc = 130;
+      break;
+    }
+    if (err) return cli_fail(err, "training");
+    if ((err = evsnn_test_accuracy(&net, &test, (uint32_t)c.test_T, (uint64_t)c.seed + 1, EVSNN_ENGINE_EVENT, &test_acc,
+                                   &counts, NULL)))
       return cli_fail(err, "test");
-    printf("epoch %ld/%ld  loss %.4f  train %.2f%%  test %.2f%% (T=%ld)  %.1fs  %.0f samples/s\n", e + 1, epochs, loss,
-           100 * acc, 100 * test_acc, test_T, dt, train.n / dt);
+    if (test_acc > peak) peak = test_acc, peak_epoch = e + 1;
+    double loss = ep.loss_sum / train.n, acc = (double)ep.correct / train.n, rate = (ep.done - prog.first) / dt;
+    printf("epoch %u/%ld  loss %.4f  train %.2f%%  test %.2f%% (T=%ld)  %.1fs  %.0f samples/s\n", e + 1, c.epochs, loss,
+           100 * acc, 100 * test_acc, c.test_T, dt, rate);
     fflush(stdout);
-    if (log) fprintf(log, "%ld,%.6f,%.6f,%.6f,%.3f,%.1f\n", e + 1, loss, acc, test_acc, dt, train.n / dt), fflush(log);
-    /* Saved after every epoch (atomically), so an interrupted run keeps
-     * its last finished epoch. */
+    if (log && jsonl)
+      fprintf(log, "{\"epoch\": %u, \"train_loss\": %.6f, \"train_accuracy\": %.6f, \"test_accuracy\": %.6f, "
+              "\"seconds\": %.3f, \"samples_per_second\": %.1f, \"lr\": %g}\n", e + 1, loss, acc, test_acc, dt, rate, opt.lr);
+    else if (log)
+      fprintf(log, "%u,%.6f,%.6f,%.6f,%.3f,%.1f,%g\n", e + 1, loss, acc, test_acc, dt, rate, opt.lr);
+    if (log) fflush(log);
+    /* Saved after every epoch (atomically): the model and its checkpoint. */
     if (out_path) {
-      char meta[512];
-      snprintf(meta, sizeof meta,
-               "preset=bondarev2021\ngrad=%s\ninit=%s\ntrain_steps=%ld\ntest_steps=%ld\nlr=%g\nbatch=%ld\nseed=%ld\n"
-               "threads=%ld\nepochs=%ld\ntest_accuracy=%.6f\n",
-               grad == EVSNN_GRAD_BPTT ? "bptt" : "paper", init == EVSNN_INIT_FANIN ? "fanin" : "width", train_T,
-               test_T, lr, batch, seed, threads, e + 1, test_acc);
+      evsnn_epoch_t next = {.epoch = e + 1};
+      format_meta(meta, sizeof meta, &c, &next, test_acc);
       if ((err = evsnn_model_save(out_path, &net, meta, &opt))) return cli_fail(err, out_path);
     }
+    if (interrupted) { /* between epochs: the model just saved is the checkpoint */
+      fprintf(stderr, "evsnn: interrupted after epoch %u%s%s\n", e + 1, out_path ? "; continue with: evsnn train --resume " : "",
+              out_path ? out_path : "");
+      rc = 130;
+      break;
+    }
   }
-  /* Sparsity of the final test pass. */
-  double synops = 0, macs = 0;
-  for (uint32_t m = 0; m < net.n_layers; m++) synops += (double)counts.synops[m], macs += (double)counts.dense_macs[m];
-  double n = test.n ? test.n : 1;
-  printf("test sparsity per image (T=%ld): spikes in %.0f  h1 %.0f  h2 %.0f; synaptic ops %.0f vs dense MACs %.0f (%.1fx fewer)\n",
-         test_T, counts.spikes[0] / n, counts.spikes[1] / n, counts.spikes[2] / n, synops / n, macs / n,
-         synops > 0 ? macs / synops : 0.0);
-  if (json) {
-    printf("{\"test_accuracy\": %.6f, \"train_accuracy\": %.6f, \"epochs\": %ld, \"seconds\": %.3f, "
-           "\"samples_per_second\": %.1f, \"spike_rates\": [", test_acc, acc, epochs, seconds,
-           seconds > 0 ? (double)train.n * epochs / seconds : 0.0);
-    for (uint32_t m = 0; m < net.n_layers; m++)
-      printf("%s%.6f", m ? ", " : "", counts.spikes[m] / n / (double)test_T / net.sizes[m]);
-    printf("], \"synops_per_image\": %.1f, \"dense_macs_per_image\": %.1f}\n", synops / n, macs / n);
+  if (!rc) {
+    double synops = 0, macs = 0, n = test.n ? test.n : 1;
+    for (uint32_t m = 0; m < net.n_layers; m++) synops += (double)counts.synops[m], macs += (double)counts.dense_macs[m];
+    printf("test sparsity per image (T=%ld): spikes in %.0f  h1 %.0f  h2 %.0f; synaptic ops %.0f vs dense MACs %.0f "
+           "(%.1fx fewer)\n", c.test_T, counts.spikes[0] / n, counts.spikes[1] / n, counts.spikes[2] / n, synops / n,
+           macs / n, synops > 0 ? macs / synops : 0.0);
+    if (json) {
+      printf("{\"preset\": \"%s\", \"grad\": \"%s\", \"test_accuracy\": %.6f, \"peak_test_accuracy\": %.6f, "
+             "\"peak_epoch\": %ld, \"train_accuracy\": %.6f, \"epochs\": %ld, \"seconds\": %.3f, "
+             "\"samples_per_second\": %.1f, \"spike_rates\": [", c.preset, grad_name(c.grad), test_acc, peak,
+             peak_epoch, (double)ep.correct / (train.n ? train.n : 1), c.epochs, seconds,
+             seconds > 0 ? samples / seconds : 0.0);
+      for (uint32_t m = 0; m < net.n_layers; m++)
+        printf("%s%.6f", m ? ", " : "", counts.spikes[m] / n / (double)c.test_T / net.sizes[m]);
+      printf("], \"synops_per_image\": %.1f, \"dense_macs_per_image\": %.1f}\n", synops / n, macs / n);
+    }
   }
+  signal(SIGINT, SIG_DFL);
   if (log) fclose(log);
   cli_parallel_close(&par);
   evsnn_adam_free(&opt);
-  for (long w = 0; w < threads; w++) evsnn_trainer_free(&tr[w]);
+  for (long w = 0; w < c.threads; w++) evsnn_trainer_free(&tr[w]);
   evsnn_net_free(&net);
   evsnn_dataset_free(&train);
   evsnn_dataset_free(&test);
-  return 0;
+  return rc;
 }

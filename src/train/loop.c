@@ -13,6 +13,7 @@
 typedef struct {
   evsnn_trainer_t *tr;
   evsnn_poisson_t enc;
+  uint8_t *moved; /* the shifted image, when augmenting */
   uint32_t begin, end, correct;
   double loss;
 } share_t;
@@ -22,12 +23,20 @@ typedef struct {
   uint32_t n_shares;
   const evsnn_dataset_t *d;
   const uint32_t *order;
-  uint64_t seed;
-  uint32_t epoch;
+  const evsnn_epoch_t *ep;
   float scale;
   evsnn_adam_t *opt;
   float *params;
 } batch_t;
+
+/* dst = src moved by (dx, dy) pixels, zeros shifted in. */
+static void shift_image(uint8_t *dst, const uint8_t *src, uint32_t rows, uint32_t cols, int dx, int dy) {
+  for (uint32_t y = 0; y < rows; y++)
+    for (uint32_t x = 0; x < cols; x++) {
+      int sx = (int)x - dx, sy = (int)y - dy;
+      dst[y * cols + x] = sx >= 0 && sy >= 0 && sx < (int)cols && sy < (int)rows ? src[sy * cols + sx] : 0;
+    }
+}
 
 static void run_share(void *ctx, uint32_t w) {
   batch_t *b = ctx;
@@ -40,8 +49,14 @@ static void run_share(void *ctx, uint32_t w) {
     uint32_t i = b->order[s], pred;
     evsnn_rng_t rng;
     evsnn_input_t in;
-    evsnn_rng_init(&rng, b->seed, (uint64_t)b->epoch * d->n + i);
+    evsnn_rng_init(&rng, b->ep->seed, (uint64_t)b->ep->epoch * d->n + i);
     evsnn_dataset_input(d, i, &sh->enc, &rng, &in);
+    if (sh->moved) {
+      uint32_t span = 2 * b->ep->shift + 1;
+      int dx = (int)evsnn_rng_below(&rng, span) - (int)b->ep->shift, dy = (int)evsnn_rng_below(&rng, span) - (int)b->ep->shift;
+      shift_image(sh->moved, d->pixels + (size_t)i * d->rows * d->cols, d->rows, d->cols, dx, dy);
+      evsnn_poisson_set_image(&sh->enc, sh->moved);
+    }
     sh->loss += evsnn_trainer_sample(sh->tr, &in, d->labels[i], b->scale, &pred);
     sh->correct += pred == d->labels[i];
   }
@@ -62,41 +77,51 @@ static void reduce_update(void *ctx, uint32_t w) {
   evsnn_adam_update(b->opt, b->params, dW, begin, end);
 }
 
+static void free_shares(share_t *shares, uint32_t n) {
+  for (uint32_t w = 0; shares && w < n; w++) {
+    evsnn_poisson_free(&shares[w].enc);
+    free(shares[w].moved);
+  }
+  free(shares);
+}
+
 int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par, evsnn_adam_t *opt,
-                      evsnn_net_t *net, const evsnn_dataset_t *d, uint32_t batch, uint64_t seed, uint32_t epoch,
-                      double *loss, double *acc, evsnn_progress_cb progress, void *arg) {
+                      evsnn_net_t *net, const evsnn_dataset_t *d, evsnn_epoch_t *ep) {
   size_t px = (size_t)d->rows * d->cols;
   if (px != net->sizes[0])
     return evsnn__fail(EVSNN_EINVAL, "training data: %zu inputs per sample, network takes %u", px, net->sizes[0]);
-  if (batch < 1 || n_tr < 1 || (par && par->n_workers != n_tr))
-    return evsnn__fail(EVSNN_EINVAL, "training: batch %u, %u trainers for %u workers", batch, n_tr,
+  if (ep->batch < 1 || n_tr < 1 || (par && par->n_workers != n_tr))
+    return evsnn__fail(EVSNN_EINVAL, "training: batch %u, %u trainers for %u workers", ep->batch, n_tr,
                        par ? par->n_workers : n_tr);
+  if (ep->done % ep->batch || ep->done > d->n)
+    return evsnn__fail(EVSNN_EINVAL, "training: resuming at sample %u of %u, not a batch boundary (batch %u)",
+                       ep->done, d->n, ep->batch);
+  if (ep->shift && !d->pixels)
+    return evsnn__fail(EVSNN_EINVAL, "training: shift augmentation needs images, not binned events");
   uint32_t *order = malloc(sizeof(uint32_t) * (d->n ? d->n : 1));
   share_t *shares = calloc(n_tr, sizeof *shares);
   int err = order && shares ? 0 : EVSNN_ENOMEM;
   for (uint32_t w = 0; w < n_tr && !err; w++) {
     shares[w].tr = &tr[w];
     err = evsnn_poisson_init(&shares[w].enc, net->sizes[0]);
+    if (!err && ep->shift && !(shares[w].moved = malloc(px))) err = EVSNN_ENOMEM;
   }
   if (err) {
-    for (uint32_t w = 0; shares && w < n_tr; w++) evsnn_poisson_free(&shares[w].enc);
+    free_shares(shares, n_tr);
     free(order);
-    free(shares);
     return evsnn__fail(EVSNN_ENOMEM, "training epoch");
   }
   /* Fisher-Yates shuffle from the epoch's own stream. */
   evsnn_rng_t shuffle;
-  evsnn_rng_init(&shuffle, seed, 0x5348554646000000ull + epoch);
+  evsnn_rng_init(&shuffle, ep->seed, 0x5348554646000000ull + ep->epoch);
   for (uint32_t i = 0; i < d->n; i++) order[i] = i;
   for (uint32_t i = d->n; i > 1; i--) {
     uint32_t j = evsnn_rng_below(&shuffle, i), t = order[i - 1];
     order[i - 1] = order[j], order[j] = t;
   }
-  batch_t b = {shares, n_tr, d, order, seed, epoch, 0.0f, opt, net->params};
-  double sum_loss = 0;
-  uint32_t correct = 0;
-  for (uint32_t b0 = 0; b0 < d->n; b0 += batch) {
-    uint32_t b1 = b0 + batch < d->n ? b0 + batch : d->n;
+  batch_t b = {shares, n_tr, d, order, ep, 0.0f, opt, net->params};
+  for (uint32_t b0 = ep->done; b0 < d->n && !err; b0 += ep->batch) {
+    uint32_t b1 = b0 + ep->batch < d->n ? b0 + ep->batch : d->n;
     b.scale = 1.0f / (float)(b1 - b0);
     for (uint32_t w = 0; w < n_tr; w++) {
       shares[w].begin = b0 + (uint32_t)((uint64_t)(b1 - b0) * w / n_tr);
@@ -106,20 +131,19 @@ int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par,
       par->run(par, run_share, &b);
     else
       for (uint32_t w = 0; w < n_tr; w++) run_share(&b, w);
-    for (uint32_t w = 0; w < n_tr; w++) sum_loss += shares[w].loss, correct += shares[w].correct;
+    for (uint32_t w = 0; w < n_tr; w++) ep->loss_sum += shares[w].loss, ep->correct += shares[w].correct;
     evsnn_adam_next(opt);
     if (par)
       par->run(par, reduce_update, &b);
     else
       for (uint32_t w = 0; w < n_tr; w++) reduce_update(&b, w);
-    if (progress) progress(arg, b1, d->n, sum_loss / b1, (double)correct / b1);
+    ep->done = b1;
+    if (ep->progress && ep->progress(ep->arg, ep, d->n) && b1 < d->n)
+      err = evsnn__fail(EVSNN_ECANCELED, "training stopped after sample %u of %u of epoch %u", b1, d->n, ep->epoch + 1);
   }
-  *loss = d->n ? sum_loss / d->n : 0;
-  *acc = d->n ? (double)correct / d->n : 0;
-  for (uint32_t w = 0; w < n_tr; w++) evsnn_poisson_free(&shares[w].enc);
+  free_shares(shares, n_tr);
   free(order);
-  free(shares);
-  return 0;
+  return err;
 }
 
 int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, uint32_t T, uint64_t seed,
