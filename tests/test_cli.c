@@ -1,6 +1,7 @@
 /* The evsnn command as a user meets it: exit codes and one-line errors for
  * bad input, and a tiny training run's JSON summary. Runs the built binary. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,4 +197,22 @@ Test(cli, ctrl_c_checkpoint_resumes_to_the_same_model, .timeout = 120) {
   cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1, "a finished run resumed again");
   cr_expect(strstr(err, "already trained") != NULL, "stderr: %s", err);
   unlink(a), unlink(b);
+}
+
+/* The training benchmark runs both engines on the same batches from the
+ * same start: the first batch's losses agree, and it prints the ratio, the
+ * trace sizes and the peak memory. */
+Test(cli, bench_train_compares_the_two_trainers, .timeout = 120) {
+  char out[8192], err[4096];
+  cr_assert_eq(run("bench --train --data datasets/sample --batches 2 --repeat 1 --steps 6", out, sizeof out, err,
+                   sizeof err), 0, "stderr: %s", err);
+  double le, ld;
+  const char *e = strstr(out, "\nevent "), *d = strstr(out, "\ndense ");
+  cr_assert(e && d, "output: %s", out);
+  cr_assert_eq(sscanf(e, " event %*f %*f %lf", &le), 1, "output: %s", out);
+  cr_assert_eq(sscanf(d, " dense %*f %*f %lf", &ld), 1, "output: %s", out);
+  cr_expect(fabs(le - ld) < 1e-3, "mean loss event %g vs dense %g", le, ld);
+  cr_expect(strstr(out, "faster than the dense engine") != NULL, "output: %s", out);
+  cr_expect(strstr(out, "trace per sample: spike lists") != NULL, "output: %s", out);
+  cr_expect(strstr(out, "max RSS") != NULL, "output: %s", out);
 }

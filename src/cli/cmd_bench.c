@@ -1,7 +1,10 @@
 /* evsnn bench: forward inference of the paper network on MNIST test images
  * with the event engine and the dense CBLAS engine in the same run, the
  * same encoded input for both, their predictions compared before any
- * figure is printed. Timings are medians of --repeat runs. */
+ * figure is printed; with --train, training (forward, backward and Adam)
+ * with the event trainer and the dense trainer from the same start on the
+ * same batches. Timings are medians of --repeat runs. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -69,12 +72,122 @@ static double median(double *x, int n) {
 
 static int usage_bench(void) {
   printf("usage: evsnn bench [--data DIR] [--limit N] [--steps T[,T...]] [--repeat R] [--threads N] [--seed S]\n"
+         "       evsnn bench --train [--data DIR] [--batches N] [--steps T] [--grad bptt|paper] [--grad-cutoff C]\n"
+         "                   [--repeat R] [--threads N] [--seed S]\n"
          "  Times inference of the 784-300-300-10 network (paper initialisation) with the\n"
-         "  event engine and the dense CBLAS engine on the same encoded test images.\n");
+         "  event engine and the dense CBLAS engine on the same encoded test images; with\n"
+         "  --train, N training batches of 64 (default 40, T = 20) with each engine.\n");
+  return 0;
+}
+
+/* Trains a fresh paper network on the first n_batches x 64 training images
+ * with the given engine; returns the wall time, the mean loss in *loss and
+ * the trace statistics in *c (summed over the workers). */
+static double train_run(cli_parallel_t *par, evsnn_trainer_t *tr, const evsnn_dataset_t *d, evsnn_engine_t engine,
+                        uint32_t T, evsnn_grad_t grad, float cutoff, uint64_t seed, double *loss, evsnn_counts_t *c) {
+  evsnn_net_t net;
+  evsnn_adam_t opt;
+  uint32_t sizes[] = {784, 300, 300, 10}, n_w = par->base.n_workers;
+  int err = evsnn_net_init(&net, sizes, 4, 0.8187f);
+  if (!err) evsnn_net_init_params(&net, seed, EVSNN_INIT_FANIN, (float[]){5, 3});
+  for (uint32_t w = 0; w < n_w && !err; w++)
+    if (!(err = evsnn_trainer_init(&tr[w], &net, T, grad, engine))) tr[w].cutoff = cutoff;
+  if (!err) err = evsnn_adam_init(&opt, net.n_params, 1e-4f);
+  if (err) return cli_fail(err, "bench --train"), -1;
+  evsnn_epoch_t ep = {.batch = 64, .seed = seed};
+  double t0 = evsnn__now();
+  err = evsnn_train_epoch(tr, n_w, n_w > 1 ? &par->base : NULL, &opt, &net, d, &ep);
+  double dt = evsnn__now() - t0;
+  *loss = ep.loss_sum / d->n;
+  memset(c, 0, sizeof *c);
+  for (uint32_t w = 0; w < n_w; w++) {
+    for (uint32_t m = 0; m <= net.n_layers; m++) c->spikes[m] += tr[w].counts.spikes[m];
+    for (uint32_t m = 0; m < net.n_layers; m++)
+      c->synops[m] += tr[w].counts.synops[m], c->dense_macs[m] += tr[w].counts.dense_macs[m];
+    evsnn_trainer_free(&tr[w]);
+  }
+  evsnn_adam_free(&opt);
+  evsnn_net_free(&net);
+  return err ? (cli_fail(err, "bench --train"), -1) : dt;
+}
+
+static int bench_train(int argc, char **argv) {
+  const char *dir = NULL;
+  long batches = 40, repeat = 3, seed = 1, threads = 1, T = 20;
+  double cutoff = INFINITY;
+  evsnn_grad_t grad = EVSNN_GRAD_PAPER;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--train")) continue;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage_bench();
+    if (!val) return cli_usage("bench: %s needs a value", a);
+    i++;
+    if (!strcmp(a, "--data")) dir = val;
+    else if (!strcmp(a, "--batches")) { if (!cli_parse_long(a, val, 1, 100000, &batches)) return 2; }
+    else if (!strcmp(a, "--steps")) { if (!cli_parse_long(a, val, 1, 10000, &T)) return 2; }
+    else if (!strcmp(a, "--repeat")) { if (!cli_parse_long(a, val, 1, 100, &repeat)) return 2; }
+    else if (!strcmp(a, "--threads")) { if (!cli_parse_long(a, val, 1, CLI_MAX_THREADS, &threads)) return 2; }
+    else if (!strcmp(a, "--seed")) { if (!cli_parse_long(a, val, 0, 0x7fffffffL, &seed)) return 2; }
+    else if (!strcmp(a, "--grad-cutoff")) { if (!cli_parse_double(a, val, &cutoff) || !(cutoff > 0)) return cli_usage("bench: --grad-cutoff must be > 0"); }
+    else if (!strcmp(a, "--grad")) {
+      if (!strcmp(val, "bptt")) grad = EVSNN_GRAD_BPTT;
+      else if (!strcmp(val, "paper")) grad = EVSNN_GRAD_PAPER;
+      else return cli_usage("bench: --grad: expected bptt or paper, got '%s'", val);
+    } else return cli_usage("bench: unknown option '%s' with --train (see evsnn bench --help)", a);
+  }
+  evsnn_dataset_t train = {0}, test = {0};
+  int is_sample = 0, err;
+  char used[1024];
+  if ((err = evsnn_dataset_load_dir(&train, &test, dir, &is_sample, used, sizeof used)))
+    return cli_fail(err, dir ? dir : "MNIST");
+  evsnn_dataset_free(&test);
+  evsnn_dataset_limit(&train, (uint32_t)(batches * 64));
+  cli_parallel_t par;
+  cli_parallel_init(&par, (uint32_t)threads);
+  evsnn_trainer_t *tr = calloc((size_t)threads, sizeof *tr);
+  if (!tr) return cli_fail(EVSNN_ENOMEM, "bench");
+  printf("evsnn bench --train: 784-300-300-10, %u training images (%ld batches of 64) from %s, T %ld, grad %s%s,\n"
+         "                     Adam, kernels %s, %ld thread(s), median of %ld runs\n",
+         train.n, batches, used, T, grad == EVSNN_GRAD_BPTT ? "bptt" : "paper", isinf(cutoff) ? "" : " with cutoff",
+         evsnn_kernels()->name, threads, repeat);
+  double t[2][100], loss[2] = {0};
+  evsnn_counts_t c[2];
+  for (long r = 0; r < repeat; r++)
+    for (int e = 0; e < 2; e++)
+      if ((t[e][r] = train_run(&par, tr, &train, (evsnn_engine_t)e, (uint32_t)T, grad, (float)cutoff, (uint64_t)seed,
+                               &loss[e], &c[e])) < 0)
+        return 1;
+  double me = median(t[0], (int)repeat), md = median(t[1], (int)repeat), n = train.n;
+  printf("%-7s %12s %14s %12s\n", "engine", "samples/s", "epoch (60k) s", "mean loss");
+  printf("%-7s %12.0f %14.1f %12.4f\n", "event", n / me, 60000 * me / n, loss[0]);
+  printf("%-7s %12.0f %14.1f %12.4f\n", "dense", n / md, 60000 * md / n, loss[1]);
+  printf("event engine %.2fx faster than the dense engine\n", md / me);
+  /* The trace the backward pass keeps per sample: spike index lists (4
+   * bytes a spike, plus T + 1 offsets a layer) against the 0/1 rasters a
+   * dense implementation keeps (a float per neuron and step, as the dense
+   * trainer here and tensor frameworks hold them; a bit each at best). The
+   * per-neuron f'(u - s) is the same in both and counted apart. */
+  static const double widths[] = {784, 300, 300}; /* the layers whose spikes feed a weight gradient */
+  double spikes = 0, raster_cells = 0, fprime = 4.0 * T * (300 + 300);
+  for (uint32_t m = 0; m < 3; m++) spikes += (double)c[0].spikes[m] / n, raster_cells += (double)T * widths[m];
+  printf("per sample: spikes in %.0f  h1 %.0f  h2 %.0f; synaptic ops %.0f vs dense MACs %.0f (forward)\n",
+         c[0].spikes[0] / n, c[0].spikes[1] / n, c[0].spikes[2] / n,
+         (c[0].synops[0] + c[0].synops[1] + c[0].synops[2]) / n,
+         (c[0].dense_macs[0] + c[0].dense_macs[1] + c[0].dense_macs[2]) / n);
+  printf("trace per sample: spike lists %.0f bytes vs dense rasters %.0f bytes as float32 (%.0f as bits); "
+         "f'(u - s) %.0f bytes in both\n", 4 * spikes + 4.0 * 3 * (T + 1), 4 * raster_cells, raster_cells / 8, fprime);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  printf("peak memory (max RSS): %.1f MiB\n", ru.ru_maxrss / 1024.0);
+  free(tr);
+  cli_parallel_close(&par);
+  evsnn_dataset_free(&train);
   return 0;
 }
 
 int evsnn_cmd_bench(int argc, char **argv) {
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--train")) return bench_train(argc, argv);
   const char *dir = NULL, *steps_arg = "5,20";
   long limit = 10000, repeat = 3, seed = 1, threads = 1;
   for (int i = 1; i < argc; i++) {

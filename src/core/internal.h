@@ -43,4 +43,8 @@ static inline void evsnn__put_le64(uint8_t *p, uint64_t v) {
 /* Monotonic wall-clock seconds, for progress lines and benchmarks. */
 double evsnn__now(void);
 
+/* Asks OpenBLAS (when it is the CBLAS linked) for one thread: the dense
+ * engines run one per worker, parallel across samples (src/engine/dense.c). */
+void evsnn__blas_one_thread(void);
+
 #endif

@@ -12,9 +12,13 @@
  * CBLAS in use it is asked for one thread. Weak: other CBLAS lack it. */
 extern void openblas_set_num_threads(int) __attribute__((weak));
 
+void evsnn__blas_one_thread(void) {
+  if (openblas_set_num_threads) openblas_set_num_threads(1);
+}
+
 int evsnn_dense_init(evsnn_dense_t *d, const evsnn_net_t *net) {
   memset(d, 0, sizeof *d);
-  if (openblas_set_num_threads) openblas_set_num_threads(1);
+  evsnn__blas_one_thread();
   size_t floats = 0;
   for (uint32_t m = 0; m < net->n_layers; m++) floats += net->layer[m].ld;
   for (uint32_t m = 0; m <= net->n_layers; m++) floats += evsnn__pad16(net->sizes[m]);

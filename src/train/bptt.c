@@ -32,6 +32,7 @@ int evsnn_trainer_init(evsnn_trainer_t *tr, const evsnn_net_t *net, uint32_t T, 
   tr->T = T;
   tr->grad = grad;
   tr->engine = engine;
+  if (engine == EVSNN_ENGINE_DENSE) evsnn__blas_one_thread();
   float *p = tr->mem;
   tr->dW = p, p += net->n_params;
   for (uint32_t m = 0; m < L; m++) {
