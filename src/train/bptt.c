@@ -151,7 +151,16 @@ float evsnn_trainer_sample(evsnn_trainer_t *tr, const evsnn_input_t *in, uint32_
     /* g[k] = (W^m)^T Delta^m[k] = dL/db^{m-1}[k] for every step at once; then
      * (8) and, in BPTT mode, the carry back in time. */
     const evsnn_layer_t *below = &net->layer[m - 1];
-    kern->coldot_steps(tr->g, below->ld, l->W, l->ld, l->n_in, tr->delta[m], l->ld, T, l->n_out);
+    if (m + 1 == L) {
+      /* Delta^M[k] is Delta^M[T-1] times beta^(T-1-k), so g[k] is too:
+       * one W^T Delta, then a scaling per step. */
+      float *gT = tr->g + (size_t)(T - 1) * below->ld;
+      kern->coldot(gT, l->W, l->ld, l->n_in, tr->delta[m] + (size_t)(T - 1) * l->ld, l->n_out);
+      for (uint32_t k = T - 1; k-- > 0;)
+        for (uint32_t i = 0; i < below->n_out; i++) tr->g[(size_t)k * below->ld + i] = net->beta * tr->g[(size_t)(k + 1) * below->ld + i];
+    } else {
+      kern->coldot_steps(tr->g, below->ld, l->W, l->ld, l->n_in, tr->delta[m], l->ld, T, l->n_out);
+    }
     for (uint32_t k = T; k-- > 0;) {
       float *d = tr->delta[m - 1] + (size_t)k * below->ld;
       const float *fp = tr->fprime[m - 1] + (size_t)k * below->ld, *g = tr->g + (size_t)k * below->ld;
