@@ -84,7 +84,8 @@ static int usage_bench(void) {
  * with the given engine; returns the wall time, the mean loss in *loss and
  * the trace statistics in *c (summed over the workers). */
 static double train_run(cli_parallel_t *par, evsnn_trainer_t *tr, const evsnn_dataset_t *d, evsnn_engine_t engine,
-                        uint32_t T, evsnn_grad_t grad, float cutoff, uint64_t seed, double *loss, evsnn_counts_t *c) {
+                        uint32_t T, evsnn_grad_t grad, float cutoff, uint64_t seed, double *loss, evsnn_counts_t *c,
+                        double *fprime_zero) {
   evsnn_net_t net;
   evsnn_adam_t opt;
   uint32_t sizes[] = {784, 300, 300, 10}, n_w = par->base.n_workers;
@@ -99,6 +100,12 @@ static double train_run(cli_parallel_t *par, evsnn_trainer_t *tr, const evsnn_da
   err = evsnn_train_epoch(tr, n_w, n_w > 1 ? &par->base : NULL, &opt, &net, d, &ep);
   double dt = evsnn__now() - t0;
   *loss = ep.loss_sum / d->n;
+  /* How sparse a cutoff made f' (and so Delta), in worker 0's last sample. */
+  double zero = 0, cells = 0;
+  for (uint32_t m = 0; m + 1 < net.n_layers; m++)
+    for (uint32_t k = 0; k < T; k++)
+      for (uint32_t i = 0; i < net.sizes[m + 1]; i++, cells++) zero += tr[0].fprime[m][(size_t)k * net.layer[m].ld + i] == 0;
+  *fprime_zero = cells ? zero / cells : 0;
   memset(c, 0, sizeof *c);
   for (uint32_t w = 0; w < n_w; w++) {
     for (uint32_t m = 0; m <= net.n_layers; m++) c->spikes[m] += tr[w].counts.spikes[m];
@@ -150,18 +157,21 @@ static int bench_train(int argc, char **argv) {
          "                     Adam, kernels %s, %ld thread(s), median of %ld runs\n",
          train.n, batches, used, T, grad == EVSNN_GRAD_BPTT ? "bptt" : "paper", isinf(cutoff) ? "" : " with cutoff",
          evsnn_kernels()->name, threads, repeat);
-  double t[2][100], loss[2] = {0};
+  double t[2][100], loss[2] = {0}, fprime_zero = 0;
   evsnn_counts_t c[2];
   for (long r = 0; r < repeat; r++)
     for (int e = 0; e < 2; e++)
       if ((t[e][r] = train_run(&par, tr, &train, (evsnn_engine_t)e, (uint32_t)T, grad, (float)cutoff, (uint64_t)seed,
-                               &loss[e], &c[e])) < 0)
+                               &loss[e], &c[e], &fprime_zero)) < 0)
         return 1;
   double me = median(t[0], (int)repeat), md = median(t[1], (int)repeat), n = train.n;
   printf("%-7s %12s %14s %12s\n", "engine", "samples/s", "epoch (60k) s", "mean loss");
   printf("%-7s %12.0f %14.1f %12.4f\n", "event", n / me, 60000 * me / n, loss[0]);
   printf("%-7s %12.0f %14.1f %12.4f\n", "dense", n / md, 60000 * md / n, loss[1]);
   printf("event engine %.2fx faster than the dense engine\n", md / me);
+  if (!isinf(cutoff))
+    printf("surrogate cutoff %g: f'(u - s), hence Delta, is zero in %.1f%% of hidden neuron-steps (last sample)\n",
+           cutoff, 100 * fprime_zero);
   /* The trace the backward pass keeps per sample: spike index lists (4
    * bytes a spike, plus T + 1 offsets a layer) against the 0/1 rasters a
    * dense implementation keeps (a float per neuron and step, as the dense
