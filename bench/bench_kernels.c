@@ -1,4 +1,4 @@
-/* bench_kernels: throughput of the column kernels on the paper's layer
+/* bench_kernels: throughput of the hot kernels on the paper's layer
  * shapes, for every kernel variant this CPU runs, in G floats/s (floats of
  * W or dW touched per second), median of several repetitions, with each
  * variant's ratio to scalar measured in the same run. Each variant is checked
@@ -28,9 +28,13 @@ static const shape_t shapes[] = {
     {"300->10", 300, 10, 70},
 };
 
+#define STEPS 20 /* coldot_steps: the paper's training T */
+
 typedef struct {
   size_t n, ld, ncols, nidx;
   float *W, *dW, *v, *x, *y;
+  float *X, *Y;  /* STEPS rows of x; STEPS rows of y (ld pad16(ncols)) */
+  float *m, *s;  /* Adam moments over W's cells */
   uint32_t *idx; /* NSETS sets of nidx indices */
 } bufs_t;
 
@@ -46,8 +50,8 @@ static void *xalloc(size_t count) {
   return p;
 }
 
-enum { COLSUM, COLSCATTER, COLDOT, NOPS };
-static const char *opname[NOPS] = {"colsum", "colscatter", "coldot"};
+enum { COLSUM, COLSCATTER, COLDOT, COLDOT_STEPS, SURROGATE, ADAM, NOPS };
+static const char *opname[NOPS] = {"colsum", "colscatter", "coldot", "coldot_steps", "surrogate", "adam"};
 
 /* One call of operation op with spike set s. Returns floats touched. */
 static double run(const evsnn_kernels_t *k, int op, bufs_t *b, size_t s) {
@@ -55,7 +59,14 @@ static double run(const evsnn_kernels_t *k, int op, bufs_t *b, size_t s) {
   switch (op) {
   case COLSUM: k->colsum(b->v, b->W, b->ld, idx, b->nidx, b->n); return (double)(b->nidx * b->n);
   case COLSCATTER: k->colscatter(b->dW, b->ld, idx, b->nidx, b->x, b->n); return (double)(b->nidx * b->n);
-  default: k->coldot(b->y, b->W, b->ld, b->ncols, b->x, b->n); return (double)(b->ncols * b->n);
+  case COLDOT: k->coldot(b->y, b->W, b->ld, b->ncols, b->x, b->n); return (double)(b->ncols * b->n);
+  case COLDOT_STEPS:
+    k->coldot_steps(b->Y, evsnn__pad16(b->ncols), b->W, b->ld, b->ncols, b->X, b->ld, STEPS, b->n);
+    return (double)(STEPS * b->ncols * b->n);
+  case SURROGATE: k->surrogate(b->y, b->v, b->n, 0.5f, INFINITY); return (double)b->n;
+  default: /* tiny gradients, so repeated steps leave W about where it was */
+    k->adam(b->dW, b->m, b->s, b->W, b->ld * b->ncols, 0.9f, 0.999f, 1e-9f, 1e-8f);
+    return (double)(b->ld * b->ncols);
   }
 }
 
@@ -104,6 +115,15 @@ static int verify(const evsnn_kernels_t *k, bufs_t *b) {
   ref->coldot(ra, b->W, b->ld, b->ncols, b->x, b->n);
   k->coldot(rb, b->W, b->ld, b->ncols, b->x, b->n);
   ok &= close_all(ra, rb, b->ncols);
+  size_t ldy = evsnn__pad16(b->ncols);
+  float *ya = xalloc(ldy * STEPS), *yb = xalloc(ldy * STEPS);
+  ref->coldot_steps(ya, ldy, b->W, b->ld, b->ncols, b->X, b->ld, STEPS, b->n);
+  k->coldot_steps(yb, ldy, b->W, b->ld, b->ncols, b->X, b->ld, STEPS, b->n);
+  ok &= close_all(ya, yb, ldy * STEPS);
+  ref->surrogate(ra, b->v, b->n, 0.5f, INFINITY);
+  k->surrogate(rb, b->v, b->n, 0.5f, INFINITY);
+  ok &= close_all(ra, rb, b->n);
+  evsnn__free_aligned(ya); evsnn__free_aligned(yb);
   evsnn__free_aligned(ra); evsnn__free_aligned(rb);
   return ok;
 }
@@ -117,18 +137,23 @@ int main(int argc, char **argv) {
   evsnn_rng_t r;
   evsnn_rng_init(&r, 2024, 0);
   printf("# G floats/s, median of %d reps x %.0f ms; (xN) = ratio to scalar in this run\n", reps, ms);
-  printf("%-9s %-10s %-6s %16s %16s %16s\n", "shape", "op", "spikes", "scalar", "avx2", "avx512");
+  printf("%-9s %-12s %-6s %16s %16s %16s\n", "shape", "op", "spikes", "scalar", "avx2", "avx512");
   int fail = 0;
   for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
     const shape_t *sh = &shapes[si];
     bufs_t b = {.n = sh->nout, .ld = evsnn__pad16(sh->nout), .ncols = sh->nin, .nidx = sh->nidx};
     b.W = xalloc(b.ld * b.ncols); b.dW = xalloc(b.ld * b.ncols);
+    b.X = xalloc(b.ld * STEPS); b.Y = xalloc(evsnn__pad16(b.ncols) * STEPS);
+    b.m = xalloc(b.ld * b.ncols); b.s = xalloc(b.ld * b.ncols);
     b.v = xalloc(b.ld); b.x = xalloc(b.ld); b.y = xalloc(b.ncols);
     b.idx = malloc(NSETS * b.nidx * sizeof *b.idx);
     if (!b.idx) return 1;
     for (size_t j = 0; j < b.ncols; j++)
       for (size_t i = 0; i < b.n; i++) b.W[j * b.ld + i] = evsnn_rng_uniform(&r) - 0.5f;
     for (size_t i = 0; i < b.n; i++) b.x[i] = 1e-3f * (evsnn_rng_uniform(&r) - 0.5f);
+    for (size_t i = 0; i < b.n; i++) b.v[i] = 2.0f * evsnn_rng_uniform(&r) - 0.5f;
+    for (size_t t = 0; t < STEPS; t++)
+      for (size_t i = 0; i < b.n; i++) b.X[t * b.ld + i] = 1e-3f * (evsnn_rng_uniform(&r) - 0.5f);
     for (size_t i = 0; i < NSETS * b.nidx; i++) b.idx[i] = evsnn_rng_below(&r, (uint32_t)b.ncols);
     for (int vi = 1; vi < 3; vi++)
       if (ks[vi] && !verify(ks[vi], &b)) {
@@ -144,11 +169,12 @@ int main(int argc, char **argv) {
         if (vi == 0) snprintf(cell[vi], sizeof cell[vi], "%.2f", g[vi]);
         else snprintf(cell[vi], sizeof cell[vi], "%.2f (x%.1f)", g[vi], g[vi] / g[0]);
       }
-      printf("%-9s %-10s %-6zu %16s %16s %16s\n", sh->name, opname[op],
-             op == COLDOT ? b.ncols : b.nidx, cell[0], cell[1], cell[2]);
+      printf("%-9s %-12s %-6zu %16s %16s %16s\n", sh->name, opname[op],
+             op == COLSUM || op == COLSCATTER ? b.nidx : 0, cell[0], cell[1], cell[2]);
     }
     evsnn__free_aligned(b.W); evsnn__free_aligned(b.dW); evsnn__free_aligned(b.v);
     evsnn__free_aligned(b.x); evsnn__free_aligned(b.y); free(b.idx);
+    evsnn__free_aligned(b.X); evsnn__free_aligned(b.Y); evsnn__free_aligned(b.m); evsnn__free_aligned(b.s);
   }
   return fail;
 }
