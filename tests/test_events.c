@@ -220,3 +220,59 @@ Test(events, out_of_order) {
   evsnn_event_reader_close(r);
   evsnn_event_buf_free(&b);
 }
+
+/* Push mode, as a socket receives a body: the header, then the records cut
+ * at arbitrary byte positions and fed as they come, must decode to exactly
+ * the events a file reader gets. */
+Test(events, push_mode_decodes_any_cut_of_the_records) {
+  static evsnn_event_t got[N];
+  make_events(7);
+  evsnn_event_buf_t b = mem_file();
+  evsnn_event_info_t hi;
+  size_t hl;
+  cr_assert_eq(evsnn_event_header_decode(b.data, b.len, &hi, &hl), 0);
+  cr_assert_eq(hl, evsnn_event_header_size(&info));
+  cr_assert_eq(hi.width, 640);
+  cr_assert_eq(hi.label, 7);
+  cr_assert_eq(memcmp(b.data + 32, "camera=test", 11), 0);
+  size_t rec_end = b.len - 9; /* the end record */
+  for (size_t cut = 1; cut <= 61; cut += 12) {
+    int64_t t = 0;
+    size_t total = 0, held = 0, pos = hl;
+    uint8_t pend[64 + EVSNN_EVENT_RECORD_MAX];
+    while (pos < rec_end || held > 0) {
+      size_t take = rec_end - pos < cut ? rec_end - pos : cut;
+      memcpy(pend + held, b.data + pos, take);
+      pos += take;
+      held += take;
+      size_t n, used;
+      cr_assert_eq(evsnn_event_records_decode(&t, pend, held, got + total, N - total, &n, &used), 0);
+      total += n;
+      memmove(pend, pend + used, held - used);
+      held -= used;
+      if (take == 0) break;
+    }
+    cr_assert_eq(held, 0, "cut %zu: %zu bytes left over", cut, held);
+    cr_assert_eq(total, N, "cut %zu", cut);
+    check_prefix(got, N);
+  }
+  /* Encoding in two calls gives the same bytes as the file body. */
+  static uint8_t enc[N * EVSNN_EVENT_RECORD_MAX];
+  int64_t last = 0;
+  size_t k1, k2;
+  cr_assert_eq(evsnn_event_records_encode(&last, evs, 1234, enc, &k1), 0);
+  cr_assert_eq(evsnn_event_records_encode(&last, evs + 1234, N - 1234, enc + k1, &k2), 0);
+  cr_assert_eq(k1 + k2, rec_end - hl);
+  cr_assert_eq(memcmp(enc, b.data + hl, k1 + k2), 0);
+  /* The end record is refused among records; the header's faults are the file's. */
+  size_t n, used;
+  int64_t t = 0;
+  cr_assert_eq(evsnn_event_records_decode(&t, b.data + rec_end, 9, got, N, &n, &used), EVSNN_ECORRUPT);
+  cr_assert_eq(n, 0);
+  b.data[8] = 2;
+  cr_assert_eq(evsnn_event_header_decode(b.data, b.len, &hi, &hl), EVSNN_EVERSION);
+  b.data[8] = 1;
+  cr_assert_eq(evsnn_event_header_decode(b.data, 20, &hi, &hl), EVSNN_ETRUNC);
+  cr_assert_eq(evsnn_event_header_decode(b.data, 35, &hi, &hl), EVSNN_ETRUNC); /* metadata cut */
+  evsnn_event_buf_free(&b);
+}

@@ -112,4 +112,37 @@ int evsnn_event_buf_write(evsnn_event_buf_t *b, const evsnn_event_t *ev, size_t 
 int evsnn_event_buf_finish(evsnn_event_buf_t *b);
 void evsnn_event_buf_free(evsnn_event_buf_t *b);
 
+/* ------------------------------------------- push mode (caller buffers) --- */
+
+/* The pieces of docs/event-format.md, encoded to and decoded from caller
+ * buffers with nothing allocated, for framed transports (docs/protocol.md)
+ * that receive a body in pieces. */
+#define EVSNN_EVENT_HEADER_FIXED 32  /* header bytes before the metadata */
+#define EVSNN_EVENT_RECORD_MAX 14    /* most bytes one event record takes */
+
+/* Bytes info's header takes: 32 + strlen(meta). */
+size_t evsnn_event_header_size(const evsnn_event_info_t *info);
+/* Writes the header to out (room for evsnn_event_header_size). EVSNN_EINVAL
+ * for a bad kind or metadata over 1 MiB. */
+int evsnn_event_header_encode(const evsnn_event_info_t *info, uint8_t *out);
+/* Checks and parses the header at the start of p[0..len): the same checks
+ * and codes as a file reader. *used gets its size; info->meta is set to ""
+ * (the metadata bytes are p[32 .. *used), not terminated). */
+int evsnn_event_header_decode(const uint8_t *p, size_t len, evsnn_event_info_t *info, size_t *used);
+/* Encodes n events as records continuing from *last_t (0 at the start of a
+ * body) into out (room for n * EVSNN_EVENT_RECORD_MAX bytes); *len gets the
+ * bytes written, *last_t the last timestamp. EVSNN_EORDER if a timestamp
+ * goes back; then nothing changes. */
+int evsnn_event_records_encode(int64_t *last_t, const evsnn_event_t *ev, size_t n, uint8_t *out,
+                               size_t *len);
+/* Decodes whole event records from p[0..len), continuing from *t, into ev
+ * (room for cap). *n gets the events, *used the bytes they took; it stops
+ * early, returning 0, when ev is full or when the next record does not fit
+ * in what is left (*used < len: the caller keeps those bytes for later).
+ * A record that is faulty or an end record stops it with an error
+ * (EVSNN_ECORRUPT: varint over 10 bytes or end record; EVSNN_EORDER: time
+ * goes back) after *n good events; the detail names the byte offset in p. */
+int evsnn_event_records_decode(int64_t *t, const uint8_t *p, size_t len, evsnn_event_t *ev, size_t cap,
+                               size_t *n, size_t *used);
+
 #endif

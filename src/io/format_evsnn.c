@@ -211,6 +211,29 @@ int evsnn_event_writer_close(evsnn_event_writer_t *w) {
 
 /* ------------------------------------------------------------- reader --- */
 
+/* Checks the 32-byte fixed header (magic already matched) and fills info,
+ * all but meta. */
+static int parse_fixed(const uint8_t *h, evsnn_event_info_t *info, const char *name) {
+  unsigned version = evsnn__le16(h + 8);
+  if (version != FORMAT_VERSION)
+    return evsnn__fail(EVSNN_EVERSION, "%s: byte 8: version %u, this reader knows %d", name,
+                       version, FORMAT_VERSION);
+  if (h[10] != 0)
+    return evsnn__fail(EVSNN_EUNSUPPORTED, "%s: byte 10: time unit %u, expected 0 (us)", name, h[10]);
+  if (h[11] > 1)
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte 11: kind %u, expected 0 or 1", name, h[11]);
+  info->format = "evsnn";
+  info->kind = h[11];
+  info->width = evsnn__le32(h + 12);
+  info->height = evsnn__le32(h + 16);
+  info->channels = evsnn__le32(h + 20);
+  info->label = (int32_t)evsnn__le32(h + 24);
+  uint32_t ml = evsnn__le32(h + 28);
+  if (ml > MAX_META)
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte 28: metadata length %u over %u", name, ml, MAX_META);
+  return 0;
+}
+
 typedef struct {
   evsnn_stream_t *s;
   char *meta;
@@ -236,22 +259,9 @@ static int rd_open(void *st, evsnn_stream_t *s, evsnn_event_info_t *info) {
     return evsnn__fail(EVSNN_EFORMAT, "%s: byte 0: expected magic \"" MAGIC "\"", name);
   if (got < sizeof(h))
     return evsnn__fail(EVSNN_ETRUNC, "%s: byte %zu: header needs %d bytes", name, got, FIXED_HEADER);
-  unsigned version = evsnn__le16(h + 8);
-  if (version != FORMAT_VERSION)
-    return evsnn__fail(EVSNN_EVERSION, "%s: byte 8: version %u, this reader knows %d", name,
-                       version, FORMAT_VERSION);
-  if (h[10] != 0)
-    return evsnn__fail(EVSNN_EUNSUPPORTED, "%s: byte 10: time unit %u, expected 0 (us)", name, h[10]);
-  if (h[11] > 1)
-    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte 11: kind %u, expected 0 or 1", name, h[11]);
-  info->kind = h[11];
-  info->width = evsnn__le32(h + 12);
-  info->height = evsnn__le32(h + 16);
-  info->channels = evsnn__le32(h + 20);
-  info->label = (int32_t)evsnn__le32(h + 24);
+  err = parse_fixed(h, info, name);
+  if (err != 0) return err;
   uint32_t ml = evsnn__le32(h + 28);
-  if (ml > MAX_META)
-    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte 28: metadata length %u over %u", name, ml, MAX_META);
   z->meta = malloc(ml + 1);
   if (z->meta == NULL) return evsnn__fail(EVSNN_ENOMEM, "%s: metadata", name);
   err = evsnn_stream_read(s, z->meta, ml, &got);
@@ -262,6 +272,71 @@ static int rd_open(void *st, evsnn_stream_t *s, evsnn_event_info_t *info) {
   z->meta[ml] = 0;
   info->meta = z->meta;
   return 0;
+}
+
+/* Reads one varint at p[*j..avail): 1 done (*j past it), 0 needs more
+ * bytes, -1 longer than 10 bytes. */
+static inline int get_varint(const uint8_t *p, size_t avail, size_t *j, uint64_t *out) {
+  size_t k = *j;
+  uint64_t v = 0;
+  int shift = 0;
+  while (k < avail && p[k] & 0x80 && shift < 63) v |= (uint64_t)(p[k++] & 0x7f) << shift, shift += 7;
+  if (k >= avail) return 0;
+  if (p[k] & 0x80) return -1;
+  *out = v | (uint64_t)p[k++] << shift;
+  *j = k;
+  return 1;
+}
+
+enum { RUN_MORE, RUN_FULL, RUN_END, RUN_LONG, RUN_BACK };
+
+/* The one record decoder (files, memory, sockets): decodes event records
+ * from p[0..avail) into ev[*k..cap), continuing from *t. Stops when ev is
+ * full (RUN_FULL), at a record not wholly in p (RUN_MORE), before an end
+ * record (RUN_END), or before a faulty record (RUN_LONG: varint over 10
+ * bytes; RUN_BACK: time goes back by *back us). *i is the offset of the first
+ * record not decoded; *t, *k include every record before it. */
+static inline int decode_run(const uint8_t *p, size_t avail, int64_t *tp, evsnn_event_t *ev, size_t cap,
+                             size_t *kp, size_t *ip, int64_t *back) {
+  size_t k = *kp, i = *ip;
+  int64_t t = *tp;
+  int why = RUN_FULL;
+  while (k < cap) {
+    size_t j = i;
+    uint64_t v;
+    int r = get_varint(p, avail, &j, &v);
+    if (r <= 0) {
+      why = r == 0 ? RUN_MORE : RUN_LONG;
+      break;
+    }
+    if (v & 1) {
+      why = RUN_END;
+      break;
+    }
+    if (avail - j < 4) {
+      why = RUN_MORE;
+      break;
+    }
+    uint64_t zz = v >> 2;
+    int64_t dt = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
+    if (dt < 0) {
+      *back = -dt;
+      why = RUN_BACK;
+      break;
+    }
+    t += dt;
+    ev[k].t = t;
+    ev[k].p = (uint8_t)(v >> 1 & 1);
+    ev[k].x = evsnn__le16(p + j);
+    ev[k].y = evsnn__le16(p + j + 2);
+    memset(ev[k].pad_, 0, sizeof(ev[k].pad_));
+    k++;
+    i = j + 4;
+  }
+  *tp = t;
+  *kp = k;
+  *ip = i;
+  return why;
 }
 
 /* Decodes whole records from the buffered bytes; a record cut by the chunk
@@ -277,7 +352,7 @@ static int rd_read(void *st, evsnn_event_t *ev, size_t cap, size_t *n) {
   }
   while (k < cap && !z->done && err == 0) {
     const uint8_t *p;
-    size_t avail, i = 0;
+    size_t avail, i = 0, k0 = k;
     err = evsnn_stream_peek(z->s, 64 * 1024, &p, &avail);
     if (err != 0) break;
     uint64_t at = evsnn_stream_offset(z->s);
@@ -286,48 +361,29 @@ static int rd_read(void *st, evsnn_event_t *ev, size_t cap, size_t *n) {
                         name, (unsigned long long)at, (unsigned long long)z->count);
       break;
     }
-    int64_t t = z->t;
-    while (k < cap) {
+    int64_t t = z->t, back = 0;
+    int why = decode_run(p, avail, &t, ev, cap, &k, &i, &back);
+    z->count += k - k0;
+    if (why == RUN_LONG) {
+      err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %llu: event %llu: varint longer than 10 bytes",
+                        name, (unsigned long long)(at + i), (unsigned long long)z->count);
+    } else if (why == RUN_BACK) {
+      err = evsnn__fail(EVSNN_EORDER, "%s: byte %llu: event %llu: t %lld goes back by %lld us",
+                        name, (unsigned long long)(at + i), (unsigned long long)z->count,
+                        (long long)(t - back), (long long)back);
+    } else if (why == RUN_END) {
       size_t j = i;
-      uint64_t v = 0;
-      int shift = 0;
-      while (j < avail && p[j] & 0x80 && shift < 63) v |= (uint64_t)(p[j++] & 0x7f) << shift, shift += 7;
-      if (j >= avail) break;
-      if (p[j] & 0x80) {
-        err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %llu: event %llu: varint longer than 10 bytes",
-                          name, (unsigned long long)(at + i), (unsigned long long)z->count);
-        break;
-      }
-      v |= (uint64_t)p[j++] << shift;
-      if (v & 1) {  /* end record */
-        if (avail - j < 8) break;
+      uint64_t v;
+      get_varint(p, avail, &j, &v);
+      if (avail - j >= 8) {
         uint64_t want = evsnn__le64(p + j);
         z->done = 1;
-        i = j + 8;
         if (want != z->count)
           err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %llu: end record says %llu events, read %llu",
                             name, (unsigned long long)(at + j), (unsigned long long)want,
                             (unsigned long long)z->count);
-        break;
+        i = j + 8;
       }
-      if (avail - j < 4) break;
-      uint64_t zz = v >> 2;
-      int64_t dt = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
-      if (dt < 0) {
-        err = evsnn__fail(EVSNN_EORDER, "%s: byte %llu: event %llu: t %lld goes back by %lld us",
-                          name, (unsigned long long)(at + i), (unsigned long long)z->count,
-                          (long long)(t + dt), (long long)-dt);
-        break;
-      }
-      t += dt;
-      ev[k].t = t;
-      ev[k].p = (uint8_t)(v >> 1 & 1);
-      ev[k].x = evsnn__le16(p + j);
-      ev[k].y = evsnn__le16(p + j + 2);
-      memset(ev[k].pad_, 0, sizeof(ev[k].pad_));
-      k++;
-      z->count++;
-      i = j + 4;
     }
     z->t = t;
     evsnn_stream_skip(z->s, i);
@@ -369,3 +425,57 @@ static void rd_close(void *st) {
 const evsnn__event_format_t evsnn__format_evsnn = {
     "evsnn", sniff, sizeof(state_t), rd_open, rd_read, rd_close,
 };
+
+/* ------------------------------------------------- push mode (memory) --- */
+
+size_t evsnn_event_header_size(const evsnn_event_info_t *info) { return header_size(info); }
+
+int evsnn_event_header_encode(const evsnn_event_info_t *info, uint8_t *out) {
+  int err = check_info(info, "<memory>");
+  if (err == 0) put_header(out, info);
+  return err;
+}
+
+int evsnn_event_header_decode(const uint8_t *p, size_t len, evsnn_event_info_t *info, size_t *used) {
+  if (len < 8 || memcmp(p, MAGIC, 8) != 0)
+    return evsnn__fail(EVSNN_EFORMAT, "header byte 0: expected magic \"" MAGIC "\"");
+  if (len < FIXED_HEADER)
+    return evsnn__fail(EVSNN_ETRUNC, "header: %zu bytes, the fixed part needs %d", len, FIXED_HEADER);
+  int err = parse_fixed(p, info, "header");
+  if (err != 0) return err;
+  uint32_t ml = evsnn__le32(p + 28);
+  if (len - FIXED_HEADER < ml)
+    return evsnn__fail(EVSNN_ETRUNC, "header: metadata needs %u bytes, %zu follow", ml, len - FIXED_HEADER);
+  info->meta = "";
+  *used = FIXED_HEADER + (size_t)ml;
+  return 0;
+}
+
+int evsnn_event_records_encode(int64_t *last_t, const evsnn_event_t *ev, size_t n, uint8_t *out,
+                               size_t *len) {
+  int64_t t = *last_t;
+  int err = encode(out, len, &t, 0, ev, n, "<memory>");
+  if (err == 0) *last_t = t;
+  return err;
+}
+
+int evsnn_event_records_decode(int64_t *t, const uint8_t *p, size_t len, evsnn_event_t *ev, size_t cap,
+                               size_t *n, size_t *used) {
+  size_t k = 0, i = 0;
+  int64_t tt = *t, back = 0;
+  int why = decode_run(p, len, &tt, ev, cap, &k, &i, &back);
+  *n = k;
+  *used = i;
+  *t = tt;
+  switch (why) {
+  case RUN_LONG:
+    return evsnn__fail(EVSNN_ECORRUPT, "byte %zu: varint longer than 10 bytes", i);
+  case RUN_BACK:
+    return evsnn__fail(EVSNN_EORDER, "byte %zu: t %lld goes back by %lld us", i, (long long)(tt - back),
+                       (long long)back);
+  case RUN_END:
+    return evsnn__fail(EVSNN_ECORRUPT, "byte %zu: end record among event records", i);
+  default:
+    return 0;
+  }
+}
