@@ -14,6 +14,8 @@ int evsnn_cmd_bench(int argc, char **argv);
 int evsnn_cmd_train(int argc, char **argv);
 int evsnn_cmd_test(int argc, char **argv);
 int evsnn_cmd_events(int argc, char **argv);
+int evsnn_cmd_serve(int argc, char **argv);
+int evsnn_cmd_send(int argc, char **argv);
 
 /* Prints "evsnn: <what>: <message>[: <detail>]" on stderr for a library
  * error code and returns the exit status 1, so `return cli_fail(...)`. */
@@ -45,5 +47,7 @@ bool cli_parse_long(const char *opt, const char *s, long min, long max, long *ou
 bool cli_parse_double(const char *opt, const char *s, double *out);
 /* "event" or "dense" for --engine. */
 bool cli_parse_engine(const char *opt, const char *s, evsnn_engine_t *out);
+/* "HOST:PORT" or "[V6]:PORT" into host (cap bytes) and port (0-65535). */
+bool cli_parse_hostport(const char *opt, const char *s, char *host, size_t cap, int *port);
 
 #endif

@@ -17,6 +17,8 @@ static const struct {
     {"test", evsnn_cmd_test, "accuracy of a saved model, with the anytime curve over steps"},
     {"bench", evsnn_cmd_bench, "time inference with the event engine and the dense CBLAS engine"},
     {"events", evsnn_cmd_events, "event files: info, cat (crop, slice, downsample), convert"},
+    {"serve", evsnn_cmd_serve, "TCP server: event streams in, decisions out (docs/protocol.md)"},
+    {"send", evsnn_cmd_send, "stream an event file to evsnn serve and print its decisions"},
 };
 
 int cli_fail(int err, const char *what) {

@@ -1,1 +1,24 @@
-# src/stream: see the module header in include/evsnn/.
+# src/stream: the libuv edge. libevsnn_stream is a convenience library (not
+# installed) holding the TCP server and client of evsnn serve / evsnn send
+# (docs/protocol.md), so that libevsnn itself never links libuv.
+noinst_LTLIBRARIES = libevsnn_stream.la
+libevsnn_stream_la_SOURCES = src/stream/server.c src/stream/client.c src/stream/serve.h src/stream/proto.h
+libevsnn_stream_la_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS)
+STREAM_LIBS = libevsnn_stream.la $(EVSNN_LIBS) $(LIBUV_LIBS)
+EXTRA_DIST += docs/protocol.md
+
+check_PROGRAMS += tests/test_serve
+TESTS += tests/test_serve
+tests_test_serve_SOURCES = tests/test_serve.c
+tests_test_serve_CFLAGS = $(TEST_CFLAGS) $(LIBUV_CFLAGS)
+tests_test_serve_LDADD = libevsnn_stream.la $(TEST_LIBS) $(LIBUV_LIBS) -lpthread
+
+# Loopback throughput of serve with several clients (bench/bench_serve.c).
+noinst_PROGRAMS += bench/bench_serve
+bench_bench_serve_SOURCES = bench/bench_serve.c
+bench_bench_serve_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS)
+bench_bench_serve_LDADD = $(STREAM_LIBS) -lpthread
+.PHONY: bench-serve
+bench-serve: bench/bench_serve$(EXEEXT)
+	./bench/bench_serve$(EXEEXT) --clients 1,2,4,8 --events 2000000 --repeat 3
+bench: bench-serve

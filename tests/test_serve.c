@@ -1,0 +1,584 @@
+/* The serve protocol on loopback: a server on its own thread and loop, good
+ * clients through the library client (src/stream/client.c) and bad ones
+ * written here with plain blocking sockets straight from docs/protocol.md,
+ * so the document is tested as much as the code. Every bad client runs next
+ * to a good one, which must be served exactly. */
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "evsnn/error.h"
+#include "evsnn/events.h"
+#include "evsnn/net.h"
+#include "stream/proto.h"
+#include "stream/serve.h"
+
+/* ----------------------------------------------------- server on a thread */
+
+typedef struct {
+  evsnn_net_t net;
+  uv_loop_t loop;
+  uv_async_t stop;
+  evsnn__server_t *srv;
+  evsnn__server_opts_t o;
+  pthread_t th;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int ready, port, start_err;
+  evsnn__server_stats_t st; /* at stop */
+  char log[64][300];
+  int n_log;
+} tsrv_t;
+
+static void tsrv_log(void *ud, const char *line) {
+  tsrv_t *s = ud;
+  pthread_mutex_lock(&s->mu);
+  if (s->n_log < 64) snprintf(s->log[s->n_log++], sizeof s->log[0], "%s", line);
+  pthread_mutex_unlock(&s->mu);
+}
+
+static void tsrv_on_stop(uv_async_t *a) {
+  tsrv_t *s = a->data;
+  evsnn__server_stats(s->srv, &s->st);
+  evsnn__server_close(s->srv, NULL, NULL);
+  uv_close((uv_handle_t *)a, NULL);
+}
+
+static void *tsrv_main(void *arg) {
+  tsrv_t *s = arg;
+  uv_loop_init(&s->loop);
+  uv_async_init(&s->loop, &s->stop, tsrv_on_stop);
+  s->stop.data = s;
+  int err = evsnn__server_start(&s->srv, &s->loop, &s->o);
+  pthread_mutex_lock(&s->mu);
+  s->start_err = err;
+  s->port = err ? 0 : evsnn__server_port(s->srv);
+  s->ready = 1;
+  pthread_cond_signal(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+  if (err) uv_close((uv_handle_t *)&s->stop, NULL);
+  uv_run(&s->loop, UV_RUN_DEFAULT);
+  cr_assert_eq(uv_loop_close(&s->loop), 0, "the server left handles open");
+  return NULL;
+}
+
+static tsrv_t *tsrv_start(uint32_t idle_ms, uint32_t max_conns) {
+  tsrv_t *s = calloc(1, sizeof *s);
+  uint32_t sizes[] = {2 * 34 * 34, 40, 10};
+  cr_assert_eq(evsnn_net_init(&s->net, sizes, 3, 0.8187f), 0);
+  const float scale[] = {5.0f};
+  evsnn_net_init_params(&s->net, 1, EVSNN_INIT_FANIN, scale);
+  s->o = (evsnn__server_opts_t){.net = &s->net, .host = "127.0.0.1", .port = 0, .idle_ms = idle_ms,
+                                .max_conns = max_conns, .log = tsrv_log, .log_ud = s};
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->cv, NULL);
+  pthread_create(&s->th, NULL, tsrv_main, s);
+  pthread_mutex_lock(&s->mu);
+  while (!s->ready) pthread_cond_wait(&s->cv, &s->mu);
+  pthread_mutex_unlock(&s->mu);
+  cr_assert_eq(s->start_err, 0, "server start: %s", evsnn_error_detail());
+  cr_assert_gt(s->port, 0);
+  return s;
+}
+
+static void tsrv_stop(tsrv_t *s) {
+  uv_async_send(&s->stop);
+  pthread_join(s->th, NULL);
+}
+
+static void tsrv_free(tsrv_t *s) {
+  evsnn_net_free(&s->net);
+  free(s);
+}
+
+/* Waits up to ms for a log line containing all of a and b. */
+static int tsrv_wait_log(tsrv_t *s, const char *a, const char *b, int ms) {
+  for (int waited = 0; waited <= ms; waited += 10) {
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < s->n_log; i++)
+      if (strstr(s->log[i], a) && (!b || strstr(s->log[i], b))) {
+        pthread_mutex_unlock(&s->mu);
+        return 1;
+      }
+    pthread_mutex_unlock(&s->mu);
+    usleep(10000);
+  }
+  return 0;
+}
+
+static void tsrv_dump(tsrv_t *s) {
+  pthread_mutex_lock(&s->mu);
+  for (int i = 0; i < s->n_log; i++) fprintf(stderr, "  log: %s\n", s->log[i]);
+  pthread_mutex_unlock(&s->mu);
+}
+
+/* ------------------------------------------------------------ test data */
+
+static evsnn_event_t *gen_events(uint64_t seed, size_t n) {
+  evsnn_event_t *ev = calloc(n ? n : 1, sizeof *ev);
+  uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+  int64_t t = 0;
+  for (size_t i = 0; i < n; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    t += (int64_t)(x % 50);
+    ev[i].t = t;
+    ev[i].x = (uint16_t)(x >> 20) % 34;
+    ev[i].y = (uint16_t)(x >> 30) % 34;
+    ev[i].p = (uint8_t)(x >> 40 & 1);
+  }
+  return ev;
+}
+
+static evsnn_event_info_t sensor34 = {.format = "evsnn", .width = 34, .height = 34, .channels = 2,
+                                      .kind = EVSNN_EVENTS_DVS, .label = -1, .meta = ""};
+
+/* The events as an in-memory evsnn body, opened for reading. */
+static evsnn_event_reader_t *mem_reader(evsnn_event_buf_t *b, const evsnn_event_t *ev, size_t n) {
+  evsnn_event_reader_t *r;
+  cr_assert_eq(evsnn_event_buf_init(b, &sensor34), 0);
+  cr_assert_eq(evsnn_event_buf_write(b, ev, n), 0);
+  cr_assert_eq(evsnn_event_buf_finish(b), 0);
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, b->data, b->len, NULL), 0);
+  return r;
+}
+
+/* ----------------------------------------------------- library clients */
+
+typedef struct {
+  int done, err;
+  char msg[600];
+  evsnn__result_t res;
+  uint64_t decisions;
+} outcome_t;
+
+static void on_done(void *ud, int err, const char *msg, const evsnn__result_t *res) {
+  outcome_t *o = ud;
+  o->done++;
+  o->err = err;
+  snprintf(o->msg, sizeof o->msg, "%s", msg);
+  if (res) o->res = *res;
+}
+
+static void on_decision(void *ud, int64_t t, uint64_t events, uint32_t cls) { ((outcome_t *)ud)->decisions++; }
+
+/* Runs n good clients at once (client i sends sizes[i] events of seed i + 1)
+ * and checks that each was served exactly. */
+static void run_good_clients(int port, int n, const size_t *sizes, uint32_t frame_events) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  evsnn_event_buf_t bufs[16];
+  evsnn_event_reader_t *rs[16];
+  evsnn_event_t *evs[16];
+  outcome_t out[16] = {{0}};
+  cr_assert_leq(n, 16);
+  for (int i = 0; i < n; i++) {
+    evs[i] = gen_events((uint64_t)i + 1, sizes[i]);
+    rs[i] = mem_reader(&bufs[i], evs[i], sizes[i]);
+    evsnn__client_t *c;
+    evsnn__client_opts_t o = {.frame_events = frame_events ? frame_events : (uint32_t)(97 + 31 * i),
+                              .timeout_ms = 10000};
+    evsnn__client_cbs_t cbs = {.decision = on_decision, .done = on_done, .ud = &out[i]};
+    cr_assert_eq(evsnn__client_start(&c, &loop, "127.0.0.1", port, rs[i], &o, &cbs), 0);
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  cr_assert_eq(uv_loop_close(&loop), 0);
+  for (int i = 0; i < n; i++) {
+    cr_expect_eq(out[i].done, 1, "client %d: done called %d times", i, out[i].done);
+    cr_expect_eq(out[i].err, 0, "client %d: %s: %s", i, evsnn_err_name(out[i].err), out[i].msg);
+    cr_expect_eq(out[i].res.events, sizes[i], "client %d", i);
+    /* The digest computed here, independently of both ends. */
+    cr_expect_eq(out[i].res.digest, evsnn__digest(EVSNN_DIGEST_INIT, evs[i], sizes[i]), "client %d", i);
+    cr_expect_eq(out[i].res.t_last, sizes[i] ? evs[i][sizes[i] - 1].t : 0, "client %d", i);
+    evsnn_event_reader_close(rs[i]);
+    evsnn_event_buf_free(&bufs[i]);
+    free(evs[i]);
+  }
+}
+
+/* ------------------------------------------------ raw socket clients */
+
+static int raw_connect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  cr_assert(fd >= 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(0x7f000001);
+  cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+  struct timeval tv = {.tv_sec = 5};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+static void raw_send(int fd, const void *p, size_t n) {
+  cr_assert_eq(send(fd, p, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+static size_t put_hello(uint8_t *b, uint16_t version, uint16_t mode) {
+  size_t hs = evsnn_event_header_size(&sensor34);
+  uint8_t *p = evsnn__frame_put(b, 'H', (uint32_t)(16 + hs));
+  memcpy(p, "EVSNNPRO", 8);
+  evsnn__put_le16(p + 8, version);
+  evsnn__put_le16(p + 10, mode);
+  evsnn__put_le32(p + 12, 0);
+  cr_assert_eq(evsnn_event_header_encode(&sensor34, p + 16), 0);
+  return 5 + 16 + hs;
+}
+
+static size_t put_events(uint8_t *b, int64_t *last_t, const evsnn_event_t *ev, size_t n) {
+  size_t k;
+  cr_assert_eq(evsnn_event_records_encode(last_t, ev, n, b + 5, &k), 0);
+  evsnn__frame_put(b, 'E', (uint32_t)k);
+  return 5 + k;
+}
+
+/* Reads one frame; returns its payload length, or -1 at EOF / reset. */
+static long read_frame(int fd, int *type, uint8_t *payload, size_t cap) {
+  uint8_t h[5];
+  size_t got = 0;
+  while (got < 5) {
+    ssize_t r = recv(fd, h + got, 5 - got, 0);
+    if (r <= 0) return -1;
+    got += (size_t)r;
+  }
+  uint32_t len = evsnn__le32(h + 1);
+  cr_assert_leq(len, cap);
+  *type = h[0];
+  for (got = 0; got < len;) {
+    ssize_t r = recv(fd, payload + got, len - got, 0);
+    cr_assert_gt(r, 0, "connection ended inside a reply frame");
+    got += (size_t)r;
+  }
+  return (long)len;
+}
+
+/* Reads until ERROR, checks its code, then checks that the server hangs up. */
+static void expect_error(int fd, int code, const char *what) {
+  uint8_t p[65536];
+  int type;
+  long len;
+  while ((len = read_frame(fd, &type, p, sizeof p)) >= 0 && type != 'X') cr_assert_eq(type, 'W');
+  cr_assert_geq(len, 12, "%s: no ERROR frame before the server hung up", what);
+  int got = (int32_t)evsnn__le32(p);
+  cr_expect_eq(got, code, "%s: ERROR %s, expected %s: %.*s", what, evsnn_err_name(got), evsnn_err_name(code),
+               (int)(len - 12), (char *)p + 12);
+  shutdown(fd, SHUT_WR);
+  cr_expect_lt(read_frame(fd, &type, p, sizeof p), 0, "%s: the server went on after ERROR", what);
+  close(fd);
+}
+
+/* ----------------------------------------------------------------- tests */
+
+Test(serve, several_clients_at_once_are_each_served_exactly) {
+  tsrv_t *s = tsrv_start(5000, 0);
+  size_t sizes[8] = {0, 1, 4681, 4682, 20000, 50000, 77777, 100000};
+  run_good_clients(s->port, 8, sizes, 0);
+  tsrv_stop(s);
+  cr_expect_eq(s->st.served, 8);
+  cr_expect_eq(s->st.dropped, 0);
+  cr_expect_eq(s->st.events, 4681 + 4682 + 20000 + 50000 + 77777 + 100000 + 1);
+  tsrv_free(s);
+}
+
+Test(serve, where_the_client_cuts_frames_does_not_matter) {
+  tsrv_t *s = tsrv_start(5000, 0);
+  size_t sizes[4] = {30000, 30000, 30000, 30000};
+  /* One event per frame, then the most a frame holds: each client's RESULT
+   * must still match its own digest computed here. */
+  run_good_clients(s->port, 4, sizes, 1);
+  run_good_clients(s->port, 4, sizes, 4681);
+  tsrv_stop(s);
+  cr_expect_eq(s->st.served, 8);
+  tsrv_free(s);
+}
+
+Test(serve, garbage_gets_an_error_and_is_dropped_while_a_good_client_is_served) {
+  tsrv_t *s = tsrv_start(5000, 0);
+  int g1 = raw_connect(s->port), g2 = raw_connect(s->port), g3 = raw_connect(s->port);
+  raw_send(g1, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27);
+  uint8_t b[256];
+  size_t n = put_hello(b, 2, 0);
+  raw_send(g2, b, n);
+  n = put_hello(b, 1, 0);
+  memcpy(b + n, "E\xff\xff\xff\x7f", 5); /* a 2 GiB frame: refused on its header */
+  raw_send(g3, b, n + 5);
+  size_t sizes[2] = {40000, 12345};
+  run_good_clients(s->port, 2, sizes, 0);
+  expect_error(g1, EVSNN_EPROTO, "HTTP request");
+  expect_error(g2, EVSNN_EVERSION, "protocol version 2");
+  expect_error(g3, EVSNN_EPROTO, "oversized frame");
+  cr_expect(tsrv_wait_log(s, "dropped", "expected a HELLO", 2000));
+  cr_expect(tsrv_wait_log(s, "dropped", "version 2", 2000));
+  cr_expect(tsrv_wait_log(s, "dropped", "over the 65536-byte limit", 2000));
+  tsrv_stop(s);
+  cr_expect_eq(s->st.served, 2);
+  cr_expect_eq(s->st.dropped, 3);
+  tsrv_free(s);
+}
+
+Test(serve, bad_records_are_errors_with_their_code) {
+  tsrv_t *s = tsrv_start(5000, 0);
+  evsnn_event_t *ev = gen_events(9, 100);
+  uint8_t b[4096];
+  struct {
+    const char *what;
+    int code;
+  } cases[] = {{"frame ends mid-record", EVSNN_EPROTO}, {"time goes back", EVSNN_EORDER},
+               {"END count wrong", EVSNN_ECORRUPT}, {"end record inside EVENTS", EVSNN_ECORRUPT},
+               {"EVENTS before HELLO", EVSNN_EPROTO}, {"HELLO twice", EVSNN_EPROTO}};
+  for (int k = 0; k < 6; k++) {
+    int fd = raw_connect(s->port);
+    size_t n = k == 4 ? 0 : put_hello(b, 1, 0);
+    int64_t t = 0;
+    if (k == 0) {
+      size_t m = put_events(b + n, &t, ev, 10);
+      evsnn__put_le32(b + n + 1, evsnn__le32(b + n + 1) - 2); /* cut the last record */
+      n += m - 2;
+    } else if (k == 1) {
+      n += put_events(b + n, &t, ev, 10);
+      /* One record by hand: zigzag(-5) = 9, so v = 9 << 2 = 0x24. */
+      uint8_t *p = evsnn__frame_put(b + n, 'E', 5);
+      memcpy(p, "\x24\x01\x00\x02\x00", 5);
+      n += 10;
+    } else if (k == 2) {
+      n += put_events(b + n, &t, ev, 10);
+      uint8_t *p = evsnn__frame_put(b + n, 'Z', 9);
+      p[0] = 1;
+      evsnn__put_le64(p + 1, 11);
+      n += 14;
+    } else if (k == 3) {
+      uint8_t *p = evsnn__frame_put(b + n, 'E', 9);
+      p[0] = 1;
+      evsnn__put_le64(p + 1, 0);
+      n += 14;
+    } else if (k == 4) {
+      n += put_events(b + n, &t, ev, 10);
+    } else {
+      n += put_hello(b + n, 1, 0);
+    }
+    raw_send(fd, b, n);
+    expect_error(fd, cases[k].code, cases[k].what);
+  }
+  size_t sizes[1] = {5000};
+  run_good_clients(s->port, 1, sizes, 0);
+  tsrv_stop(s);
+  cr_expect_eq(s->st.dropped, 6);
+  cr_expect_eq(s->st.served, 1);
+  free(ev);
+  tsrv_free(s);
+}
+
+Test(serve, a_stalling_client_is_dropped_after_the_idle_timeout) {
+  tsrv_t *s = tsrv_start(300, 0);
+  int silent = raw_connect(s->port), half = raw_connect(s->port);
+  uint8_t b[256];
+  size_t n = put_hello(b, 1, 0);
+  raw_send(half, b, n);
+  raw_send(half, "E\x10\x00", 3); /* 3 of the 5 header bytes, then nothing */
+  size_t sizes[3] = {60000, 1000, 30000};
+  run_good_clients(s->port, 3, sizes, 0);
+  int ok1 = tsrv_wait_log(s, "dropped: stalled mid-frame", NULL, 3000);
+  int ok2 = tsrv_wait_log(s, "dropped: no HELLO within", NULL, 3000);
+  if (!ok1 || !ok2) tsrv_dump(s);
+  cr_expect(ok1 && ok2);
+  int type;
+  uint8_t p[512];
+  cr_expect_lt(read_frame(silent, &type, p, sizeof p), 0, "the silent client was not closed");
+  cr_expect_eq(read_frame(half, &type, p, sizeof p), EVSNN_PROTO_WELCOME_SIZE);
+  cr_expect_eq(type, 'W');
+  cr_expect_lt(read_frame(half, &type, p, sizeof p), 0, "the stalled client was not closed");
+  close(silent);
+  close(half);
+  tsrv_stop(s);
+  cr_expect_eq(s->st.served, 3);
+  cr_expect_eq(s->st.dropped, 2);
+  tsrv_free(s);
+}
+
+Test(serve, a_disconnect_mid_record_is_dropped_and_logged) {
+  tsrv_t *s = tsrv_start(5000, 0);
+  evsnn_event_t *ev = gen_events(3, 1000);
+  static uint8_t b[20000];
+  int64_t t = 0;
+  int fd = raw_connect(s->port);
+  size_t n = put_hello(b, 1, 0);
+  n += put_events(b + n, &t, ev, 1000);
+  raw_send(fd, b, n - 7); /* the last record and a half cut off */
+  usleep(50000);
+  close(fd);
+  fd = raw_connect(s->port); /* and one that leaves cleanly before END */
+  n = put_hello(b, 1, 0);
+  t = 0;
+  n += put_events(b + n, &t, ev, 100);
+  raw_send(fd, b, n);
+  usleep(50000);
+  close(fd);
+  size_t sizes[2] = {25000, 25000};
+  run_good_clients(s->port, 2, sizes, 0);
+  int ok = tsrv_wait_log(s, "dropped: disconnected mid-frame", NULL, 2000) &&
+           tsrv_wait_log(s, "dropped: disconnected before END, after 100 events", NULL, 2000);
+  if (!ok) tsrv_dump(s);
+  cr_expect(ok);
+  tsrv_stop(s);
+  cr_expect_eq(s->st.served, 2);
+  cr_expect_eq(s->st.dropped, 2);
+  free(ev);
+  tsrv_free(s);
+}
+
+Test(serve, connections_over_the_limit_are_refused) {
+  tsrv_t *s = tsrv_start(5000, 2);
+  int a = raw_connect(s->port), b2 = raw_connect(s->port);
+  usleep(50000);
+  int c = raw_connect(s->port);
+  expect_error(c, EVSNN_ERANGE, "third connection");
+  close(a);
+  close(b2);
+  cr_expect(tsrv_wait_log(s, "server full", NULL, 2000));
+  tsrv_stop(s);
+  tsrv_free(s);
+}
+
+Test(serve, memory_is_fixed_per_connection) {
+  tsrv_t *s = tsrv_start(5000, 0);
+  size_t sizes[6] = {200000, 200000, 200000, 200000, 200000, 200000};
+  run_good_clients(s->port, 6, sizes, 0);
+  tsrv_stop(s);
+  /* Six connections at most were open at once, each with its one
+   * allocation; a million events went through. */
+  cr_expect_leq(s->st.bytes_peak, 6 * s->st.conn_bytes);
+  cr_expect_lt(s->st.conn_bytes, 512 * 1024, "%zu bytes per connection", s->st.conn_bytes);
+  cr_expect_eq(s->st.bytes_now, 0);
+  cr_expect_eq(s->st.events, 1200000);
+  tsrv_free(s);
+}
+
+Test(serve, port_in_use_is_an_error_naming_the_address) {
+  tsrv_t *s = tsrv_start(5000, 0);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  evsnn__server_t *srv;
+  evsnn__server_opts_t o = {.host = "127.0.0.1", .port = s->port};
+  cr_expect_eq(evsnn__server_start(&srv, &loop, &o), EVSNN_ESYS);
+  cr_expect(strstr(evsnn_error_detail(), "127.0.0.1") != NULL, "%s", evsnn_error_detail());
+  o.host = "not-an-address";
+  cr_expect_eq(evsnn__server_start(&srv, &loop, &o), EVSNN_EINVAL);
+  cr_expect_eq(uv_loop_close(&loop), 0);
+  tsrv_stop(s);
+  tsrv_free(s);
+}
+
+/* ------------------------------------------------- evsnn serve / send */
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "evsnn/model.h"
+
+typedef struct {
+  pid_t pid;
+  FILE *out;
+  char err_path[64];
+  int port;
+} served_t;
+
+/* Starts `evsnn serve` on port 0 and reads the port from its first line. */
+static served_t serve_start(const char *model, const char *extra) {
+  served_t s = {0};
+  const char *build = getenv("EVSNN_BUILDDIR");
+  char cmd[2048];
+  snprintf(s.err_path, sizeof s.err_path, "/tmp/evsnn-serve-err.XXXXXX");
+  int efd = mkstemp(s.err_path);
+  cr_assert(efd >= 0);
+  int pfd[2];
+  cr_assert_eq(pipe(pfd), 0);
+  snprintf(cmd, sizeof cmd, "%s/evsnn", build ? build : ".");
+  s.pid = fork();
+  cr_assert(s.pid >= 0);
+  if (s.pid == 0) {
+    dup2(pfd[1], 1);
+    dup2(efd, 2);
+    close(pfd[0]);
+    execl(cmd, "evsnn", "serve", "--model", model, "--listen", "127.0.0.1:0", "--idle-timeout",
+          extra ? extra : "5000", (char *)NULL);
+    _exit(127);
+  }
+  close(pfd[1]);
+  close(efd);
+  s.out = fdopen(pfd[0], "r");
+  char line[256] = "";
+  cr_assert(fgets(line, sizeof line, s.out), "evsnn serve printed nothing");
+  cr_assert(sscanf(line, "listening on 127.0.0.1:%d", &s.port) == 1, "first line: %s", line);
+  cr_assert_gt(s.port, 0);
+  return s;
+}
+
+/* Sends SIGTERM, returns the exit status; err gets serve's stderr. */
+static int serve_stop(served_t *s, char *err, size_t cap) {
+  kill(s->pid, SIGTERM);
+  int status;
+  waitpid(s->pid, &status, 0);
+  fclose(s->out);
+  FILE *e = fopen(s->err_path, "r");
+  size_t n = e ? fread(err, 1, cap - 1, e) : 0;
+  err[n] = '\0';
+  if (e) fclose(e);
+  unlink(s->err_path);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int run_send(const char *args, char *out, size_t cap) {
+  const char *build = getenv("EVSNN_BUILDDIR");
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd, "'%s/evsnn' send %s 2>&1", build ? build : ".", args);
+  FILE *p = popen(cmd, "r");
+  cr_assert(p);
+  size_t n = fread(out, 1, cap - 1, p);
+  out[n] = '\0';
+  int status = pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+Test(serve_cli, serve_on_port_0_and_send_a_file_then_sigterm) {
+  char dir[] = "/tmp/evsnn-serve-cli.XXXXXX", model[256], file[256], args[600], out[8192], err[8192];
+  cr_assert(mkdtemp(dir));
+  snprintf(model, sizeof model, "%s/m.evsnn", dir);
+  snprintf(file, sizeof file, "%s/ev.evsnn", dir);
+  evsnn_net_t net;
+  uint32_t sizes[] = {2 * 34 * 34, 20, 10};
+  const float scale[] = {5.0f};
+  cr_assert_eq(evsnn_net_init(&net, sizes, 3, 0.8187f), 0);
+  evsnn_net_init_params(&net, 1, EVSNN_INIT_FANIN, scale);
+  cr_assert_eq(evsnn_model_save(model, &net, NULL, NULL), 0);
+  evsnn_net_free(&net);
+  evsnn_event_t *ev = gen_events(5, 30000);
+  evsnn_event_writer_t *w;
+  cr_assert_eq(evsnn_event_writer_open(&w, file, &sensor34), 0);
+  cr_assert_eq(evsnn_event_write(w, ev, 30000), 0);
+  cr_assert_eq(evsnn_event_writer_close(w), 0);
+
+  served_t s = serve_start(model, NULL);
+  snprintf(args, sizeof args, "'%s' --to 127.0.0.1:%d --json", file, s.port);
+  cr_expect_eq(run_send(args, out, sizeof out), 0, "%s", out);
+  char want[128];
+  snprintf(want, sizeof want, "\"digest\": \"%016llx\"",
+           (unsigned long long)evsnn__digest(EVSNN_DIGEST_INIT, ev, 30000));
+  cr_expect(strstr(out, "\"events\": 30000") && strstr(out, want), "%s", out);
+  /* A file that is not there, and a port nobody listens on: exit 1, one line. */
+  snprintf(args, sizeof args, "'%s/none.evsnn' --to 127.0.0.1:%d", dir, s.port);
+  cr_expect_eq(run_send(args, out, sizeof out), 1, "%s", out);
+  cr_expect_eq(serve_stop(&s, err, sizeof err), 0, "%s", err);
+  cr_expect(strstr(err, "SIGTERM: shutting down") && strstr(err, "stopped"), "%s", err);
+  cr_expect(strstr(err, "served 30000 events"), "%s", err);
+  snprintf(args, sizeof args, "'%s' --to 127.0.0.1:%d", file, s.port);
+  cr_expect_eq(run_send(args, out, sizeof out), 1, "%s", out);
+  cr_expect(strstr(out, "connection refused"), "%s", out);
+  free(ev);
+  unlink(model);
+  unlink(file);
+  rmdir(dir);
+}
