@@ -472,6 +472,62 @@ Test(serve, port_in_use_is_an_error_naming_the_address) {
   tsrv_free(s);
 }
 
+/* A valid stream with random damage (flipped bytes, a cut, a splice of
+ * noise), many times over: every connection must end with RESULT or ERROR
+ * or be closed, the server must stay up, and a good client after them must
+ * be served exactly. Under ASan/UBSan this is the server's fuzz test. */
+Test(serve, damaged_streams_never_hurt_the_server) {
+  tsrv_t *s = tsrv_start(2000, 0);
+  evsnn_event_t *ev = gen_events(11, 3000);
+  static uint8_t good[40000], b[40000];
+  int64_t t = 0;
+  size_t n = put_hello(good, 1, 0);
+  for (int f = 0; f < 3; f++) n += put_events(good + n, &t, ev + 1000 * f, 1000);
+  uint8_t *z = evsnn__frame_put(good + n, 'Z', 9);
+  z[0] = 1;
+  evsnn__put_le64(z + 1, 3000);
+  n += 14;
+  uint64_t x = 12345;
+  int results = 0, errors = 0;
+  for (int k = 0; k < 150; k++) {
+    memcpy(b, good, n);
+    size_t m = n;
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    int flips = (int)(x % 4);
+    for (int i = 0; i < flips; i++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      b[x % m] ^= (uint8_t)(1u << (x >> 32) % 8);
+    }
+    if (k % 3 == 1) m = (size_t)(x >> 16) % m; /* cut anywhere */
+    if (k % 5 == 2) {                          /* noise in the middle */
+      size_t at = (size_t)(x >> 8) % m;
+      for (size_t i = at; i < m && i < at + 64; i++) b[i] = (uint8_t)(x >> (i % 56));
+    }
+    int fd = raw_connect(s->port);
+    if (m > 0) send(fd, b, m, MSG_NOSIGNAL);
+    shutdown(fd, SHUT_WR); /* EOF: a cut stream must not wait for the timeout */
+    int type;
+    uint8_t p[65536];
+    long len;
+    while ((len = read_frame(fd, &type, p, sizeof p)) >= 0) {
+      cr_assert(type == 'W' || type == 'R' || type == 'X' || type == 'D', "reply type 0x%02x", type);
+      results += type == 'R';
+      errors += type == 'X';
+    }
+    close(fd);
+  }
+  cr_expect_gt(errors, 10, "%d ERROR frames", errors);
+  cr_expect_gt(results, 0, "%d RESULT frames", results);
+  size_t sizes[2] = {20000, 3000};
+  run_good_clients(s->port, 2, sizes, 0);
+  tsrv_stop(s);
+  cr_expect_eq(s->st.accepted, 152);
+  cr_expect_eq(s->st.served + s->st.dropped, 152);
+  cr_expect_eq(s->st.bytes_now, 0);
+  free(ev);
+  tsrv_free(s);
+}
+
 /* ------------------------------------------------- evsnn serve / send */
 
 #include <signal.h>
@@ -544,7 +600,7 @@ static int run_send(const char *args, char *out, size_t cap) {
 }
 
 Test(serve_cli, serve_on_port_0_and_send_a_file_then_sigterm) {
-  char dir[] = "/tmp/evsnn-serve-cli.XXXXXX", model[256], file[256], args[600], out[8192], err[8192];
+  char dir[] = "/tmp/evsnn-serve-cli.XXXXXX", model[256], file[256], args[2048], out[8192], err[8192];
   cr_assert(mkdtemp(dir));
   snprintf(model, sizeof model, "%s/m.evsnn", dir);
   snprintf(file, sizeof file, "%s/ev.evsnn", dir);
@@ -568,12 +624,26 @@ Test(serve_cli, serve_on_port_0_and_send_a_file_then_sigterm) {
   snprintf(want, sizeof want, "\"digest\": \"%016llx\"",
            (unsigned long long)evsnn__digest(EVSNN_DIGEST_INIT, ev, 30000));
   cr_expect(strstr(out, "\"events\": 30000") && strstr(out, want), "%s", out);
+  /* Eight at once through the shell; then the server's peak resident memory. */
+  snprintf(args, sizeof args,
+           "'%s' --to 127.0.0.1:%d >/dev/null & for i in 1 2 3 4 5 6 7; do '%s/evsnn' send '%s' --to 127.0.0.1:%d "
+           ">/dev/null || exit 1 & done; wait",
+           file, s.port, getenv("EVSNN_BUILDDIR") ? getenv("EVSNN_BUILDDIR") : ".", file, s.port);
+  cr_expect_eq(run_send(args, out, sizeof out), 0, "%s", out);
+  char status_path[64], line[256];
+  snprintf(status_path, sizeof status_path, "/proc/%d/status", (int)s.pid);
+  FILE *st = fopen(status_path, "r");
+  long hwm_kb = -1;
+  while (st && fgets(line, sizeof line, st)) sscanf(line, "VmHWM: %ld kB", &hwm_kb);
+  if (st) fclose(st);
+  cr_expect(hwm_kb > 0 && hwm_kb < 64 * 1024, "serve's peak RSS %ld kB", hwm_kb);
   /* A file that is not there, and a port nobody listens on: exit 1, one line. */
   snprintf(args, sizeof args, "'%s/none.evsnn' --to 127.0.0.1:%d", dir, s.port);
   cr_expect_eq(run_send(args, out, sizeof out), 1, "%s", out);
   cr_expect_eq(serve_stop(&s, err, sizeof err), 0, "%s", err);
   cr_expect(strstr(err, "SIGTERM: shutting down") && strstr(err, "stopped"), "%s", err);
   cr_expect(strstr(err, "served 30000 events"), "%s", err);
+  cr_expect(strstr(err, "9 connections, 9 served, 0 dropped, 270000 events"), "%s", err);
   snprintf(args, sizeof args, "'%s' --to 127.0.0.1:%d", file, s.port);
   cr_expect_eq(run_send(args, out, sizeof out), 1, "%s", out);
   cr_expect(strstr(out, "connection refused"), "%s", out);
