@@ -172,11 +172,12 @@ static void on_decision(void *ud, int64_t t, uint64_t events, uint32_t cls) { ((
 static void run_good_clients(int port, int n, const size_t *sizes, uint32_t frame_events) {
   uv_loop_t loop;
   uv_loop_init(&loop);
-  evsnn_event_buf_t bufs[16];
-  evsnn_event_reader_t *rs[16];
-  evsnn_event_t *evs[16];
-  outcome_t out[16] = {{0}};
-  cr_assert_leq(n, 16);
+  evsnn_event_buf_t bufs[64];
+  evsnn_event_reader_t *rs[64];
+  evsnn_event_t *evs[64];
+  static outcome_t out[64];
+  memset(out, 0, sizeof out);
+  cr_assert_leq(n, 64);
   for (int i = 0; i < n; i++) {
     evs[i] = gen_events((uint64_t)i + 1, sizes[i]);
     rs[i] = mem_reader(&bufs[i], evs[i], sizes[i]);
@@ -281,6 +282,18 @@ Test(serve, several_clients_at_once_are_each_served_exactly) {
   cr_expect_eq(s->st.served, 8);
   cr_expect_eq(s->st.dropped, 0);
   cr_expect_eq(s->st.events, 4681 + 4682 + 20000 + 50000 + 77777 + 100000 + 1);
+  tsrv_free(s);
+}
+
+Test(serve, sixty_four_clients_at_once) {
+  tsrv_t *s = tsrv_start(5000, 0);
+  size_t sizes[64];
+  for (int i = 0; i < 64; i++) sizes[i] = 2000 + 1000 * (size_t)i;
+  run_good_clients(s->port, 64, sizes, 0);
+  tsrv_stop(s);
+  cr_expect_eq(s->st.served, 64);
+  cr_expect_eq(s->st.dropped, 0);
+  cr_expect_leq(s->st.bytes_peak, 64 * s->st.conn_bytes);
   tsrv_free(s);
 }
 
