@@ -161,6 +161,8 @@ int main(int argc, char **argv) {
   }
   uv_async_send(&s.stop);
   pthread_join(s.th, NULL);
+  printf("server: %zu bytes per connection, peak %zu bytes for all connections, %llu read pauses\n",
+         s.st.conn_bytes, s.st.bytes_peak, (unsigned long long)s.st.read_pauses);
   evsnn_net_free(&s.net);
   evsnn_event_buf_free(&body);
   return failed;
