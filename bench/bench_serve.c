@@ -30,10 +30,11 @@ typedef struct {
   evsnn__server_stats_t st;
 } bsrv_t;
 
+static void on_closed(void *ud, const evsnn__server_stats_t *st) { ((bsrv_t *)ud)->st = *st; }
+
 static void on_stop(uv_async_t *a) {
   bsrv_t *s = a->data;
-  evsnn__server_stats(s->srv, &s->st);
-  evsnn__server_close(s->srv, NULL, NULL);
+  evsnn__server_close(s->srv, on_closed, s);
   uv_close((uv_handle_t *)a, NULL);
 }
 

@@ -43,10 +43,11 @@ static void tsrv_log(void *ud, const char *line) {
   pthread_mutex_unlock(&s->mu);
 }
 
+static void tsrv_on_closed(void *ud, const evsnn__server_stats_t *st) { ((tsrv_t *)ud)->st = *st; }
+
 static void tsrv_on_stop(uv_async_t *a) {
   tsrv_t *s = a->data;
-  evsnn__server_stats(s->srv, &s->st);
-  evsnn__server_close(s->srv, NULL, NULL);
+  evsnn__server_close(s->srv, tsrv_on_closed, s);
   uv_close((uv_handle_t *)a, NULL);
 }
 

@@ -42,17 +42,18 @@ static void serve_log(void *ud, const char *line) {
   fflush(stderr);
 }
 
+static void on_closed(void *ud, const evsnn__server_stats_t *st) {
+  fprintf(stderr, "evsnn serve: %llu connections, %llu served, %llu dropped, %llu events\n",
+          (unsigned long long)st->accepted, (unsigned long long)st->served, (unsigned long long)st->dropped,
+          (unsigned long long)st->events);
+}
+
 static void on_signal(uv_signal_t *h, int signum) {
   serve_ctx_t *x = h->data;
   if (x->stopping) return;
   x->stopping = 1;
   fprintf(stderr, "evsnn serve: %s: shutting down\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
-  evsnn__server_stats_t st;
-  evsnn__server_stats(x->srv, &st);
-  fprintf(stderr, "evsnn serve: %llu connections, %llu served, %llu dropped, %llu events\n",
-          (unsigned long long)st.accepted, (unsigned long long)st.served, (unsigned long long)st.dropped,
-          (unsigned long long)st.events);
-  evsnn__server_close(x->srv, NULL, NULL);
+  evsnn__server_close(x->srv, on_closed, x);
   for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&x->sig[i], NULL);
 }
 

@@ -50,9 +50,10 @@ int evsnn__server_start(evsnn__server_t **out, uv_loop_t *loop, const evsnn__ser
 int evsnn__server_port(const evsnn__server_t *s);
 void evsnn__server_stats(const evsnn__server_t *s, evsnn__server_stats_t *st);
 /* Stops listening and drops every connection ("server shutting down").
- * Once all its handles are closed it frees s and calls done (may be NULL).
- * The loop then has nothing of the server's left and uv_run returns. */
-void evsnn__server_close(evsnn__server_t *s, void (*done)(void *ud), void *ud);
+ * Once all its handles are closed it frees s and calls done (may be NULL)
+ * with the final statistics (active and bytes_now are then 0). The loop
+ * then has nothing of the server's left and uv_run returns. */
+void evsnn__server_close(evsnn__server_t *s, void (*done)(void *ud, const evsnn__server_stats_t *st), void *ud);
 
 /* ------------------------------------------------------------- client ---- */
 

@@ -53,7 +53,7 @@ struct evsnn__server_s {
   conn_t *conns;  /* doubly linked, newest first */
   uint64_t next_id;
   evsnn__server_stats_t st;
-  void (*done)(void *);
+  void (*done)(void *, const evsnn__server_stats_t *);
   void *done_ud;
 };
 
@@ -109,10 +109,11 @@ static void conn_log(conn_t *c, const char *fmt, ...) {
 
 static void server_maybe_done(evsnn__server_t *s) {
   if (!s->closing || s->listener_open || s->conns) return;
-  void (*done)(void *) = s->done;
+  void (*done)(void *, const evsnn__server_stats_t *) = s->done;
   void *ud = s->done_ud;
+  evsnn__server_stats_t st = s->st;
   free(s);
-  if (done) done(ud);
+  if (done) done(ud, &st);
 }
 
 /* ------------------------------------------------------------ closing ---- */
@@ -556,7 +557,7 @@ static void on_listener_closed(uv_handle_t *h) {
   server_maybe_done(s);
 }
 
-void evsnn__server_close(evsnn__server_t *s, void (*done)(void *ud), void *ud) {
+void evsnn__server_close(evsnn__server_t *s, void (*done)(void *ud, const evsnn__server_stats_t *st), void *ud) {
   if (s->closing) return;
   s->closing = 1;
   s->done = done;
