@@ -2,7 +2,7 @@
 bin_PROGRAMS += evsnn
 evsnn_SOURCES = src/cli/main.c src/cli/cli.h src/cli/parallel.c src/cli/cmd_bench.c
 evsnn_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS) $(CAIRO_CFLAGS)
-evsnn_LDADD = libevsnn_stream.la $(EVSNN_LIBS) $(LIBUV_LIBS) $(CAIRO_LIBS)
+evsnn_LDADD = libevsnn_stream.la libevsnn_plot.la $(EVSNN_LIBS) $(LIBUV_LIBS) $(CAIRO_LIBS)
 evsnn_SOURCES += src/cli/cmd_events.c
 evsnn_SOURCES += src/cli/cmd_train.c src/cli/cmd_test.c
 
@@ -12,3 +12,4 @@ tests_test_cli_SOURCES = tests/test_cli.c
 tests_test_cli_CFLAGS = $(TEST_CFLAGS)
 tests_test_cli_LDADD = $(TEST_LIBS)
 evsnn_SOURCES += src/cli/cmd_serve.c
+evsnn_SOURCES += src/cli/cmd_plot.c

@@ -16,6 +16,7 @@ static const struct {
     {"train", evsnn_cmd_train, "train the paper's LIF network on Poisson-encoded MNIST (BPTT, Adam)"},
     {"test", evsnn_cmd_test, "accuracy of a saved model, with the anytime curve over steps"},
     {"bench", evsnn_cmd_bench, "time inference with the event engine and the dense CBLAS engine"},
+    {"plot", evsnn_cmd_plot, "pictures: curves, membrane, raster, reconstruct, anytime, events, sparsity"},
     {"events", evsnn_cmd_events, "event files: info, cat (crop, slice, downsample), convert"},
     {"serve", evsnn_cmd_serve, "TCP server: event streams in, decisions out (docs/protocol.md)"},
     {"send", evsnn_cmd_send, "stream an event file to evsnn serve and print its decisions"},
