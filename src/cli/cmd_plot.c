@@ -196,16 +196,19 @@ static int plot_curves(const opts_t *o) {
     goto done;
   }
   double lo = 100, hi = 0, lmax = 0;
+  size_t best = 0;
   for (size_t i = 0; i < n; i++) {
     v[2][i] *= 100, v[3][i] *= 100;
     lo = fmin(lo, fmin(v[2][i], v[3][i]));
     hi = fmax(hi, fmax(v[2][i], v[3][i]));
     lmax = fmax(lmax, v[1][i]);
+    if (v[3][i] > v[3][best]) best = i;
   }
   plot_canvas_t cv;
   if ((rc = open_canvas(o, &cv, 1000, 440))) goto done;
   char sub[256], lab[64];
-  snprintf(sub, sizeof sub, "%s: %zu epochs; final test %.2f%%, best %.2f%%", o->file, n, v[3][n - 1], hi);
+  snprintf(sub, sizeof sub, "%s: %zu epochs; final test accuracy %.2f%%, best %.2f%% (epoch %g)", o->file, n,
+           v[3][n - 1], v[3][best], v[0][best]);
   plot_title(&cv, "Accuracy and loss per epoch", sub);
   double W = cv.width, H = cv.height;
   plot_axes_t a;
