@@ -316,3 +316,42 @@ Test(plot, errors_are_one_line_and_non_zero) {
   cr_expect_eq(run("plot curves a.csv --window 3", out, sizeof out, err, sizeof err), 2);
   cr_expect_eq(run("plot curves a.csv --size 10x10", out, sizeof out, err, sizeof err), 2);
 }
+
+Test(plot, every_kind_writes_svg_of_the_asked_size) {
+  char log[400], bar[400], spikes[400], args[1200], out[8192], err[4096], path[400];
+  snprintf(log, sizeof log, "%s/train.csv", tmp);
+  FILE *f = fopen(log, "w");
+  fputs("epoch,train_loss,train_accuracy,test_accuracy\n1,0.36,0.889,0.935\n2,0.15,0.955,0.953\n", f);
+  fclose(f);
+  snprintf(bar, sizeof bar, "%s/bar.evsnn", tmp);
+  write_bar(bar);
+  snprintf(spikes, sizeof spikes, "%s/spikes.evsnn", tmp);
+  const char *fmt[] = {
+      "curves %s",
+      "membrane --model %s --data datasets/sample --index 1 --hidden 2",
+      "raster --model %s --data datasets/sample --index 1 --steps 6 --record %s",
+      "raster --model %s %s",
+      "reconstruct --data datasets/sample --index 1 --steps 3,30",
+      "anytime --model %s --data datasets/sample --limit 20 --steps 4",
+      "events %s --frames 3",
+      "sparsity --model %s --data datasets/sample --limit 20",
+  };
+  const char *a1[] = {log, model, model, model, "", model, bar, model};
+  for (size_t i = 0; i < sizeof fmt / sizeof fmt[0]; i++) {
+    char kind[300];
+    snprintf(kind, sizeof kind, fmt[i], a1[i], spikes);
+    snprintf(path, sizeof path, "%s/p%zu.svg", tmp, i);
+    snprintf(args, sizeof args, "plot %s --svg --size 720x480 --out %s", kind, path);
+    cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s: %s", args, err);
+    f = fopen(path, "r");
+    cr_assert(f, "%s", path);
+    char head[400] = {0};
+    size_t n = fread(head, 1, sizeof head - 1, f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fclose(f);
+    cr_expect(n > 200 && !strncmp(head, "<?xml", 5) && strstr(head, "<svg") && strstr(head, "width=\"720pt\"") &&
+                  strstr(head, "height=\"480pt\""), "%s: %s", kind, head);
+    cr_expect_gt(size, 5000, "%s: %ld bytes", kind, size);
+  }
+}

@@ -133,7 +133,7 @@ static int close_canvas(const opts_t *o, plot_canvas_t *c) {
   return 0;
 }
 
-/* A y range that starts at a round value below lo and ends at top. */
+/* lo rounded down to a multiple of unit: the bottom of an accuracy axis. */
 static double floor_to(double lo, double unit) { return floor(lo / unit) * unit; }
 
 /* ------------------------------------------------------------- curves ---- */
@@ -363,11 +363,9 @@ static int plot_membrane(const opts_t *o) {
     for (uint32_t j = 0; j < n_hid; j++) {
       for (uint32_t k = 0; k <= T; k++) ys[k] = m.h[(size_t)k * n_hid + j];
       plot_line(&a, xs, ys, T + 1, plot_color(j), 1.6);
-      size_t nf = 0;
-      double fx[MAX_STEPS + 1], fy[MAX_STEPS + 1];
+      double s = net.layer[0].threshold;
       for (uint32_t k = 0; k <= T; k++)
-        if (m.fired[(size_t)k * n_hid + j]) fx[nf] = k, fy[nf++] = net.layer[0].threshold;
-      plot_points(&a, fx, fy, nf, plot_color(j), 4);
+        if (m.fired[(size_t)k * n_hid + j]) plot_points(&a, &xs[k], &s, 1, plot_color(j), 4);
       snprintf(lab, sizeof lab, "neuron %u", pick[j]);
       plot_legend(&a, lab, plot_color(j), 1.6, 0, PLOT_LEGEND_OUTSIDE);
     }
@@ -689,9 +687,12 @@ static int plot_events(const opts_t *o) {
   uint64_t total = 0;
   size_t n;
   while ((err = evsnn_event_read(r, buf, 65536, &n)) == 0 && n > 0) {
-    if (!total) t0 = buf[0].t;
-    for (size_t i = 0; i < n; i++) mx = buf[i].x > mx ? buf[i].x : mx, my = buf[i].y > my ? buf[i].y : my;
-    t1 = buf[n - 1].t;
+    if (!total) t0 = t1 = buf[0].t;
+    /* Extremes, not first and last: some formats are only nearly ordered. */
+    for (size_t i = 0; i < n; i++) {
+      mx = buf[i].x > mx ? buf[i].x : mx, my = buf[i].y > my ? buf[i].y : my;
+      t0 = buf[i].t < t0 ? buf[i].t : t0, t1 = buf[i].t > t1 ? buf[i].t : t1;
+    }
     total += n;
   }
   evsnn_event_reader_close(r);
@@ -800,8 +801,8 @@ static int plot_sparsity(const opts_t *o) {
     rate[m] = 100.0 * cnt.spikes[m] / (n * T * net.sizes[m]);
     rmax = fmax(rmax, rate[m]);
     opmax = fmax(opmax, cnt.dense_macs[m] / n);
-    if (m == 0) snprintf(names[m], sizeof names[m], "input (%u)", net.sizes[0]);
-    else snprintf(names[m], sizeof names[m], "hidden %u (%u)", m, net.sizes[m]);
+    if (m == 0) snprintf(names[m], sizeof names[m], "input\nn = %u", net.sizes[0]);
+    else snprintf(names[m], sizeof names[m], "hidden %u\nn = %u", m, net.sizes[m]);
   }
   plot_canvas_t cv;
   if ((rc = open_canvas(o, &cv, 1100, 480))) goto done;
@@ -813,22 +814,24 @@ static int plot_sparsity(const opts_t *o) {
   plot_axes_init(&a, &cv, 10, 58, W * 0.42, H - 62, "spike rate per neuron and step");
   for (uint32_t m = 0; m < L; m++) cats[m] = names[m];
   plot_axes_categories(&a, cats, L);
-  plot_axes_range(&a, -0.5, L - 0.5, 0, rmax * 1.18);
-  plot_axes_draw(&a, "spiking layer (neurons)", "spikes / (neuron x step)  (%)", 0, 6);
+  plot_axes_range(&a, -0.5, L - 0.5, 0, rmax * 1.25);
+  plot_axes_draw(&a, NULL, "spikes / (neuron x step)  (%)", 0, 6);
   for (uint32_t m = 0; m < L; m++) {
     plot_bar(&a, m, 0.6, 0, rate[m], plot_color(m));
-    snprintf(lab, sizeof lab, "%.2f%%  (%.0f spikes)", rate[m], cnt.spikes[m] / n);
     cairo_set_source_rgb(cv.cr, 0.1, 0.1, 0.1);
-    plot_text(cv.cr, plot_x(&a, m), plot_y(&a, rate[m]) - 4, 0.5, 1, 11.5, 0, 0, lab);
+    snprintf(lab, sizeof lab, "%.2f%%", rate[m]);
+    plot_text(cv.cr, plot_x(&a, m), plot_y(&a, rate[m]) - 18, 0.5, 1, 12, 1, 0, lab);
+    snprintf(lab, sizeof lab, "%.0f spikes", cnt.spikes[m] / n);
+    plot_text(cv.cr, plot_x(&a, m), plot_y(&a, rate[m]) - 3, 0.5, 1, 11, 0, 0, lab);
   }
-  plot_axes_init(&a, &cv, W * 0.42 + 20, 58, W * 0.58 - 30, H - 62, "synaptic operations vs dense multiply-accumulates");
+  plot_axes_init(&a, &cv, W * 0.42 + 20, 58, W * 0.58 - 30, H - 62, "synaptic ops vs dense MACs");
   for (uint32_t m = 0; m < L; m++) {
-    snprintf(names[L + m], sizeof names[L + m], "W%u: %u -> %u", m + 1, net.sizes[m], net.sizes[m + 1]);
+    snprintf(names[L + m], sizeof names[L + m], "W%u\n%u -> %u", m + 1, net.sizes[m], net.sizes[m + 1]);
     cats[m] = names[L + m];
   }
   plot_axes_categories(&a, cats, L);
   plot_axes_range(&a, -0.5, L - 0.5, 0, opmax * 1.15);
-  plot_axes_draw(&a, "weight layer", "operations per image", 0, 6);
+  plot_axes_draw(&a, NULL, "operations per image", 0, 6);
   for (uint32_t m = 0; m < L; m++) {
     double so = cnt.synops[m] / n, dm = cnt.dense_macs[m] / n;
     plot_bar(&a, m - 0.17, 0.32, 0, dm, PLOT_GREY);
@@ -920,7 +923,8 @@ int evsnn_cmd_plot(int argc, char **argv) {
       o.width = w, o.height = h;
     } else if (!strcmp(a, "--window")) {
       if (!cli_parse_double(a, val, &o.window_ms)) return 2;
-      if (!(o.window_ms > 0)) return cli_usage("plot: --window: expected milliseconds > 0, got '%s'", val);
+      if (!(o.window_ms > 0 && o.window_ms <= 1e9))
+        return cli_usage("plot: --window: expected milliseconds in (0, 1e9], got '%s'", val);
     } else {
       long max = !strcmp(a, "--seed") ? 0x7fffffffL : !strcmp(a, "--frames") ? 64 : !strcmp(a, "--hidden") ? 10
                                                                                                        : 100000000;

@@ -176,9 +176,16 @@ void plot_axes_draw(plot_axes_t *a, const char *xlabel, const char *ylabel, int 
   }
   size_t nx = 0;
   if (a->xcats) {
+    /* Category names may hold one '\n': a second, lighter line. */
     for (size_t i = 0; i < a->n_xcats; i++) {
+      char first[128];
+      const char *nl = strchr(a->xcats[i], '\n');
+      snprintf(first, sizeof first, "%.*s", nl ? (int)(nl - a->xcats[i]) : (int)strlen(a->xcats[i]), a->xcats[i]);
       cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-      plot_text(cr, plot_x(a, (double)i), a->y + a->h + 6, 0.5, 0, 12.5, 0, 0, a->xcats[i]);
+      plot_text(cr, plot_x(a, (double)i), a->y + a->h + 6, 0.5, 0, 12.5, 0, 0, first);
+      if (!nl) continue;
+      cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
+      plot_text(cr, plot_x(a, (double)i), a->y + a->h + 23, 0.5, 0, 11.5, 0, 0, nl + 1);
     }
   } else if (xticks) {
     nx = plot_ticks(a->xmin, a->xmax, xticks, t, 64, &step);

@@ -66,7 +66,9 @@ typedef struct {
  * for tick labels, axis labels and a panel title (NULL: none). */
 void plot_axes_init(plot_axes_t *a, plot_canvas_t *c, double x, double y, double w, double h, const char *title);
 void plot_axes_range(plot_axes_t *a, double xmin, double xmax, double ymin, double ymax);
-/* Categorical x axis: n categories at x = 0..n-1 (range -0.5 .. n-0.5). */
+/* Categorical x axis: n categories at x = 0..n-1 (range -0.5 .. n-0.5).
+ * A name may hold one '\n': the rest is a second, lighter line, where an
+ * x label would go (so pass none). */
 void plot_axes_categories(plot_axes_t *a, const char *const *names, size_t n);
 /* Frame, grid, ticks and labels; call after the range and before the marks
  * (the grid goes under them). Either label may be NULL. xticks / yticks:
