@@ -9,6 +9,8 @@
  *   evsnn/dataset.h  IDX (MNIST) files, raw or gzip
  *   evsnn/events.h   event files: streams, format readers, our gzip container
  *   evsnn/engine.h   the event-driven engine and the dense CBLAS reference
+ *   evsnn/sensor.h   sensor events as input: pixel maps, binning into steps
+ *   evsnn/ctime.h    the continuous-time engine: timestamped events, exp decay
  *   evsnn/train.h    BPTT over sparse traces, Adam, the epoch and test loops
  *   evsnn/model.h    model files: network, metadata, Adam state, CRC-32
  *
@@ -28,6 +30,8 @@
 #include "evsnn/net.h"
 #include "evsnn/encode.h"
 #include "evsnn/engine.h"
+#include "evsnn/sensor.h"
+#include "evsnn/ctime.h"
 #include "evsnn/dataset.h"
 #include "evsnn/train.h"
 #include "evsnn/model.h"

@@ -1,0 +1,242 @@
+/* The continuous-time engine: deliveries (time, target layer, presynaptic
+ * neuron) in a binary heap keyed (time, layer, insertion counter); a layer
+ * is decayed by exp(-elapsed / tau) when it is touched, receives every
+ * delivery of one (time, layer) as column adds, and is then checked against
+ * its threshold (evsnn/ctime.h says why this order matches the discrete
+ * engine). A binary heap, not a calendar queue: with the paper's zero
+ * delays the heap rarely holds more than one instant's deliveries, and the
+ * measured heap share of a replay is small (README, "Continuous time"). */
+#include <math.h>
+#include <string.h>
+
+#include "core/internal.h"
+#include "evsnn/ctime.h"
+#include "evsnn/kernels.h"
+
+#define BATCH 1024 /* column adds per kernel call */
+#define LAYER_SHIFT 56
+
+static int ev_less(const evsnn_ctime_ev_t *a, const evsnn_ctime_ev_t *b) {
+  return a->t < b->t || (a->t == b->t && a->order < b->order);
+}
+
+static void heap_push(evsnn_ctime_t *ct, int64_t t, uint32_t layer, uint32_t neuron) {
+  evsnn_ctime_ev_t e = {t, (uint64_t)layer << LAYER_SHIFT | (ct->seq++ & ((1ull << LAYER_SHIFT) - 1)), neuron};
+  evsnn_ctime_ev_t *h = ct->heap;
+  uint32_t i = ct->heap_n++;
+  while (i > 0) {
+    uint32_t p = (i - 1) / 2;
+    if (!ev_less(&e, &h[p])) break;
+    h[i] = h[p];
+    i = p;
+  }
+  h[i] = e;
+}
+
+static evsnn_ctime_ev_t heap_pop(evsnn_ctime_t *ct) {
+  evsnn_ctime_ev_t *h = ct->heap, top = h[0], last = h[--ct->heap_n];
+  uint32_t n = ct->heap_n, i = 0;
+  for (;;) {
+    uint32_t c = 2 * i + 1;
+    if (c >= n) break;
+    if (c + 1 < n && ev_less(&h[c + 1], &h[c])) c++;
+    if (!ev_less(&h[c], &last)) break;
+    h[i] = h[c];
+    i = c;
+  }
+  if (n) h[i] = last;
+  return top;
+}
+
+int evsnn_ctime_init(evsnn_ctime_t *ct, const evsnn_net_t *net, const evsnn_ctime_opts_t *opts) {
+  memset(ct, 0, sizeof *ct);
+  evsnn_ctime_opts_t o = {0};
+  if (opts) o = *opts;
+  if (o.dt_us == 0) o.dt_us = 1000;
+  if (!(o.dt_us > 0) || !(net->beta > 0.0f && net->beta < 1.0f))
+    return evsnn__fail(EVSNN_EINVAL, "continuous time needs dt > 0 and beta in (0, 1); got dt %g us, beta %g",
+                       o.dt_us, (double)net->beta);
+  uint32_t L = net->n_layers, hidden = 0, widest = 0;
+  for (uint32_t m = 0; m < L; m++) {
+    if (o.delay_us[m] < 0 || o.refractory_us[m] < 0)
+      return evsnn__fail(EVSNN_EINVAL, "layer %u: negative delay or refractory period", m + 1);
+    if (m + 1 < L) hidden += net->sizes[m + 1];
+    if (net->sizes[m + 1] > widest) widest = net->sizes[m + 1];
+  }
+  if (o.queue_cap == 0) {
+    uint64_t cap = 4ull * (net->sizes[0] + hidden);
+    o.queue_cap = cap < 65536 ? 65536 : cap > 0x7fffffff ? 0x7fffffff : (uint32_t)cap;
+  }
+  /* One allocation: potentials (64-byte multiples), refractory clocks,
+   * the heap, then the index scratch. */
+  size_t bytes = 0;
+  for (uint32_t m = 0; m < L; m++) bytes += sizeof(float) * net->layer[m].ld;
+  for (uint32_t m = 0; m + 1 < L; m++)
+    if (o.refractory_us[m] > 0) bytes += sizeof(int64_t) * net->sizes[m + 1];
+  bytes += sizeof(evsnn_ctime_ev_t) * o.queue_cap;
+  bytes += sizeof(uint32_t) * (BATCH + evsnn__pad16(widest));
+  ct->mem = evsnn__alloc_aligned(bytes, 1);
+  if (!ct->mem) return evsnn__fail(EVSNN_ENOMEM, "continuous-time state (%zu bytes)", bytes);
+  char *p = ct->mem;
+  for (uint32_t m = 0; m < L; m++, p += sizeof(float) * net->layer[m - 1].ld) ct->v[m] = (float *)p;
+  for (uint32_t m = 0; m + 1 < L; m++)
+    if (o.refractory_us[m] > 0) {
+      ct->ref_until[m] = (int64_t *)p;
+      p += sizeof(int64_t) * net->sizes[m + 1];
+    }
+  ct->heap = (evsnn_ctime_ev_t *)p;
+  p += sizeof(evsnn_ctime_ev_t) * o.queue_cap;
+  ct->batch = (uint32_t *)p;
+  ct->fired = ct->batch + BATCH;
+  ct->net = net;
+  ct->o = o;
+  ct->heap_cap = o.queue_cap;
+  ct->tau_us = -o.dt_us / log((double)net->beta);
+  evsnn_ctime_reset(ct);
+  return 0;
+}
+
+void evsnn_ctime_free(evsnn_ctime_t *ct) {
+  evsnn__free_aligned(ct->mem);
+  memset(ct, 0, sizeof *ct);
+}
+
+void evsnn_ctime_reset(evsnn_ctime_t *ct) {
+  const evsnn_net_t *net = ct->net;
+  for (uint32_t m = 0; m < net->n_layers; m++) {
+    memset(ct->v[m], 0, sizeof(float) * net->layer[m].ld);
+    ct->t_v[m] = INT64_MIN;
+    if (ct->ref_until[m])
+      for (uint32_t i = 0; i < net->sizes[m + 1]; i++) ct->ref_until[m][i] = INT64_MIN;
+  }
+  ct->heap_n = 0;
+  ct->seq = 0;
+  ct->t_in = ct->t_now = ct->t_first = INT64_MIN;
+  ct->decision = -1;
+  ct->input_events = 0;
+  memset(&ct->counts, 0, sizeof ct->counts);
+}
+
+static inline int64_t add_sat(int64_t t, int64_t d) { return t > INT64_MAX - d ? INT64_MAX : t + d; }
+
+/* exp(-elapsed / tau) in double, rounded once to float. */
+static float decay_factor(const evsnn_ctime_t *ct, int64_t elapsed) {
+  return (float)exp(-(double)elapsed / ct->tau_us);
+}
+
+/* Hidden layer m (0-based weight layer) with a refractory period: the
+ * neurons still refractory at t lose this instant's input; the others fire
+ * as usual. Scalar, since it reads a clock per neuron. */
+static uint32_t fire_refractory(evsnn_ctime_t *ct, uint32_t m, int64_t t) {
+  const evsnn_layer_t *l = &ct->net->layer[m];
+  float *v = ct->v[m];
+  int64_t *until = ct->ref_until[m];
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < l->n_out; i++) {
+    if (t < until[i]) {
+      v[i] = 0.0f;
+    } else if (v[i] >= l->threshold) {
+      v[i] = 0.0f;
+      until[i] = add_sat(t, ct->o.refractory_us[m]);
+      ct->fired[n++] = i;
+    }
+  }
+  return n;
+}
+
+/* Runs every delivery strictly earlier than limit. */
+static int run_before(evsnn_ctime_t *ct, int64_t limit) {
+  const evsnn_net_t *net = ct->net;
+  const evsnn_kernels_t *kern = evsnn_kernels();
+  uint32_t L = net->n_layers;
+  while (ct->heap_n && ct->heap[0].t < limit) {
+    int64_t t = ct->heap[0].t;
+    uint32_t layer = (uint32_t)(ct->heap[0].order >> LAYER_SHIFT), m = layer - 1;
+    const evsnn_layer_t *l = &net->layer[m];
+    float *v = ct->v[m];
+    /* Lazy leak: bring the layer from its last touch to t. */
+    if (ct->t_v[m] != INT64_MIN && t > ct->t_v[m]) kern->scale(v, l->n_out, decay_factor(ct, t - ct->t_v[m]));
+    ct->t_v[m] = t;
+    /* Every delivery of this (t, layer), in insertion order, BATCH at a time. */
+    uint64_t delivered = 0;
+    while (ct->heap_n && ct->heap[0].t == t && ct->heap[0].order >> LAYER_SHIFT == layer) {
+      uint32_t n = 0;
+      while (n < BATCH && ct->heap_n && ct->heap[0].t == t && ct->heap[0].order >> LAYER_SHIFT == layer)
+        ct->batch[n++] = heap_pop(ct).neuron;
+      kern->colsum(v, l->W, l->ld, ct->batch, n, l->n_out);
+      delivered += n;
+    }
+    ct->counts.synops[m] += delivered * l->n_out;
+    if (m == 0) ct->counts.spikes[0] += delivered;
+    ct->t_now = t;
+    if (layer < L) {
+      uint32_t nf = ct->ref_until[m] ? fire_refractory(ct, m, t) : kern->fire(v, l->n_out, l->threshold, ct->fired);
+      ct->counts.spikes[layer] += nf;
+      if (nf > ct->heap_cap - ct->heap_n)
+        return evsnn__fail(EVSNN_ERANGE, "event queue full: %u spikes of layer %u at t=%lld us, room for %u",
+                           nf, layer, (long long)t, ct->heap_cap - ct->heap_n);
+      int64_t at = add_sat(t, ct->o.delay_us[layer]);
+      for (uint32_t s = 0; s < nf; s++) {
+        if (ct->o.on_spike) ct->o.on_spike(ct->o.ud, t, layer, ct->fired[s]);
+        heap_push(ct, at, layer + 1, ct->fired[s]);
+      }
+    } else {
+      int32_t d = (int32_t)evsnn_argmax(v, l->n_out);
+      if (d != ct->decision) {
+        ct->decision = d;
+        if (ct->o.on_decision) ct->o.on_decision(ct->o.ud, t, (uint32_t)d);
+      }
+    }
+  }
+  return 0;
+}
+
+int evsnn_ctime_push(evsnn_ctime_t *ct, int64_t t, uint32_t neuron) {
+  if (neuron >= ct->net->sizes[0])
+    return evsnn__fail(EVSNN_ERANGE, "input neuron %u, the network has %u inputs", neuron, ct->net->sizes[0]);
+  if (ct->t_in != INT64_MIN && t < ct->t_in)
+    return evsnn__fail(EVSNN_EORDER, "input at t=%lld us after one at t=%lld us", (long long)t, (long long)ct->t_in);
+  int64_t at = add_sat(t, ct->o.delay_us[0]);
+  int err = run_before(ct, at);
+  if (err) return err;
+  if (ct->heap_n == ct->heap_cap)
+    return evsnn__fail(EVSNN_ERANGE, "event queue full: %u deliveries pending at t=%lld us", ct->heap_cap,
+                       (long long)t);
+  heap_push(ct, at, 1, neuron);
+  if (ct->t_first == INT64_MIN) ct->t_first = t;
+  ct->t_in = t;
+  ct->input_events++;
+  return 0;
+}
+
+int evsnn_ctime_advance(evsnn_ctime_t *ct, int64_t t) {
+  if (ct->t_in != INT64_MIN && t < ct->t_in)
+    return evsnn__fail(EVSNN_EORDER, "advance to t=%lld us after input at t=%lld us", (long long)t,
+                       (long long)ct->t_in);
+  int err = run_before(ct, add_sat(t, ct->o.delay_us[0]));
+  if (!err) ct->t_in = t;
+  return err;
+}
+
+int evsnn_ctime_flush(evsnn_ctime_t *ct) {
+  int err = 0;
+  while (!err && ct->heap_n) err = run_before(ct, add_sat(ct->heap[0].t, 1));
+  return err;
+}
+
+void evsnn_ctime_potentials(const evsnn_ctime_t *ct, uint32_t m, int64_t t, float *out) {
+  const float *v = ct->v[m - 1];
+  float f = ct->t_v[m - 1] != INT64_MIN && t > ct->t_v[m - 1] ? decay_factor(ct, t - ct->t_v[m - 1]) : 1.0f;
+  for (uint32_t i = 0; i < ct->net->sizes[m]; i++) out[i] = v[i] * f;
+}
+
+int32_t evsnn_ctime_decision(const evsnn_ctime_t *ct) { return ct->decision; }
+
+void evsnn_ctime_counts(const evsnn_ctime_t *ct, evsnn_counts_t *out) {
+  *out = ct->counts;
+  uint64_t steps = 0;
+  if (ct->t_first != INT64_MIN) steps = (uint64_t)((double)(ct->t_in - ct->t_first) / ct->o.dt_us) + 1;
+  out->steps = steps;
+  for (uint32_t m = 0; m < ct->net->n_layers; m++)
+    out->dense_macs[m] = steps * ct->net->layer[m].n_in * ct->net->layer[m].n_out;
+}
