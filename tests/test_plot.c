@@ -308,6 +308,9 @@ Test(plot, errors_are_one_line_and_non_zero) {
   snprintf(args, sizeof args, "plot events %s --out %s/x.png", model, tmp);
   cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1, "a model file is not an event file");
   cr_expect(count_lines(err) == 1, "stderr: %s", err);
+  snprintf(args, sizeof args, "plot reconstruct --data datasets/sample --index 0 --out %s/no/dir.png", tmp);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
+  cr_expect(strstr(err, "no/dir.png: No such file or directory") != NULL && count_lines(err) == 1, "stderr: %s", err);
   cr_expect_eq(run("plot", out, sizeof out, err, sizeof err), 2);
   cr_expect_eq(run("plot pie", out, sizeof out, err, sizeof err), 2);
   cr_expect_eq(run("plot membrane --model m --data d", out, sizeof out, err, sizeof err), 2);

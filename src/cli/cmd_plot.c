@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "evsnn.h"
@@ -42,7 +43,7 @@ static int fail(const char *fmt, ...) {
 }
 
 static int usage_plot(void) {
-  printf("usage: evsnn plot KIND [--out FILE] [--svg] [--size WxH]\n"
+  printf("usage: evsnn plot KIND [--out FILE] [--svg] [--size WxH] [--seed S]\n"
          "  curves LOG                                      accuracy and loss per epoch (train --log CSV)\n"
          "  membrane --model M --data DIR --index N [--steps T] [--hidden K]\n"
          "                                                  output potentials over steps for one test image\n"
@@ -122,15 +123,31 @@ static void grey_to_rgb(const uint8_t *g, size_t n, uint8_t *rgb) {
 
 static int open_canvas(const opts_t *o, plot_canvas_t *c, int w, int h) {
   if (o->width) w = o->width, h = o->height;
+  /* cairo only says "error while writing"; opening the file first lets
+   * the message say why (no such directory, permission denied). */
+  FILE *f = fopen(o->out, "wb");
+  if (!f) return fail("%s: %s", o->out, strerror(errno));
+  fclose(f);
   int st = plot_canvas_open(c, o->out, o->svg, w, h);
+  if (st) unlink(o->out);
   return st ? fail("%s: cannot create the picture: %s", o->out, cairo_status_to_string(st)) : 0;
 }
 
 static int close_canvas(const opts_t *o, plot_canvas_t *c) {
   int w = c->width, h = c->height, st = plot_canvas_close(c);
-  if (st) return fail("%s: cannot write the picture: %s", o->out, cairo_status_to_string(st));
+  if (st) {
+    unlink(o->out); /* no half-written picture */
+    return fail("%s: cannot write the picture: %s", o->out, cairo_status_to_string(st));
+  }
   printf("wrote %s (%dx%d %s)\n", o->out, w, h, o->svg ? "SVG" : "PNG");
   return 0;
+}
+
+/* Drops a picture that could not be drawn, with one line on why. */
+static int abort_canvas(const opts_t *o, plot_canvas_t *c, int st) {
+  plot_canvas_close(c);
+  unlink(o->out);
+  return fail("%s: cannot draw the picture: %s", o->out, cairo_status_to_string(st));
 }
 
 /* lo rounded down to a multiple of unit: the bottom of an accuracy axis. */
@@ -490,8 +507,7 @@ static int plot_raster(const opts_t *o) {
   double W = cv.width, H = cv.height, cw = (W - 10) / s.n_layers, rh = (H - 60) * 0.7;
   uint32_t *per_step = calloc(T, sizeof(uint32_t));
   if (!per_step) {
-    plot_canvas_close(&cv);
-    rc = cli_fail(EVSNN_ENOMEM, "plot raster");
+    rc = abort_canvas(o, &cv, CAIRO_STATUS_NO_MEMORY);
     goto done;
   }
   for (uint32_t m = 0; m < s.n_layers; m++) {
@@ -597,7 +613,7 @@ static int plot_reconstruct(const opts_t *o) {
     cairo_set_source_rgb(cv.cr, 0.3, 0.3, 0.3);
     plot_text(cv.cr, x + side / 2, y + side + 28, 0.5, 0, 12, 0, 0, lab);
   }
-  rc = err ? (plot_canvas_close(&cv), fail("%s: %s", o->out, cairo_status_to_string(err))) : close_canvas(o, &cv);
+  rc = err ? abort_canvas(o, &cv, err) : close_canvas(o, &cv);
   if (!rc) {
     printf("mean absolute error (0-255):");
     for (size_t j = 0; j < o->n_recon; j++) printf("%s T=%u %.2f", j ? "," : "", o->recon[j], mae[j]);
@@ -766,7 +782,7 @@ static int plot_events(const opts_t *o) {
     cairo_set_source_rgb(cv.cr, 0.1, 0.1, 0.1);
     plot_text(cv.cr, x + fw / 2, y + fh + 6, 0.5, 0, 12.5, 0, 0, lab);
   }
-  rc = err ? (plot_canvas_close(&cv), fail("%s: %s", o->out, cairo_status_to_string(err))) : close_canvas(o, &cv);
+  rc = err ? abort_canvas(o, &cv, err) : close_canvas(o, &cv);
   if (!rc) printf("%u frames of %.3g ms, %llu of %llu events shown\n", nf, win / 1000.0, (unsigned long long)shown,
                   (unsigned long long)total);
 done:
