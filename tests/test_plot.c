@@ -289,6 +289,18 @@ Test(plot, events_as_frames) {
   snprintf(args, sizeof args, "events %s --frames 4 --size 900x400", file);
   plot_ok(args, "events4.png", 900, 400, out, sizeof out);
   cr_expect(strstr(out, "4 frames of 29.8 ms, 7680 of 7680 events shown") != NULL, "stdout: %s", out);
+  /* --split: one picture per window, numbered from the --out name. */
+  char err[4096];
+  snprintf(args, sizeof args, "plot events %s --frames 3 --split --size 400x300 --out %s/frame.png", file, tmp);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  cr_expect(strstr(out, "frame-002.png (400x300 PNG)") && strstr(out, "3 frames of 39.7 ms"), "stdout: %s", out);
+  for (int f = 0; f < 3; f++) {
+    char path[400];
+    snprintf(path, sizeof path, "%s/frame-%03d.png", tmp, f);
+    cairo_surface_destroy(check_png(path, 400, 300, 200));
+  }
+  snprintf(args, sizeof args, "%s/frame-003.png", tmp);
+  cr_expect_eq(access(args, F_OK), -1, "3 frames, not 4");
 }
 
 Test(plot, errors_are_one_line_and_non_zero) {

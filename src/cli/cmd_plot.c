@@ -23,7 +23,7 @@
 
 typedef struct {
   const char *kind, *out, *model, *data, *file, *record;
-  int svg, width, height;
+  int svg, width, height, split;
   long index, steps, seed, limit, frames, hidden;
   double window_ms;
   uint32_t recon[MAX_RECON];
@@ -53,7 +53,8 @@ static int usage_plot(void) {
          "                                                  images rebuilt by counting Poisson input spikes\n"
          "  anytime --model M --data DIR [--steps T] [--limit N]\n"
          "                                                  test accuracy deciding after k = 1..T steps\n"
-         "  events FILE [--window MS] [--frames N]          ON/OFF event frames of a DVS recording\n"
+         "  events FILE [--window MS] [--frames N] [--split] ON/OFF event frames of a DVS recording (--split:\n"
+         "                                                  one picture per window, OUT-000.png, OUT-001.png, ...)\n"
          "  sparsity --model M --data DIR [--steps T] [--limit N]\n"
          "                                                  spike rates and synaptic ops vs dense MACs\n"
          "Images are test images; each is Poisson-encoded from stream (--seed, index), seed 2 by default,\n"
@@ -757,32 +758,52 @@ static int plot_events(const opts_t *o) {
     if (v) hist[v < 255 ? v : 255]++, nz++;
   }
   for (sat = 1; sat < 255 && (acc += hist[sat]) < 0.98 * nz; sat++) {}
-  uint32_t cols = nf <= 4 ? nf : nf <= 9 ? 3 : 4, rows = (nf + cols - 1) / cols;
-  double fw = 1160.0 / cols - 20, fh = fw * ch / cw;
-  plot_canvas_t cv;
-  if ((rc = open_canvas(o, &cv, 1200, (int)(80 + rows * (fh + 34))))) goto done;
-  char sub[256], lab[96];
-  snprintf(sub, sizeof sub, "%s (%s, %ux%u): %llu events, windows of %.3g ms; red ON (brighter), blue OFF (darker)",
-           o->file, format, W, H, (unsigned long long)total, win / 1000.0);
-  plot_title(&cv, "Event frames", sub);
-  fw = (cv.width - 40.0) / cols - 20, fh = fmin(fw * ch / cw, (cv.height - 80.0) / rows - 34);
-  for (uint32_t f = 0; f < nf; f++) {
-    for (size_t c = 0; c < cells; c++) {
-      /* sqrt: single events stay visible next to busy pixels. */
-      double a = sqrt(fmin(1, (double)on[f * cells + c] / sat)), b = sqrt(fmin(1, (double)off[f * cells + c] / sat));
-      /* White paper; ON pulls toward red, OFF toward blue, both toward purple. */
-      double rr = 1 - 0.2 * a - 0.85 * b, gg = 1 - 0.85 * a - 0.65 * b, bb = 1 - 0.85 * a - 0.15 * b;
-      rgb[3 * c] = (uint8_t)lround(255 * fmax(0, rr));
-      rgb[3 * c + 1] = (uint8_t)lround(255 * fmax(0, gg));
-      rgb[3 * c + 2] = (uint8_t)lround(255 * fmax(0, bb));
+  /* One picture holding every window as a grid, or with --split one
+   * picture per window (OUT-000.png, OUT-001.png, ...): frames to flip
+   * through or assemble into an animation. */
+  uint32_t per = o->split ? 1 : nf;
+  for (uint32_t first = 0; first < nf && !rc; first += per) {
+    opts_t po = *o;
+    char path[1024], sub[512], lab[96], title[64];
+    if (o->split) {
+      const char *slash = strrchr(o->out, '/'), *dot = strrchr(o->out, '.');
+      int stem = dot && (!slash || dot > slash) ? (int)(dot - o->out) : (int)strlen(o->out);
+      snprintf(path, sizeof path, "%.*s-%03u%s", stem, o->out, first, o->out + stem);
+      po.out = path;
+      snprintf(title, sizeof title, "Event frame %u of %u", first + 1, nf);
+    } else {
+      snprintf(title, sizeof title, "Event frames");
     }
-    double x = 20 + (f % cols) * (fw + 20) + 10, y = 64 + (f / cols) * (fh + 34);
-    if ((err = plot_image(cv.cr, rgb, (int)cw, (int)ch, x, y, fw, fh))) break;
-    snprintf(lab, sizeof lab, "%.4g-%.4g ms", (double)f * win / 1000, (double)(f + 1) * win / 1000);
-    cairo_set_source_rgb(cv.cr, 0.1, 0.1, 0.1);
-    plot_text(cv.cr, x + fw / 2, y + fh + 6, 0.5, 0, 12.5, 0, 0, lab);
+    uint32_t cols = per <= 4 ? per : per <= 9 ? 3 : 4, rows = (per + cols - 1) / cols;
+    double fw = (o->split ? 600.0 : 1160.0) / cols - 20, fh = fw * ch / cw;
+    plot_canvas_t cv;
+    if ((rc = open_canvas(&po, &cv, o->split ? 640 : 1200, (int)(80 + rows * (fh + 34))))) break;
+    if (o->split)
+      snprintf(sub, sizeof sub, "%s (%s, %ux%u): red ON (brighter), blue OFF (darker)", o->file, format, W, H);
+    else
+      snprintf(sub, sizeof sub, "%s (%s, %ux%u): %llu events, windows of %.3g ms; red ON (brighter), blue OFF (darker)",
+               o->file, format, W, H, (unsigned long long)total, win / 1000.0);
+    plot_title(&cv, title, sub);
+    fw = (cv.width - 40.0) / cols - 20, fh = fmin(fw * ch / cw, (cv.height - 80.0) / rows - 34);
+    for (uint32_t f = first; f < first + per; f++) {
+      for (size_t c = 0; c < cells; c++) {
+        /* sqrt: single events stay visible next to busy pixels. */
+        double a = sqrt(fmin(1, (double)on[f * cells + c] / sat)), b = sqrt(fmin(1, (double)off[f * cells + c] / sat));
+        /* White paper; ON pulls toward red, OFF toward blue, both toward purple. */
+        double rr = 1 - 0.2 * a - 0.85 * b, gg = 1 - 0.85 * a - 0.65 * b, bb = 1 - 0.85 * a - 0.15 * b;
+        rgb[3 * c] = (uint8_t)lround(255 * fmax(0, rr));
+        rgb[3 * c + 1] = (uint8_t)lround(255 * fmax(0, gg));
+        rgb[3 * c + 2] = (uint8_t)lround(255 * fmax(0, bb));
+      }
+      uint32_t i = f - first;
+      double x = 20 + (i % cols) * (fw + 20) + 10, y = 64 + (i / cols) * (fh + 34);
+      if ((err = plot_image(cv.cr, rgb, (int)cw, (int)ch, x, y, fw, fh))) break;
+      snprintf(lab, sizeof lab, "%.4g-%.4g ms", (double)f * win / 1000, (double)(f + 1) * win / 1000);
+      cairo_set_source_rgb(cv.cr, 0.1, 0.1, 0.1);
+      plot_text(cv.cr, x + fw / 2, y + fh + 6, 0.5, 0, 12.5, 0, 0, lab);
+    }
+    rc = err ? abort_canvas(&po, &cv, err) : close_canvas(&po, &cv);
   }
-  rc = err ? abort_canvas(o, &cv, err) : close_canvas(o, &cv);
   if (!rc) printf("%u frames of %.3g ms, %llu of %llu events shown\n", nf, win / 1000.0, (unsigned long long)shown,
                   (unsigned long long)total);
 done:
@@ -914,6 +935,7 @@ int evsnn_cmd_plot(int argc, char **argv) {
     const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage_plot();
     if (!strcmp(a, "--svg")) { o.svg = 1; continue; }
+    if (!strcmp(a, "--split") && !strcmp(o.kind, "events")) { o.split = 1; continue; }
     if (a[0] != '-' || !a[1]) {
       if (!kinds[kind].wants_file || o.file) return cli_usage("plot %s: unexpected argument '%s'", o.kind, a);
       o.file = a;
