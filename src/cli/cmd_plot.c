@@ -964,9 +964,12 @@ int evsnn_cmd_plot(int argc, char **argv) {
       if (!(o.window_ms > 0 && o.window_ms <= 1e9))
         return cli_usage("plot: --window: expected milliseconds in (0, 1e9], got '%s'", val);
     } else {
-      long max = !strcmp(a, "--seed") ? 0x7fffffffL : !strcmp(a, "--frames") ? 64 : !strcmp(a, "--hidden") ? 10
-                                                                                                       : 100000000;
-      if (!cli_parse_long(a, val, !strcmp(a, "--frames") || !strcmp(a, "--limit") ? 1 : 0, max, &v)) return 2;
+      long min = 0, max = 100000000; /* --index, --limit */
+      if (!strcmp(a, "--seed")) max = 0x7fffffffL;
+      else if (!strcmp(a, "--frames")) min = 1, max = 64;
+      else if (!strcmp(a, "--hidden")) max = 10;
+      else if (!strcmp(a, "--limit")) min = 1;
+      if (!cli_parse_long(a, val, min, max, &v)) return 2;
       if (!strcmp(a, "--index")) o.index = v;
       else if (!strcmp(a, "--seed")) o.seed = v;
       else if (!strcmp(a, "--limit")) o.limit = v;
@@ -974,7 +977,7 @@ int evsnn_cmd_plot(int argc, char **argv) {
       else o.hidden = v;
     }
   }
-  if (kind == 3) { /* reconstruct: a list of step counts */
+  if (!strcmp(o.kind, "reconstruct")) { /* a list of step counts */
     int rc = parse_steps_list(steps ? steps : "5,10,20,50,255", &o);
     if (rc) return rc;
   } else if (steps) {
