@@ -112,6 +112,13 @@ void evsnn_ctime_reset(evsnn_ctime_t *ct);
  * (neuron >= inputs; or the queue is full of work at one instant),
  * EVSNN_EORDER (t earlier than the last input), with the state unchanged. */
 int evsnn_ctime_push(evsnn_ctime_t *ct, int64_t t, uint32_t neuron);
+/* Feeds a spike of neuron `neuron` of layer `layer` (0 = input, as push;
+ * 1..L-1 = a hidden layer, e.g. from a recorded spike file) at time t: it
+ * reaches layer + 1 at t + delay[layer], after everything strictly earlier
+ * has run. The same order contract as push, shared with it (a stream
+ * should feed one layer, since deliveries into several layers at one
+ * instant are only ordered as they are queued). Errors as push. */
+int evsnn_ctime_inject(evsnn_ctime_t *ct, int64_t t, uint32_t layer, uint32_t neuron);
 /* Declares that no input earlier than t will come and runs everything
  * strictly earlier than t + delay[0]. Errors as push (EVSNN_ERANGE if a
  * burst of spikes overflows the queue: the state must then be reset). */

@@ -13,6 +13,8 @@
 int evsnn_cmd_bench(int argc, char **argv);
 int evsnn_cmd_train(int argc, char **argv);
 int evsnn_cmd_test(int argc, char **argv);
+int evsnn_cmd_stats(int argc, char **argv);
+int evsnn_cmd_replay(int argc, char **argv);
 int evsnn_cmd_events(int argc, char **argv);
 int evsnn_cmd_plot(int argc, char **argv);
 int evsnn_cmd_serve(int argc, char **argv);

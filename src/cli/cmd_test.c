@@ -54,10 +54,18 @@ int evsnn_cmd_test(int argc, char **argv) {
          100 * acc, test.n, used, T, engine == EVSNN_ENGINE_DENSE ? "dense" : "event");
   for (long k = 0; k < T; k++) printf("%s k=%ld %.2f%%", k ? "," : "", k + 1, 100 * anytime[k]);
   printf("\n");
+  /* The same counters as train's test pass and evsnn stats. */
+  double synops = 0, macs = 0, n = test.n ? test.n : 1;
+  for (uint32_t m = 0; m < net.n_layers; m++) synops += (double)counts.synops[m], macs += (double)counts.dense_macs[m];
+  printf("sparsity per image: input spikes %.1f", counts.spikes[0] / n);
+  for (uint32_t m = 1; m < net.n_layers; m++) printf(", h%u %.1f", m, counts.spikes[m] / n);
+  printf("; synaptic ops %.0f vs dense MACs %.0f (%.1fx fewer)\n", synops / n, macs / n, synops > 0 ? macs / synops : 0.0);
   if (json) {
     printf("{\"accuracy\": %.6f, \"steps\": %ld, \"images\": %u, \"anytime\": [", acc, T, test.n);
     for (long k = 0; k < T; k++) printf("%s%.6f", k ? ", " : "", anytime[k]);
-    printf("]}\n");
+    printf("], \"spikes\": [");
+    for (uint32_t m = 0; m < net.n_layers; m++) printf("%s%llu", m ? ", " : "", (unsigned long long)counts.spikes[m]);
+    printf("], \"synops\": %.0f, \"dense_macs\": %.0f}\n", synops, macs);
   }
   free(anytime);
   evsnn_dataset_free(&test);

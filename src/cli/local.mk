@@ -5,6 +5,7 @@ evsnn_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS) $(CAIRO_CFLAGS)
 evsnn_LDADD = libevsnn_stream.la libevsnn_plot.la $(EVSNN_LIBS) $(LIBUV_LIBS) $(CAIRO_LIBS)
 evsnn_SOURCES += src/cli/cmd_events.c
 evsnn_SOURCES += src/cli/cmd_train.c src/cli/cmd_test.c
+evsnn_SOURCES += src/cli/cmd_stats.c src/cli/cmd_replay.c
 
 check_PROGRAMS += tests/test_cli
 TESTS += tests/test_cli
@@ -13,3 +14,10 @@ tests_test_cli_CFLAGS = $(TEST_CFLAGS)
 tests_test_cli_LDADD = $(TEST_LIBS)
 evsnn_SOURCES += src/cli/cmd_serve.c
 evsnn_SOURCES += src/cli/cmd_plot.c
+
+# evsnn stats and evsnn replay (continuous time, libuv pacing).
+check_PROGRAMS += tests/test_replay
+TESTS += tests/test_replay
+tests_test_replay_SOURCES = tests/test_replay.c
+tests_test_replay_CFLAGS = $(TEST_CFLAGS)
+tests_test_replay_LDADD = $(TEST_LIBS)

@@ -191,22 +191,31 @@ static int run_before(evsnn_ctime_t *ct, int64_t limit) {
   return 0;
 }
 
-int evsnn_ctime_push(evsnn_ctime_t *ct, int64_t t, uint32_t neuron) {
-  if (neuron >= ct->net->sizes[0])
-    return evsnn__fail(EVSNN_ERANGE, "input neuron %u, the network has %u inputs", neuron, ct->net->sizes[0]);
+int evsnn_ctime_inject(evsnn_ctime_t *ct, int64_t t, uint32_t layer, uint32_t neuron) {
+  const evsnn_net_t *net = ct->net;
+  if (layer >= net->n_layers || neuron >= net->sizes[layer])
+    return evsnn__fail(EVSNN_ERANGE, "spike of neuron %u of layer %u: the network has %u layers below the output%s%u",
+                       neuron, layer, net->n_layers, layer < net->n_layers ? ", that one of size " : "",
+                       layer < net->n_layers ? net->sizes[layer] : 0);
   if (ct->t_in != INT64_MIN && t < ct->t_in)
     return evsnn__fail(EVSNN_EORDER, "input at t=%lld us after one at t=%lld us", (long long)t, (long long)ct->t_in);
-  int64_t at = add_sat(t, ct->o.delay_us[0]);
+  int64_t at = add_sat(t, ct->o.delay_us[layer]);
   int err = run_before(ct, at);
   if (err) return err;
   if (ct->heap_n == ct->heap_cap)
     return evsnn__fail(EVSNN_ERANGE, "event queue full: %u deliveries pending at t=%lld us", ct->heap_cap,
                        (long long)t);
-  heap_push(ct, at, 1, neuron);
+  heap_push(ct, at, layer + 1, neuron);
   if (ct->t_first == INT64_MIN) ct->t_first = t;
   ct->t_in = t;
   ct->input_events++;
   return 0;
+}
+
+int evsnn_ctime_push(evsnn_ctime_t *ct, int64_t t, uint32_t neuron) {
+  if (neuron >= ct->net->sizes[0])
+    return evsnn__fail(EVSNN_ERANGE, "input neuron %u, the network has %u inputs", neuron, ct->net->sizes[0]);
+  return evsnn_ctime_inject(ct, t, 0, neuron);
 }
 
 int evsnn_ctime_advance(evsnn_ctime_t *ct, int64_t t) {

@@ -1,0 +1,263 @@
+/* evsnn stats: what sparsity buys, per layer, for a saved model on MNIST
+ * (discrete time, the same encoding streams and engine as `evsnn test`) or
+ * on event files (continuous time, evsnn/ctime.h): neurons, spikes and
+ * their rate, the fraction of neurons silent through a sample, synaptic
+ * operations against the dense engine's multiply-accumulates, and an
+ * energy estimate from per-operation costs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "evsnn.h"
+
+/* 45 nm figures (M. Horowitz, "Computing's energy problem", ISSCC 2014),
+ * the usual convention for SNN vs ANN estimates: a 32-bit float add costs
+ * 0.9 pJ, a multiply-accumulate (3.7 pJ multiply + 0.9 pJ add) 4.6 pJ.
+ * Memory access, which dominates real chips, is not counted. */
+#define PJ_AC 0.9
+#define PJ_MAC 4.6
+
+typedef struct {
+  const evsnn_net_t *net;
+  uint32_t *stamp[EVSNN_MAX_LAYERS + 1]; /* per neuron: sample + 1 when it last spiked */
+  uint32_t sample;                       /* current sample + 1 */
+  uint64_t silent[EVSNN_MAX_LAYERS + 1]; /* sum over samples of neurons that never spiked */
+  uint64_t samples, correct, labelled, input_events, dropped;
+  double seconds;                        /* continuous time: summed recording spans */
+} acc_t;
+
+static void mark(acc_t *a, uint32_t layer, uint32_t neuron) { a->stamp[layer][neuron] = a->sample; }
+
+static void end_sample(acc_t *a) {
+  for (uint32_t m = 0; m < a->net->n_layers; m++)
+    for (uint32_t i = 0; i < a->net->sizes[m]; i++) a->silent[m] += a->stamp[m][i] != a->sample;
+  a->samples++;
+}
+
+static void on_spike(void *ud, int64_t t, uint32_t layer, uint32_t neuron) {
+  (void)t;
+  mark(ud, layer, neuron);
+}
+
+static int usage_stats(void) {
+  printf("usage: evsnn stats --model MODEL (--data DIR | FILE...) [--steps T] [--limit N] [--seed S] [--dt US] [--json]\n"
+         "  --data DIR   MNIST (IDX) test images, Poisson-encoded for T steps (default 5) as in evsnn test\n"
+         "  FILE...      event files, run in continuous time (tau = -dt / ln beta, --dt default 1000 us)\n");
+  return 0;
+}
+
+static int run_mnist(acc_t *a, const evsnn_net_t *net, const char *dir, uint32_t T, uint32_t limit, uint64_t seed,
+                     evsnn_counts_t *counts, char *used, size_t cap) {
+  evsnn_dataset_t train = {0}, test = {0};
+  int is_sample = 0, err = evsnn_dataset_load_dir(&train, &test, dir, &is_sample, used, cap);
+  if (err) return cli_fail(err, dir ? dir : "MNIST");
+  evsnn_dataset_free(&train);
+  if (limit) evsnn_dataset_limit(&test, limit);
+  if (is_sample) fprintf(stderr, "evsnn: NOTE: using the EMBEDDED SAMPLE (%s), not the full MNIST test set\n", used);
+  size_t px = (size_t)test.rows * test.cols;
+  if (px != net->sizes[0]) {
+    evsnn_dataset_free(&test);
+    fprintf(stderr, "evsnn: %s: %zu pixels per image, the model takes %u inputs\n", used, px, net->sizes[0]);
+    return 1;
+  }
+  evsnn_state_t st;
+  evsnn_poisson_t enc;
+  if ((err = evsnn_state_init(&st, net)) || (err = evsnn_poisson_init(&enc, net->sizes[0]))) {
+    evsnn_dataset_free(&test);
+    return cli_fail(err, "stats");
+  }
+  uint32_t L = net->n_layers;
+  /* The loop of evsnn_test_accuracy (image i from stream (seed, i)), also
+   * marking which neurons spiked. */
+  for (uint32_t i = 0; i < test.n; i++) {
+    evsnn_rng_t rng;
+    evsnn_rng_init(&rng, seed, i);
+    evsnn_poisson_set_image(&enc, test.pixels + i * px);
+    evsnn_state_reset(&st);
+    a->sample++;
+    for (uint32_t k = 0; k < T; k++) {
+      evsnn_state_step(&st, st.spikes[0], evsnn_poisson_step(&enc, &rng, st.spikes[0]));
+      for (uint32_t m = 0; m < L; m++)
+        for (uint32_t s = 0; s < st.n_spikes[m]; s++) mark(a, m, st.spikes[m][s]);
+    }
+    a->correct += evsnn_argmax(evsnn_state_potentials(&st, L), net->sizes[L]) == test.labels[i];
+    a->labelled++;
+    end_sample(a);
+  }
+  *counts = st.counts;
+  a->input_events = counts->spikes[0];
+  evsnn_poisson_free(&enc);
+  evsnn_state_free(&st);
+  evsnn_dataset_free(&test);
+  return 0;
+}
+
+static int run_files(acc_t *a, const evsnn_net_t *net, char **files, int n_files, double dt, evsnn_counts_t *counts) {
+  evsnn_ctime_opts_t o = {.dt_us = dt, .on_spike = on_spike, .ud = a};
+  evsnn_ctime_t ct;
+  int err = evsnn_ctime_init(&ct, net, &o);
+  if (err) return cli_fail(err, "stats");
+  enum { CHUNK = 8192 };
+  evsnn_event_t *ev = malloc(sizeof *ev * CHUNK);
+  memset(counts, 0, sizeof *counts);
+  for (int f = 0; f < n_files && !err; f++) {
+    evsnn_event_reader_t *r;
+    if ((err = evsnn_event_reader_open(&r, files[f], NULL))) {
+      cli_fail(err, files[f]);
+      break;
+    }
+    const evsnn_event_info_t *info = evsnn_event_reader_info(r);
+    evsnn_sensor_map_t map;
+    if ((err = evsnn_sensor_map_fit(&map, info->width, info->height, net->sizes[0]))) {
+      cli_fail(err, files[f]);
+      evsnn_event_reader_close(r);
+      break;
+    }
+    evsnn_ctime_reset(&ct);
+    a->sample++;
+    size_t n;
+    int64_t t0 = 0, t1 = 0;
+    uint64_t seen = 0;
+    while (!(err = evsnn_event_read(r, ev, CHUNK, &n)) && n) {
+      if (!seen) t0 = ev[0].t;
+      t1 = ev[n - 1].t;
+      seen += n;
+      for (size_t i = 0; i < n && !err; i++) {
+        int64_t j = evsnn_sensor_map_index(&map, &ev[i]);
+        if (j < 0) {
+          a->dropped++;
+        } else {
+          mark(a, 0, (uint32_t)j);
+          err = evsnn_ctime_push(&ct, ev[i].t, (uint32_t)j);
+        }
+      }
+      if (err) break;
+    }
+    if (!err) err = evsnn_ctime_flush(&ct);
+    if (err) {
+      cli_fail(err, files[f]);
+      evsnn_event_reader_close(r);
+      break;
+    }
+    a->input_events += seen;
+    a->seconds += (double)(t1 - t0) * 1e-6;
+    if (info->label >= 0) a->labelled++, a->correct += evsnn_ctime_decision(&ct) == info->label;
+    evsnn_counts_t c;
+    evsnn_ctime_counts(&ct, &c);
+    counts->steps += c.steps;
+    for (uint32_t m = 0; m <= net->n_layers; m++) counts->spikes[m] += c.spikes[m];
+    for (uint32_t m = 0; m < net->n_layers; m++) counts->synops[m] += c.synops[m], counts->dense_macs[m] += c.dense_macs[m];
+    end_sample(a);
+    evsnn_event_reader_close(r);
+  }
+  free(ev);
+  evsnn_ctime_free(&ct);
+  return err ? 1 : 0;
+}
+
+int evsnn_cmd_stats(int argc, char **argv) {
+  const char *dir = NULL, *model = NULL;
+  long T = 5, limit = 0, seed = 2;
+  double dt = 1000;
+  int json = 0, n_files = 0;
+  char **files = calloc((size_t)argc, sizeof *files);
+  if (!files) return cli_fail(EVSNN_ENOMEM, "stats");
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) return free(files), usage_stats();
+    if (!strcmp(a, "--json")) { json = 1; continue; }
+    if (a[0] != '-') { files[n_files++] = argv[i]; continue; }
+    if (!val) return free(files), cli_usage("stats: %s needs a value", a);
+    i++;
+    int ok = 1;
+    if (!strcmp(a, "--model")) model = val;
+    else if (!strcmp(a, "--data")) dir = val;
+    else if (!strcmp(a, "--steps")) ok = cli_parse_long(a, val, 1, 10000, &T);
+    else if (!strcmp(a, "--limit")) ok = cli_parse_long(a, val, 1, 100000000, &limit);
+    else if (!strcmp(a, "--seed")) ok = cli_parse_long(a, val, 0, 0x7fffffffL, &seed);
+    else if (!strcmp(a, "--dt")) {
+      ok = cli_parse_double(a, val, &dt);
+      if (ok && !(dt > 0)) ok = 0, cli_usage("stats: --dt must be > 0 microseconds");
+    } else {
+      free(files);
+      return cli_usage("stats: unknown option '%s' (see evsnn stats --help)", a);
+    }
+    if (!ok) return free(files), 2;
+  }
+  if (!model) return free(files), cli_usage("stats: --model MODEL is required");
+  if (dir && n_files) return free(files), cli_usage("stats: give --data DIR or event files, not both");
+  evsnn_net_t net;
+  int err = evsnn_model_load(model, &net, NULL, NULL);
+  if (err) return free(files), cli_fail(err, model);
+  uint32_t L = net.n_layers;
+  acc_t a = {.net = &net};
+  int rc = 0;
+  for (uint32_t m = 0; m < L && !rc; m++)
+    if (!(a.stamp[m] = calloc(net.sizes[m], sizeof(uint32_t)))) rc = cli_fail(EVSNN_ENOMEM, "stats");
+  evsnn_counts_t c = {0};
+  char used[1024] = "";
+  int ctime = n_files > 0;
+  if (!rc) rc = ctime ? run_files(&a, &net, files, n_files, dt, &c)
+                      : run_mnist(&a, &net, dir, (uint32_t)T, (uint32_t)limit, (uint64_t)seed, &c, used, sizeof used);
+  if (rc) goto out;
+
+  double ns = a.samples ? (double)a.samples : 1, syn = 0, mac = 0, spikes = 0;
+  for (uint32_t m = 0; m < L; m++) syn += (double)c.synops[m], mac += (double)c.dense_macs[m];
+  for (uint32_t m = 1; m < L; m++) spikes += (double)c.spikes[m];
+  /* Rate per neuron: per step (discrete) or per second (continuous). */
+  double per = ctime ? (a.seconds > 0 ? a.seconds : 1) : (double)c.steps;
+  const char *unit = ctime ? "s" : "step";
+  if (!json) {
+    if (ctime)
+      printf("%s on %llu event files (%.3f s of recording, %llu input events, %llu outside the input map), "
+             "continuous time, dt %.0f us\n", model, (unsigned long long)a.samples, a.seconds,
+             (unsigned long long)a.input_events, (unsigned long long)a.dropped, dt);
+    else
+      printf("%s on %llu MNIST test images from %s, T=%ld, Poisson streams (seed %ld, image)\n", model,
+             (unsigned long long)a.samples, used, T, seed);
+    if (a.labelled) printf("accuracy %.2f%% (%llu labelled)\n", 100.0 * a.correct / a.labelled, (unsigned long long)a.labelled);
+    printf("%-6s %8s %14s %16s %8s %16s %16s %10s\n", "layer", "neurons", "spikes", ctime ? "spikes/neuron/s" : "spikes/neuron/step",
+           "silent", "synops", "dense MACs", "synops/MAC");
+    for (uint32_t m = 0; m <= L; m++) {
+      char name[16];
+      snprintf(name, sizeof name, m == 0 ? "input" : m == L ? "out %u" : "%u", m);
+      if (m < L)
+        printf("%-6s %8u %14llu %16.4f %7.1f%%", name, net.sizes[m], (unsigned long long)c.spikes[m],
+               (double)c.spikes[m] / net.sizes[m] / per, 100.0 * a.silent[m] / ns / net.sizes[m]);
+      else
+        printf("%-6s %8u %14s %16s %8s", name, net.sizes[m], "-", "-", "-");
+      if (m == 0) printf("\n");
+      else printf(" %16llu %16llu %10.4f\n", (unsigned long long)c.synops[m - 1], (unsigned long long)c.dense_macs[m - 1],
+                  c.dense_macs[m - 1] ? (double)c.synops[m - 1] / c.dense_macs[m - 1] : 0.0);
+    }
+    printf("total  hidden spikes %.0f, synops %.0f vs dense MACs %.0f: %.4f (%.1fx fewer); per sample %.0f vs %.0f\n", spikes,
+           syn, mac, mac ? syn / mac : 0.0, syn ? mac / syn : 0.0, syn / ns, mac / ns);
+    printf("energy ESTIMATE per sample (45 nm, Horowitz 2014: %.1f pJ per accumulate, %.1f pJ per MAC; arithmetic only, "
+           "no memory): event-driven %.3f nJ vs dense %.3f nJ\n", PJ_AC, PJ_MAC, syn / ns * PJ_AC * 1e-3, mac / ns * PJ_MAC * 1e-3);
+  } else {
+    printf("{\"model\": \"%s\", \"mode\": \"%s\", \"samples\": %llu, \"steps\": %llu, \"seconds\": %.6f, ", model,
+           ctime ? "continuous" : "discrete", (unsigned long long)a.samples, (unsigned long long)c.steps, a.seconds);
+    if (a.labelled) printf("\"accuracy\": %.6f, ", (double)a.correct / a.labelled);
+    printf("\"layers\": [");
+    for (uint32_t m = 0; m <= L; m++) {
+      printf("%s{\"layer\": %u, \"neurons\": %u", m ? ", " : "", m, net.sizes[m]);
+      if (m < L)
+        printf(", \"spikes\": %llu, \"spikes_per_neuron_per_%s\": %.6g, \"silent_fraction\": %.6f", (unsigned long long)c.spikes[m],
+               unit, (double)c.spikes[m] / net.sizes[m] / per, (double)a.silent[m] / ns / net.sizes[m]);
+      if (m > 0)
+        printf(", \"synops\": %llu, \"dense_macs\": %llu, \"ratio\": %.6g", (unsigned long long)c.synops[m - 1],
+               (unsigned long long)c.dense_macs[m - 1], c.dense_macs[m - 1] ? (double)c.synops[m - 1] / c.dense_macs[m - 1] : 0.0);
+      printf("}");
+    }
+    printf("], \"totals\": {\"input_events\": %llu, \"spikes\": %.0f, \"synops\": %.0f, \"dense_macs\": %.0f, \"ratio\": %.6g, "
+           "\"energy_estimate_nj_per_sample\": {\"event\": %.6g, \"dense\": %.6g, \"pj_per_ac\": %.1f, \"pj_per_mac\": %.1f, "
+           "\"source\": \"Horowitz 2014, 45 nm, arithmetic only\"}}}\n",
+           (unsigned long long)a.input_events, spikes, syn, mac, mac ? syn / mac : 0.0, syn / ns * PJ_AC * 1e-3,
+           mac / ns * PJ_MAC * 1e-3, PJ_AC, PJ_MAC);
+  }
+out:
+  for (uint32_t m = 0; m < L; m++) free(a.stamp[m]);
+  free(files);
+  evsnn_net_free(&net);
+  return rc;
+}

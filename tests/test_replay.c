@@ -1,0 +1,195 @@
+/* evsnn stats and evsnn replay as a user meets them: stats agrees with
+ * evsnn test's counters; replay classifies event recordings of held-out
+ * MNIST digits with a model trained in discrete time, paces real time,
+ * saves hidden spikes that replay back into the layer above to the same
+ * result. Recordings are made here: each pixel of a 28x28 image, centred
+ * on a 34x34 sensor, fires as a Poisson process at intensity / dt. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "evsnn/dataset.h"
+#include "evsnn/events.h"
+#include "evsnn/rng.h"
+
+static int run(const char *args, char *out, size_t out_cap, char *err, size_t err_cap) {
+  const char *build = getenv("EVSNN_BUILDDIR"), *src = getenv("EVSNN_SRCDIR");
+  char cmd[8192], eo[] = "/tmp/evsnn-replay-err.XXXXXX";
+  int fd = mkstemp(eo);
+  cr_assert(fd >= 0);
+  close(fd);
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s/evsnn' %s 2>'%s'", src ? src : ".", build ? build : ".", args, eo);
+  FILE *p = popen(cmd, "r");
+  cr_assert(p);
+  size_t n = fread(out, 1, out_cap - 1, p);
+  out[n] = '\0';
+  int status = pclose(p);
+  FILE *e = fopen(eo, "r");
+  n = e ? fread(err, 1, err_cap - 1, e) : 0;
+  err[n] = '\0';
+  if (e) fclose(e);
+  unlink(eo);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The number after "key": in a JSON line (no nesting needed here). */
+static double jnum(const char *json, const char *key) {
+  char k[128];
+  snprintf(k, sizeof k, "\"%s\": ", key);
+  const char *p = strstr(json, k);
+  cr_assert(p, "no %s in %s", key, json);
+  return atof(p + strlen(k));
+}
+
+static const char *jarr(const char *json, const char *key) {
+  char k[128];
+  snprintf(k, sizeof k, "\"%s\": [", key);
+  const char *p = strstr(json, k);
+  cr_assert(p, "no %s in %s", key, json);
+  return p + strlen(k);
+}
+
+static char model[64];
+
+/* A model trained briefly on the committed sample, once per test. */
+static void train_model(void) {
+  char out[8192], err[8192], args[512];
+  snprintf(model, sizeof model, "/tmp/evsnn-replay-model-%d", (int)getpid());
+  snprintf(args, sizeof args,
+           "train --data datasets/sample --epochs 1 --limit-train 3000 --limit-test 100 --lr 1e-3 --threads 1 --out %s",
+           model);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+}
+
+/* Writes test image i as a 34x34 DVS recording of `steps` ms. */
+static void write_recording(const char *path, const evsnn_dataset_t *d, uint32_t i, uint32_t steps, uint64_t seed) {
+  evsnn_event_info_t info = {.format = "evsnn", .width = 34, .height = 34, .channels = 2, .label = d->labels[i], .meta = ""};
+  evsnn_event_writer_t *w;
+  cr_assert_eq(evsnn_event_writer_open(&w, path, &info), 0);
+  evsnn_rng_t r;
+  evsnn_rng_init(&r, seed, i);
+  evsnn_event_t *ev = malloc(sizeof(evsnn_event_t) * 784 * 8);
+  const uint8_t *px = d->pixels + (size_t)i * 784;
+  for (uint32_t k = 0; k < steps; k++) {
+    size_t n = 0;
+    for (uint32_t j = 0; j < 784; j++) {
+      if (!px[j] || evsnn_rng_uniform(&r) >= px[j] / 255.0f) continue;
+      evsnn_event_t e = {0};
+      e.t = 1000 * (int64_t)k + evsnn_rng_below(&r, 1000);
+      e.x = (uint16_t)(3 + j % 28), e.y = (uint16_t)(3 + j / 28), e.p = (uint8_t)evsnn_rng_below(&r, 2);
+      ev[n++] = e;
+    }
+    /* Insertion sort by time within the millisecond. */
+    for (size_t a = 1; a < n; a++)
+      for (size_t b = a; b > 0 && ev[b].t < ev[b - 1].t; b--) {
+        evsnn_event_t t = ev[b];
+        ev[b] = ev[b - 1], ev[b - 1] = t;
+      }
+    cr_assert_eq(evsnn_event_write(w, ev, n), 0);
+  }
+  cr_assert_eq(evsnn_event_writer_close(w), 0);
+  free(ev);
+}
+
+static void load_sample(evsnn_dataset_t *test) {
+  char dir[1024];
+  evsnn_dataset_t train;
+  snprintf(dir, sizeof dir, "%s/datasets/sample", getenv("EVSNN_SRCDIR") ? getenv("EVSNN_SRCDIR") : ".");
+  cr_assert_eq(evsnn_dataset_load_dir(&train, test, dir, NULL, NULL, 0), 0);
+  evsnn_dataset_free(&train);
+}
+
+Test(stats, agrees_with_evsnn_test, .timeout = 60) {
+  train_model();
+  char out[16384], err[8192], args[512], tout[16384];
+  snprintf(args, sizeof args, "test --model %s --data datasets/sample --limit 50 --steps 6 --json", model);
+  cr_assert_eq(run(args, tout, sizeof tout, err, sizeof err), 0, "%s", err);
+  snprintf(args, sizeof args, "stats --model %s --data datasets/sample --limit 50 --steps 6 --json", model);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  const char *tj = strstr(tout, "{\"accuracy\"");
+  cr_assert(tj, "%s", tout);
+  cr_expect_float_eq(jnum(out, "accuracy"), jnum(tj, "accuracy"), 1e-9);
+  const char *totals = strstr(out, "\"totals\"");
+  cr_assert(totals);
+  cr_expect_float_eq(jnum(totals, "synops"), jnum(tj, "synops"), 0.5);
+  cr_expect_float_eq(jnum(totals, "dense_macs"), jnum(tj, "dense_macs"), 0.5);
+  cr_expect_float_eq(jnum(totals, "dense_macs"), 50.0 * 6 * (784 * 300 + 300 * 300 + 300 * 10), 0.5);
+  const char *sp = jarr(tj, "spikes");
+  cr_expect_float_eq(jnum(totals, "input_events"), atof(sp), 0.5);
+  cr_expect_gt(jnum(totals, "synops"), 0);
+  cr_expect_lt(jnum(totals, "ratio"), 1.0);
+  cr_expect(strstr(out, "\"silent_fraction\"") && strstr(out, "\"energy_estimate_nj_per_sample\""), "%s", out);
+  snprintf(args, sizeof args, "stats --model %s --data datasets/sample --limit 50 --steps 6", model);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  cr_expect(strstr(out, "ESTIMATE") && strstr(out, "Horowitz 2014"), "%s", out);
+  unlink(model);
+}
+
+Test(replay, classifies_held_out_recordings_and_respects_real_time, .timeout = 90) {
+  train_model();
+  evsnn_dataset_t test;
+  load_sample(&test);
+  char out[65536], err[8192], args[1024], path[128], spikes[128];
+  int correct = 0, files = 12;
+  for (int i = 0; i < files; i++) {
+    snprintf(path, sizeof path, "/tmp/evsnn-replay-%d-%d.evs.gz", (int)getpid(), i);
+    write_recording(path, &test, 500 + (uint32_t)i, 20, 11);
+    snprintf(args, sizeof args, "stats --model %s %s --json", model, path);
+    cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+    double stats_acc = jnum(out, "accuracy");
+    snprintf(args, sizeof args, "replay --model %s %s --speed 0 --json", model, path);
+    cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+    const char *j = strstr(out, "{\"file\"");
+    cr_assert(j, "%s", out);
+    int dec = (int)jnum(j, "decision"), label = (int)jnum(j, "label");
+    cr_expect_eq(label, test.labels[500 + i]);
+    cr_expect_eq(dec == label, stats_acc == 1.0, "stats and replay disagree on %s", path);
+    correct += dec == label;
+    cr_expect_gt(jnum(j, "synops"), 0);
+    cr_expect_gt(jnum(j, "decision_changes"), 0);
+    if (i == 0) {
+      /* Real time: 20 ms of recording take at least about 20 ms. */
+      snprintf(args, sizeof args, "replay --model %s %s --speed 1 --json", model, path);
+      cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+      j = strstr(out, "{\"file\"");
+      cr_expect_geq(jnum(j, "wall_seconds"), 0.95 * jnum(j, "recording_seconds"), "%s", j);
+      cr_expect_eq((int)jnum(j, "decision"), dec, "paced and unpaced runs differ");
+      /* Hidden spikes saved, then fed back into layer 2: the same decisions. */
+      snprintf(spikes, sizeof spikes, "/tmp/evsnn-replay-%d-spikes.evs.gz", (int)getpid());
+      snprintf(args, sizeof args, "replay --model %s %s --speed 0 --out %s --json", model, path, spikes);
+      cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+      char first[65536];
+      snprintf(first, sizeof first, "%s", strstr(out, "{\"file\""));
+      const char *s1 = jarr(first, "spikes");
+      double h1 = atof(strchr(s1, ',') + 1), h2 = atof(strchr(strchr(s1, ',') + 1, ',') + 1);
+      cr_expect_float_eq(jnum(first, "spikes_written"), h1 + h2, 0.5);
+      snprintf(args, sizeof args, "replay --model %s %s --speed 0 --layer 1 --json", model, spikes);
+      cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+      j = strstr(out, "{\"file\"");
+      cr_expect_float_eq(jnum(j, "fed"), h1, 0.5, "layer-1 spikes fed back");
+      const char *s2 = jarr(j, "spikes");
+      cr_expect_float_eq(atof(strchr(strchr(s2, ',') + 1, ',') + 1), h2, 0.5, "layer-2 spikes differ");
+      cr_expect_eq((int)jnum(j, "decision"), dec);
+      const char *d1 = jarr(first, "decisions"), *d2 = jarr(j, "decisions");
+      size_t n1 = (size_t)(strstr(d1, "], \"windows\"") - d1), n2 = (size_t)(strstr(d2, "], \"windows\"") - d2);
+      cr_expect(n1 == n2 && !strncmp(d1, d2, n1), "decisions %.*s vs %.*s", (int)n1, d1, (int)n2, d2);
+      unlink(spikes);
+    }
+    unlink(path);
+  }
+  cr_expect_geq(correct, files * 2 / 3, "%d of %d held-out recordings classified right", correct, files);
+  evsnn_dataset_free(&test);
+  unlink(model);
+}
+
+Test(replay, bad_input_is_reported) {
+  char out[4096], err[4096];
+  cr_expect_eq(run("replay --model /nonexistent.evsnn /nonexistent.evs.gz", out, sizeof out, err, sizeof err), 1);
+  cr_expect(strstr(err, "/nonexistent.evsnn") != NULL, "%s", err);
+  cr_expect_eq(run("replay --model x.evsnn", out, sizeof out, err, sizeof err), 2);
+  cr_expect_eq(run("replay --model x.evsnn f --speed -1", out, sizeof out, err, sizeof err), 2);
+  cr_expect_eq(run("stats --model x.evsnn --data d f", out, sizeof out, err, sizeof err), 2);
+}
