@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "evsnn/encode.h"
+#include "evsnn/sensor.h"
 
 typedef struct evsnn_dataset_s {
   uint32_t n, rows, cols; /* a sample has rows * cols inputs */
@@ -46,6 +47,25 @@ int evsnn_dataset_load_idx(evsnn_dataset_t *d, const char *images_path,
 int evsnn_dataset_load_dir(evsnn_dataset_t *train, evsnn_dataset_t *test,
                            const char *dir, int *is_sample, char *dir_out,
                            size_t cap);
+
+/* An event dataset: DIR/train/ and DIR/test/ each hold one labelled event
+ * recording per sample (any format evsnn/events.h reads; the label from
+ * the file's header must be 0..255). Files are taken in name order, so
+ * the sample order does not depend on the file system. Each recording is
+ * binned into `steps` steps (evsnn_binned_read_file: dt_us > 0 fixes the
+ * step, 0 spreads each recording's span over the steps) through the map
+ * that fits its sensor onto n_inputs (evsnn_sensor_map_fit), giving a
+ * binned dataset (pixels NULL, rows 1, cols n_inputs) that the trainer
+ * and the test loop consume like images. Errors name the file; on failure
+ * nothing stays allocated. */
+int evsnn_dataset_load_events(evsnn_dataset_t *d, const char *dir, uint32_t n_inputs, uint32_t steps, double dt_us,
+                              evsnn_bin_mode_t mode);
+/* Both halves: DIR/train and DIR/test. */
+int evsnn_dataset_load_events_dir(evsnn_dataset_t *train, evsnn_dataset_t *test, const char *dir, uint32_t n_inputs,
+                                  uint32_t steps, double dt_us, evsnn_bin_mode_t mode);
+/* Non-zero when DIR looks like an event dataset (DIR/train is a directory
+ * and DIR holds no MNIST training images). */
+int evsnn_dataset_is_events_dir(const char *dir);
 
 /* Keeps the first n examples (no copy); no-op if n >= d->n. */
 void evsnn_dataset_limit(evsnn_dataset_t *d, uint32_t n);

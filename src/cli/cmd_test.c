@@ -38,7 +38,14 @@ int evsnn_cmd_test(int argc, char **argv) {
   evsnn_dataset_t train = {0}, test = {0};
   int is_sample = 0;
   char used[1024];
-  if ((err = evsnn_dataset_load_dir(&train, &test, dir, &is_sample, used, sizeof used))) {
+  if (dir && evsnn_dataset_is_events_dir(dir)) {
+    /* Event recordings in DIR/test, each binned into T steps over its span. */
+    snprintf(used, sizeof used, "%s/test", dir);
+    if ((err = evsnn_dataset_load_events(&test, used, net.sizes[0], (uint32_t)T, 0, EVSNN_BIN_BINARY))) {
+      evsnn_net_free(&net);
+      return cli_fail(err, dir);
+    }
+  } else if ((err = evsnn_dataset_load_dir(&train, &test, dir, &is_sample, used, sizeof used))) {
     evsnn_net_free(&net);
     return cli_fail(err, dir ? dir : "MNIST");
   }

@@ -229,7 +229,14 @@ int evsnn_cmd_train(int argc, char **argv) {
   evsnn_dataset_t train = {0}, test = {0};
   int is_sample = 0;
   char used[1024];
-  if ((err = evsnn_dataset_load_dir(&train, &test, dir, &is_sample, used, sizeof used)))
+  if (dir && evsnn_dataset_is_events_dir(dir)) {
+    /* Event recordings in DIR/train and DIR/test, each binned into T steps
+     * over its own span (evsnn/dataset.h); test uses the first test-steps bins. */
+    if (c.shift) return cli_usage("train: --shift moves images; %s holds event recordings", dir);
+    if ((err = evsnn_dataset_load_events_dir(&train, &test, dir, 784, (uint32_t)c.train_T, 0, EVSNN_BIN_BINARY)))
+      return cli_fail(err, dir);
+    snprintf(used, sizeof used, "%s (event recordings in %ld bins)", dir, c.train_T);
+  } else if ((err = evsnn_dataset_load_dir(&train, &test, dir, &is_sample, used, sizeof used)))
     return cli_fail(err, dir ? dir : "MNIST");
   if (c.limit_train) evsnn_dataset_limit(&train, (uint32_t)c.limit_train);
   if (c.limit_test) evsnn_dataset_limit(&test, (uint32_t)c.limit_test);

@@ -1,6 +1,6 @@
 # src/data: IDX (MNIST) datasets, raw or gzip; see include/evsnn/dataset.h.
 evsnninclude_HEADERS += include/evsnn/dataset.h
-libevsnn_la_SOURCES += src/data/idx.c src/data/dataset.c
+libevsnn_la_SOURCES += src/data/idx.c src/data/dataset.c src/data/events.c
 
 check_PROGRAMS += tests/test_dataset
 TESTS += tests/test_dataset
