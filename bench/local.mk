@@ -24,3 +24,15 @@ bench_bench_events_LDADD = $(EVSNN_LIBS)
 bench-events: bench/bench_events$(EXEEXT)
 	EVSNN_SRCDIR='$(abs_top_srcdir)' ./bench/bench_events$(EXEEXT)
 bench: bench-events
+
+# Continuous-time engine (src/engine/ctime.c): synaptic ops/s on one core
+# and the factor over real time, on a long rate-coded MNIST recording.
+noinst_PROGRAMS += bench/bench_ctime
+bench_bench_ctime_SOURCES = bench/bench_ctime.c
+bench_bench_ctime_LDADD = $(EVSNN_LIBS)
+.PHONY: bench-ctime
+bench-ctime: bench/bench_ctime$(EXEEXT) evsnn$(EXEEXT)
+	cd $(top_srcdir) && $(abs_top_builddir)/evsnn$(EXEEXT) train --epochs 1 --threads 2 --out $(abs_top_builddir)/bench-ctime.evsnn > /dev/null
+	cd $(top_srcdir) && $(abs_top_builddir)/bench/bench_ctime$(EXEEXT) --model $(abs_top_builddir)/bench-ctime.evsnn --digits 1000 --out $(abs_top_builddir)/bench-ctime.evs.gz
+	$(abs_top_builddir)/evsnn$(EXEEXT) replay --model $(abs_top_builddir)/bench-ctime.evsnn $(abs_top_builddir)/bench-ctime.evs.gz --speed 0 --window 20 --json | tail -c 400
+bench: bench-ctime
