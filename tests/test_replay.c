@@ -227,6 +227,12 @@ Test(loop, train_on_event_recordings_then_replay_held_out, .timeout = 120) {
   snprintf(args, sizeof args, "test --model %s --data %s --steps 20 --json", m, dir);
   cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
   cr_expect_float_eq(jnum(strstr(out, "{\"accuracy\""), "accuracy"), binned_acc, 1e-9);
+  /* evsnn stats on the directory: its test recordings in continuous time. */
+  snprintf(args, sizeof args, "stats --model %s --data %s --json", m, dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  cr_expect(strstr(out, "\"mode\": \"continuous\"") != NULL, "%s", out);
+  cr_expect_float_eq(jnum(out, "samples"), n_test, 0.5);
+  cr_expect_gt(jnum(out, "accuracy"), 0.6);
   int right = 0, n_replay = 10;
   for (int i = 0; i < n_replay; i++) {
     snprintf(args, sizeof args, "replay --model %s %s/test/%05d.evs.gz --speed 0 --json", m, dir, i);

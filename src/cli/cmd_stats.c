@@ -4,6 +4,7 @@
  * their rate, the fraction of neurons silent through a sample, synaptic
  * operations against the dense engine's multiply-accumulates, and an
  * energy estimate from per-operation costs. */
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,7 +42,8 @@ static void on_spike(void *ud, int64_t t, uint32_t layer, uint32_t neuron) {
 
 static int usage_stats(void) {
   printf("usage: evsnn stats --model MODEL (--data DIR | FILE...) [--steps T] [--limit N] [--seed S] [--dt US] [--json]\n"
-         "  --data DIR   MNIST (IDX) test images, Poisson-encoded for T steps (default 5) as in evsnn test\n"
+         "  --data DIR   MNIST (IDX) test images, Poisson-encoded for T steps (default 5) as in evsnn test;\n"
+         "               an event dataset (DIR/train, DIR/test): its test recordings in continuous time\n"
          "  FILE...      event files, run in continuous time (tau = -dt / ln beta, --dt default 1000 us)\n");
   return 0;
 }
@@ -196,6 +198,25 @@ int evsnn_cmd_stats(int argc, char **argv) {
     if (!(a.stamp[m] = calloc(net.sizes[m], sizeof(uint32_t)))) rc = cli_fail(EVSNN_ENOMEM, "stats");
   evsnn_counts_t c = {0};
   char used[1024] = "";
+  /* An event dataset directory: its test recordings, in name order, in
+   * continuous time. */
+  struct dirent **ents = NULL;
+  int n_ents = 0;
+  char **paths = NULL;
+  if (!rc && dir && evsnn_dataset_is_events_dir(dir)) {
+    char sub[4096];
+    snprintf(sub, sizeof sub, "%s/test", dir);
+    n_ents = scandir(sub, &ents, NULL, alphasort);
+    if (n_ents < 0) n_ents = 0;
+    paths = calloc((size_t)n_ents + 1, sizeof *paths);
+    for (int i = 0; paths && i < n_ents; i++)
+      if (ents[i]->d_name[0] != '.' && (paths[n_files] = malloc(strlen(sub) + strlen(ents[i]->d_name) + 2)))
+        sprintf(paths[n_files++], "%s/%s", sub, ents[i]->d_name);
+    if (limit && n_files > limit) n_files = (int)limit;
+    if (!n_files) rc = cli_fail(EVSNN_ENOENT, sub);
+    free(files);
+    files = paths;
+  }
   int ctime = n_files > 0;
   if (!rc) rc = ctime ? run_files(&a, &net, files, n_files, dt, &c)
                       : run_mnist(&a, &net, dir, (uint32_t)T, (uint32_t)limit, (uint64_t)seed, &c, used, sizeof used);
@@ -256,6 +277,9 @@ int evsnn_cmd_stats(int argc, char **argv) {
            mac / ns * PJ_MAC * 1e-3, PJ_AC, PJ_MAC);
   }
 out:
+  for (int i = 0; paths && i < n_ents; i++) free(paths[i]);
+  for (int i = 0; i < n_ents; i++) free(ents[i]);
+  free(ents);
   for (uint32_t m = 0; m < L; m++) free(a.stamp[m]);
   free(files);
   evsnn_net_free(&net);
