@@ -9,7 +9,9 @@
  * the accuracy; --out also writes the recording for `evsnn replay`.
  *
  *   bench_ctime --model M [--data DIR] [--digits N] [--ms MS] [--out FILE] [--repeat R] [--delay US]
- * --delay sets every layer's synaptic delay, which deepens the event queue.
+ *               [--queue fifo|heap]
+ * --delay sets every layer's synaptic delay, which deepens the event queue;
+ * --queue picks the queue (evsnn_queue_t) to compare the two.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@ int main(int argc, char **argv) {
   const char *model = NULL, *dir = NULL, *out = NULL;
   uint32_t digits = 1000, ms = 20, repeat = 3;
   long delay = 0;
+  int heap = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--model")) model = argv[i + 1];
     else if (!strcmp(argv[i], "--data")) dir = argv[i + 1];
@@ -30,6 +33,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--ms")) ms = (uint32_t)atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--repeat")) repeat = (uint32_t)atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--delay")) delay = atol(argv[i + 1]);
+    else if (!strcmp(argv[i], "--queue")) heap = !strcmp(argv[i + 1], "heap");
     else return fprintf(stderr, "bench_ctime: unknown option %s\n", argv[i]), 2;
   }
   if (!model || !digits || !ms || !repeat) return fprintf(stderr, "usage: bench_ctime --model M [--data DIR] [--digits N] [--ms MS] [--out FILE] [--repeat R]\n"), 2;
@@ -84,7 +88,7 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < n; i++) idx[i] = (uint32_t)evsnn_sensor_map_index(&map, &ev[i]);
 
   /* --delay US: every layer's synaptic delay, to measure a deeper queue. */
-  evsnn_ctime_opts_t o = {0};
+  evsnn_ctime_opts_t o = {.queue = heap ? EVSNN_QUEUE_HEAP : EVSNN_QUEUE_FIFO};
   for (uint32_t m = 0; m < net.n_layers; m++) o.delay_us[m] = delay;
   evsnn_ctime_t ct;
   if ((err = evsnn_ctime_init(&ct, &net, &o))) return 1;
@@ -101,7 +105,7 @@ int main(int argc, char **argv) {
       evsnn_ctime_reset(&ct);
       for (; i < n && ev[i].t < end; i++) {
         if ((err = evsnn_ctime_push(&ct, ev[i].t, idx[i]))) return fprintf(stderr, "push: %s\n", evsnn_error_detail()), 1;
-        if (ct.heap_n > max_depth) max_depth = ct.heap_n;
+        if (evsnn_ctime_pending(&ct) > max_depth) max_depth = (uint32_t)evsnn_ctime_pending(&ct);
       }
       if ((err = evsnn_ctime_flush(&ct))) return 1;
       correct += evsnn_ctime_decision(&ct) == test.labels[d];
@@ -113,9 +117,9 @@ int main(int argc, char **argv) {
   }
   double span = (double)digits * ms * 1e-3;
   printf("bench_ctime: %s, %u digits x %u ms from %s: %zu events, %.3f s of recording\n", model, digits, ms, used, n, span);
-  printf("continuous time, 1 thread, kernels %s, delay %ld us, deepest queue %u, best of %u: %.3f s, %.2f M events/s, "
+  printf("continuous time, 1 thread, kernels %s, %s queue, delay %ld us, deepest %u, best of %u: %.3f s, %.2f M events/s, "
          "%.1f M synaptic ops/s, %.0fx real time; accuracy %.2f%% (decision at each digit's end)\n",
-         evsnn_kernels()->name, delay, max_depth, repeat, best, n / best * 1e-6, synops / best * 1e-6, span / best,
+         evsnn_kernels()->name, heap ? "heap" : "FIFO", delay, max_depth, repeat, best, n / best * 1e-6, synops / best * 1e-6, span / best,
          100.0 * correct / digits);
   evsnn_ctime_free(&ct);
   free(idx);

@@ -253,7 +253,11 @@ Test(ctime, refuses_bad_input_and_a_full_queue) {
   evsnn_net_free(&net);
 }
 
-Test(ctime, spikes_leave_in_time_order_with_delays) {
+/* A deep queue: random delays per layer, a refractory period, 20,000
+ * input events. Spikes leave in time order, and the per-layer FIFOs give
+ * exactly the heap's spikes (same times, layers, neurons, order) and the
+ * same potentials bit for bit. */
+Test(ctime, fifo_queue_matches_heap_with_delays) {
   evsnn_rng_t r;
   evsnn_rng_init(&r, 77, 0);
   evsnn_net_t net;
@@ -261,29 +265,49 @@ Test(ctime, spikes_leave_in_time_order_with_delays) {
   cr_assert_eq(evsnn_net_init(&net, sizes, 5, 0.9f), 0);
   float scale[] = {1.0f, 1.0f, 1.0f, 1.0f};
   evsnn_net_init_params(&net, 3, EVSNN_INIT_FANIN, scale);
-  record_t rec = {0};
-  rec.cap = 1 << 20;
-  rec.s = malloc(sizeof(spike_t) * rec.cap);
-  evsnn_ctime_opts_t o = {.dt_us = 1000, .on_spike = on_spike, .ud = &rec};
-  for (int m = 0; m < 4; m++) o.delay_us[m] = 1 + evsnn_rng_below(&r, 3000);
-  o.refractory_us[1] = 200;
-  evsnn_ctime_t ct;
-  cr_assert_eq(evsnn_ctime_init(&ct, &net, &o), 0);
-  int64_t t = 0;
-  for (int e = 0; e < 20000; e++) {
-    t += evsnn_rng_below(&r, 20);
-    cr_assert_eq(evsnn_ctime_push(&ct, t, evsnn_rng_below(&r, 50)), 0);
+  int64_t delay[4];
+  for (int m = 0; m < 4; m++) delay[m] = evsnn_rng_below(&r, 3000);
+  delay[2] = 0; /* one zero delay among them */
+  record_t rec[2] = {{0}};
+  float out[2][10];
+  uint64_t deepest = 0;
+  for (int q = 0; q < 2; q++) {
+    rec[q].cap = 1 << 20;
+    rec[q].s = malloc(sizeof(spike_t) * rec[q].cap);
+    evsnn_ctime_opts_t o = {.dt_us = 1000, .on_spike = on_spike, .on_decision = on_decision, .ud = &rec[q]};
+    o.queue = q ? EVSNN_QUEUE_HEAP : EVSNN_QUEUE_FIFO;
+    for (int m = 0; m < 4; m++) o.delay_us[m] = delay[m];
+    o.refractory_us[1] = 200;
+    evsnn_ctime_t ct;
+    cr_assert_eq(evsnn_ctime_init(&ct, &net, &o), 0);
+    evsnn_rng_t in;
+    evsnn_rng_init(&in, 78, 0);
+    int64_t t = 0;
+    for (int e = 0; e < 20000; e++) {
+      t += evsnn_rng_below(&in, 20);
+      cr_assert_eq(evsnn_ctime_push(&ct, t, evsnn_rng_below(&in, 50)), 0);
+      if (evsnn_ctime_pending(&ct) > deepest) deepest = evsnn_ctime_pending(&ct);
+    }
+    cr_assert_eq(evsnn_ctime_flush(&ct), 0);
+    cr_assert_eq(evsnn_ctime_pending(&ct), 0);
+    evsnn_ctime_potentials(&ct, 4, t + 10000, out[q]);
+    evsnn_ctime_free(&ct);
   }
-  cr_assert_eq(evsnn_ctime_flush(&ct), 0);
-  cr_assert_gt(rec.n, 1000, "%zu spikes", rec.n);
+  cr_expect_gt(deepest, 500, "queue depth %llu", (unsigned long long)deepest);
+  cr_assert_gt(rec[0].n, 1000, "%zu spikes", rec[0].n);
+  cr_assert_eq(rec[0].n, rec[1].n);
   size_t per_layer[4] = {0};
-  for (size_t i = 0; i < rec.n; i++) {
-    per_layer[rec.s[i].layer - 1]++;
-    if (i) cr_assert_geq(rec.s[i].t, rec.s[i - 1].t, "spike %zu at %lld after %lld", i, (long long)rec.s[i].t,
-                         (long long)rec.s[i - 1].t);
+  for (size_t i = 0; i < rec[0].n; i++) {
+    per_layer[rec[0].s[i].layer - 1]++;
+    if (i) cr_assert_geq(rec[0].s[i].t, rec[0].s[i - 1].t, "spike %zu at %lld after %lld", i, (long long)rec[0].s[i].t,
+                         (long long)rec[0].s[i - 1].t);
+    cr_assert(rec[0].s[i].t == rec[1].s[i].t && rec[0].s[i].layer == rec[1].s[i].layer &&
+                  rec[0].s[i].neuron == rec[1].s[i].neuron,
+              "spike %zu differs", i);
   }
   for (int m = 0; m < 3; m++) cr_expect_gt(per_layer[m], 0, "layer %d silent", m + 1);
-  free(rec.s);
-  evsnn_ctime_free(&ct);
+  cr_expect_eq(memcmp(out[0], out[1], sizeof out[0]), 0);
+  cr_expect_eq(rec[0].n_dec, rec[1].n_dec);
+  for (int q = 0; q < 2; q++) free(rec[q].s);
   evsnn_net_free(&net);
 }

@@ -2,8 +2,8 @@
  *
  * Sensor events carry real timestamps (microseconds, int64), not step
  * numbers. The continuous-time engine keeps every pending delivery as an
- * event (time, target layer, presynaptic neuron) in a binary heap ordered by
- * (time, target layer, insertion counter). A layer's potentials are exact as
+ * event (time, target layer, presynaptic neuron) in a queue ordered by
+ * (time, target layer, insertion counter) (see evsnn_queue_t). A layer's potentials are exact as
  * of the last time the layer was touched; when a delivery arrives at time t
  * they are first decayed by exp(-(t - t_last) / tau), then the weight
  * columns of every delivery to that layer at time t are added, then the
@@ -54,11 +54,23 @@
 #include "evsnn/engine.h"
 #include "evsnn/net.h"
 
+/* The event queue. Deliveries into one layer are made in time order:
+ * input comes in time order and goes in after delay[0]; a layer's spikes
+ * leave as the engine's clock advances and arrive after that layer's fixed
+ * delay. So the queue is exactly one FIFO per target layer, merged by
+ * (time, layer) at the head: O(1) per event, the same order as a priority
+ * queue keyed (time, layer, insertion counter). The binary heap is that
+ * priority queue, kept as the FIFOs' naive twin: tests check both give the
+ * same spikes, and bench_ctime measures both (README). */
+typedef enum { EVSNN_QUEUE_FIFO = 0, EVSNN_QUEUE_HEAP = 1 } evsnn_queue_t;
+
 typedef struct evsnn_ctime_opts_s {
   double dt_us;                         /* step the net was trained with; tau = -dt / ln(beta). 0: 1000 us */
   int64_t delay_us[EVSNN_MAX_LAYERS];   /* [m-1]: synaptic delay into layer m, >= 0 */
   int64_t refractory_us[EVSNN_MAX_LAYERS]; /* [m-1]: refractory period of hidden layer m, >= 0 */
-  uint32_t queue_cap;                   /* pending deliveries the heap holds; 0: 4 x (inputs + hidden neurons), at least 65536 */
+  evsnn_queue_t queue;                  /* EVSNN_QUEUE_FIFO (the default) or EVSNN_QUEUE_HEAP */
+  uint32_t queue_cap;                   /* pending deliveries: per target layer (FIFO) or in all (heap);
+                                           0: 4 x (inputs + hidden neurons), at least 16384 */
   /* Called for every spike of a hidden layer (layer 1..L-1), in time order,
    * and when the decision (argmax of the output potentials, first on ties)
    * changes; either may be NULL. They must not call back into the state. */
@@ -85,8 +97,10 @@ typedef struct evsnn_ctime_s {
   int64_t *ref_until[EVSNN_MAX_LAYERS]; /* per neuron, hidden layers with a refractory period */
   uint32_t *batch;                  /* the presynaptic neurons of one (t, layer) */
   uint32_t *fired;                  /* spikes of one check */
-  evsnn_ctime_ev_t *heap;
-  uint32_t heap_n, heap_cap;
+  evsnn_ctime_ev_t *heap;           /* EVSNN_QUEUE_HEAP */
+  uint32_t heap_n, heap_cap;        /* heap_cap: the capacity of the heap or of each FIFO */
+  evsnn_ctime_ev_t *ring[EVSNN_MAX_LAYERS]; /* EVSNN_QUEUE_FIFO: [m-1] deliveries into layer m */
+  uint32_t ring_head[EVSNN_MAX_LAYERS], ring_n[EVSNN_MAX_LAYERS];
   uint64_t seq;                     /* insertion counter */
   int64_t t_in;                     /* last input time pushed (INT64_MIN: none) */
   int64_t t_now;                    /* time of the last work done (INT64_MIN: none) */
@@ -130,6 +144,8 @@ int evsnn_ctime_flush(evsnn_ctime_t *ct);
  * done; earlier values of t read them as of the last work). Written to out
  * (sizes[m] floats); the state is not changed. */
 void evsnn_ctime_potentials(const evsnn_ctime_t *ct, uint32_t m, int64_t t, float *out);
+/* Deliveries queued and not yet run. */
+uint64_t evsnn_ctime_pending(const evsnn_ctime_t *ct);
 /* The current decision: argmax of the output potentials (decay scales them
  * all alike, so it does not depend on the time read), -1 before any input
  * reached the output layer. */
