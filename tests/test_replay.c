@@ -151,7 +151,17 @@ Test(replay, classifies_held_out_recordings_and_respects_real_time, .timeout = 9
     correct += dec == label;
     cr_expect_gt(jnum(j, "synops"), 0);
     cr_expect_gt(jnum(j, "decision_changes"), 0);
+    double synops = jnum(j, "synops");
     if (i == 0) {
+      /* The fitted map is the centred 28x28 window, polarities merged: saying so gives the same run. */
+      snprintf(args, sizeof args, "replay --model %s %s --speed 0 --crop 3,3,28,28 --polarity merge --json", model, path);
+      cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+      cr_expect_float_eq(jnum(strstr(out, "{\"file\""), "synops"), synops, 0.5);
+      snprintf(args, sizeof args, "replay --model %s %s --crop 0,0,34,34", model, path);
+      cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
+      cr_expect(strstr(err, "2312 inputs") && strstr(err, "takes 784"), "%s", err);
+      snprintf(args, sizeof args, "replay --model %s %s --polarity sideways", model, path);
+      cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 2);
       /* Real time: 20 ms of recording take at least about 20 ms. */
       snprintf(args, sizeof args, "replay --model %s %s --speed 1 --json", model, path);
       cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);

@@ -45,6 +45,21 @@ typedef struct {
 void cli_parallel_init(cli_parallel_t *p, uint32_t n_workers);
 void cli_parallel_close(cli_parallel_t *p);
 
+/* --crop x0,y0,w,h, --pool K, --polarity both|merge|on|off (replay, stats):
+ * how a recording's sensor maps onto the network's inputs; without them,
+ * evsnn_sensor_map_fit picks the map. */
+struct evsnn_sensor_map_s;
+typedef struct {
+  long x0, y0, w, h, pool;
+  int polarity; /* evsnn_polarity_t, -1: both */
+  int given;
+} cli_map_t;
+void cli_map_init(cli_map_t *m);
+/* 1 if opt is one of the three (val parsed), 0 if not, -1 after a usage error. */
+int cli_map_option(cli_map_t *m, const char *opt, const char *val);
+/* The map for a width x height sensor onto n_inputs, or an error code. */
+int cli_map_make(const cli_map_t *m, uint32_t width, uint32_t height, uint32_t n_inputs, struct evsnn_sensor_map_s *out);
+
 /* Option parsing helpers: strict number parsing with a clear error. */
 bool cli_parse_long(const char *opt, const char *s, long min, long max, long *out);
 bool cli_parse_double(const char *opt, const char *s, double *out);

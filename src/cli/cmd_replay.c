@@ -205,12 +205,14 @@ static void pump(replay_t *rp) {
 }
 
 static int usage_replay(void) {
-  printf("usage: evsnn replay --model MODEL FILE [--speed X] [--window MS] [--out SPIKES] [--layer L] [--dt US] [--json]\n"
+  printf("usage: evsnn replay --model MODEL FILE [--speed X] [--window MS] [--out SPIKES] [--layer L] [--dt US]\n"
+         "                    [--crop x0,y0,w,h] [--pool K] [--polarity both|merge|on|off] [--json]\n"
          "  --speed X    1 = real time (default), 2 = twice as fast, 0 = as fast as possible\n"
          "  --window MS  decide per window of MS ms of recording, starting afresh each window (default: one window)\n"
          "  --out FILE   save the hidden layers' spikes (evsnn event format, kind SPIKES)\n"
          "  --layer L    for a spike recording: feed its layer-L spikes into layer L+1 (default 1)\n"
-         "  --dt US      the step the model was trained with, tau = -dt / ln(beta) (default 1000)\n");
+         "  --dt US      the step the model was trained with, tau = -dt / ln(beta) (default 1000)\n"
+         "  --crop, --pool, --polarity   how the sensor maps onto the inputs (default: fitted, see evsnn/sensor.h)\n");
   return 0;
 }
 
@@ -219,6 +221,8 @@ int evsnn_cmd_replay(int argc, char **argv) {
   double speed = 1, window_ms = 0, dt = 1000;
   long layer = 1;
   int json = 0;
+  cli_map_t mapo;
+  cli_map_init(&mapo);
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage_replay();
@@ -230,6 +234,9 @@ int evsnn_cmd_replay(int argc, char **argv) {
     }
     if (!val) return cli_usage("replay: %s needs a value", a);
     i++;
+    int mo = cli_map_option(&mapo, a, val);
+    if (mo < 0) return 2;
+    if (mo > 0) continue;
     if (!strcmp(a, "--model")) model = val;
     else if (!strcmp(a, "--out")) out = val;
     else if (!strcmp(a, "--speed")) {
@@ -270,7 +277,7 @@ int evsnn_cmd_replay(int argc, char **argv) {
       rc = cli_usage("replay: --layer %ld: the model's hidden layers are 1..%u", layer, net.n_layers - 1);
       goto out;
     }
-  } else if ((err = evsnn_sensor_map_fit(&rp->map, info->width, info->height, net.sizes[0]))) {
+  } else if ((err = cli_map_make(&mapo, info->width, info->height, net.sizes[0], &rp->map))) {
     rc = cli_fail(err, path);
     goto out;
   }

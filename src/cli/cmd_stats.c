@@ -41,7 +41,8 @@ static void on_spike(void *ud, int64_t t, uint32_t layer, uint32_t neuron) {
 }
 
 static int usage_stats(void) {
-  printf("usage: evsnn stats --model MODEL (--data DIR | FILE...) [--steps T] [--limit N] [--seed S] [--dt US] [--json]\n"
+  printf("usage: evsnn stats --model MODEL (--data DIR | FILE...) [--steps T] [--limit N] [--seed S] [--dt US]\n"
+         "                   [--crop x0,y0,w,h] [--pool K] [--polarity both|merge|on|off] [--json]\n"
          "  --data DIR   MNIST (IDX) test images, Poisson-encoded for T steps (default 5) as in evsnn test;\n"
          "               an event dataset (DIR/train, DIR/test): its test recordings in continuous time\n"
          "  FILE...      event files, run in continuous time (tau = -dt / ln beta, --dt default 1000 us)\n");
@@ -94,7 +95,8 @@ static int run_mnist(acc_t *a, const evsnn_net_t *net, const char *dir, uint32_t
   return 0;
 }
 
-static int run_files(acc_t *a, const evsnn_net_t *net, char **files, int n_files, double dt, evsnn_counts_t *counts) {
+static int run_files(acc_t *a, const evsnn_net_t *net, char **files, int n_files, double dt, const cli_map_t *mapo,
+                     evsnn_counts_t *counts) {
   evsnn_ctime_opts_t o = {.dt_us = dt, .on_spike = on_spike, .ud = a};
   evsnn_ctime_t ct;
   int err = evsnn_ctime_init(&ct, net, &o);
@@ -110,7 +112,7 @@ static int run_files(acc_t *a, const evsnn_net_t *net, char **files, int n_files
     }
     const evsnn_event_info_t *info = evsnn_event_reader_info(r);
     evsnn_sensor_map_t map;
-    if ((err = evsnn_sensor_map_fit(&map, info->width, info->height, net->sizes[0]))) {
+    if ((err = cli_map_make(mapo, info->width, info->height, net->sizes[0], &map))) {
       cli_fail(err, files[f]);
       evsnn_event_reader_close(r);
       break;
@@ -162,6 +164,8 @@ int evsnn_cmd_stats(int argc, char **argv) {
   long T = 5, limit = 0, seed = 2;
   double dt = 1000;
   int json = 0, n_files = 0;
+  cli_map_t mapo;
+  cli_map_init(&mapo);
   char **files = calloc((size_t)argc, sizeof *files);
   if (!files) return cli_fail(EVSNN_ENOMEM, "stats");
   for (int i = 1; i < argc; i++) {
@@ -171,7 +175,9 @@ int evsnn_cmd_stats(int argc, char **argv) {
     if (a[0] != '-') { files[n_files++] = argv[i]; continue; }
     if (!val) return free(files), cli_usage("stats: %s needs a value", a);
     i++;
-    int ok = 1;
+    int ok = 1, mo = cli_map_option(&mapo, a, val);
+    if (mo < 0) return free(files), 2;
+    if (mo > 0) continue;
     if (!strcmp(a, "--model")) model = val;
     else if (!strcmp(a, "--data")) dir = val;
     else if (!strcmp(a, "--steps")) ok = cli_parse_long(a, val, 1, 10000, &T);
@@ -218,7 +224,7 @@ int evsnn_cmd_stats(int argc, char **argv) {
     files = paths;
   }
   int ctime = n_files > 0;
-  if (!rc) rc = ctime ? run_files(&a, &net, files, n_files, dt, &c)
+  if (!rc) rc = ctime ? run_files(&a, &net, files, n_files, dt, &mapo, &c)
                       : run_mnist(&a, &net, dir, (uint32_t)T, (uint32_t)limit, (uint64_t)seed, &c, used, sizeof used);
   if (rc) goto out;
 

@@ -5,7 +5,7 @@ evsnn_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS) $(CAIRO_CFLAGS)
 evsnn_LDADD = libevsnn_stream.la libevsnn_plot.la $(EVSNN_LIBS) $(LIBUV_LIBS) $(CAIRO_LIBS)
 evsnn_SOURCES += src/cli/cmd_events.c
 evsnn_SOURCES += src/cli/cmd_train.c src/cli/cmd_test.c
-evsnn_SOURCES += src/cli/cmd_stats.c src/cli/cmd_replay.c
+evsnn_SOURCES += src/cli/cmd_stats.c src/cli/cmd_replay.c src/cli/map.c
 
 check_PROGRAMS += tests/test_cli
 TESTS += tests/test_cli
