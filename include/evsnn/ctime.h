@@ -70,7 +70,8 @@ typedef struct evsnn_ctime_opts_s {
   int64_t refractory_us[EVSNN_MAX_LAYERS]; /* [m-1]: refractory period of hidden layer m, >= 0 */
   evsnn_queue_t queue;                  /* EVSNN_QUEUE_FIFO (the default) or EVSNN_QUEUE_HEAP */
   uint32_t queue_cap;                   /* pending deliveries: per target layer (FIFO) or in all (heap);
-                                           0: 4 x (inputs + hidden neurons), at least 16384 */
+                                           0: 4 x the widest non-output layer (at least 1024), x L for the
+                                           heap; at least 65536 when a delay is set. 24 bytes each. */
   /* Called for every spike of a hidden layer (layer 1..L-1), in time order,
    * and when the decision (argmax of the output potentials, first on ties)
    * changes; either may be NULL. They must not call back into the state. */

@@ -107,17 +107,25 @@ int evsnn_ctime_init(evsnn_ctime_t *ct, const evsnn_net_t *net, const evsnn_ctim
   if (!(o.dt_us > 0) || !(net->beta > 0.0f && net->beta < 1.0f))
     return evsnn__fail(EVSNN_EINVAL, "continuous time needs dt > 0 and beta in (0, 1); got dt %g us, beta %g",
                        o.dt_us, (double)net->beta);
-  uint32_t L = net->n_layers, hidden = 0, widest = 0;
+  uint32_t L = net->n_layers, widest = 0;
   for (uint32_t m = 0; m < L; m++) {
     if (o.delay_us[m] < 0 || o.refractory_us[m] < 0)
       return evsnn__fail(EVSNN_EINVAL, "layer %u: negative delay or refractory period", m + 1);
-    if (m + 1 < L) hidden += net->sizes[m + 1];
     if (net->sizes[m + 1] > widest) widest = net->sizes[m + 1];
   }
   if ((unsigned)o.queue > EVSNN_QUEUE_HEAP) return evsnn__fail(EVSNN_EINVAL, "queue kind %d", (int)o.queue);
   if (o.queue_cap == 0) {
-    uint64_t cap = 4ull * (net->sizes[0] + hidden);
-    o.queue_cap = cap < 16384 ? 16384 : cap > 0x7fffffff ? 0x7fffffff : (uint32_t)cap;
+    /* Without delays a FIFO holds at most one instant's deliveries: the
+     * input events of one timestamp, or one layer's spikes. */
+    uint64_t cap = 1024, any_delay = 0;
+    for (uint32_t m = 0; m < L; m++) {
+      if (net->sizes[m] > cap) cap = net->sizes[m];
+      any_delay |= o.delay_us[m] > 0;
+    }
+    cap *= 4;
+    if (o.queue == EVSNN_QUEUE_HEAP) cap *= L;
+    if (any_delay && cap < 65536) cap = 65536;
+    o.queue_cap = cap > 0x7fffffff ? 0x7fffffff : (uint32_t)cap;
   }
   uint32_t queues = o.queue == EVSNN_QUEUE_HEAP ? 1 : L;
   /* One allocation: potentials (64-byte multiples), refractory clocks,
