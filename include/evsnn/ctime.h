@@ -3,8 +3,9 @@
  * Sensor events carry real timestamps (microseconds, int64), not step
  * numbers. The continuous-time engine keeps every pending delivery as an
  * event (time, target layer, presynaptic neuron) in a queue ordered by
- * (time, target layer, insertion counter) (see evsnn_queue_t). A layer's potentials are exact as
- * of the last time the layer was touched; when a delivery arrives at time t
+ * (time, target layer, insertion counter) (see evsnn_queue_t). A layer's
+ * potentials are exact as of the last time the layer was touched; when a
+ * delivery arrives at time t
  * they are first decayed by exp(-(t - t_last) / tau), then the weight
  * columns of every delivery to that layer at time t are added, then the
  * layer is checked against its threshold; its spikes leave as new events at
