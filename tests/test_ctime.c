@@ -311,3 +311,35 @@ Test(ctime, fifo_queue_matches_heap_with_delays) {
   for (int q = 0; q < 2; q++) free(rec[q].s);
   evsnn_net_free(&net);
 }
+
+Test(ctime, advance_runs_what_is_due_and_inject_feeds_a_layer) {
+  evsnn_net_t net;
+  tiny_net(&net, 0.8f);
+  record_t rec = {0};
+  spike_t sp[8];
+  rec.s = sp, rec.cap = 8;
+  evsnn_ctime_opts_t o = {.dt_us = 1000, .on_spike = on_spike, .on_decision = on_decision, .ud = &rec};
+  evsnn_ctime_t ct;
+  cr_assert_eq(evsnn_ctime_init(&ct, &net, &o), 0);
+  cr_assert_eq(evsnn_ctime_push(&ct, 50, 0), 0);
+  cr_expect_eq(rec.n, 0);                 /* another input at t=50 could still come */
+  cr_expect_eq(evsnn_ctime_pending(&ct), 1);
+  cr_assert_eq(evsnn_ctime_advance(&ct, 50), 0);
+  cr_expect_eq(rec.n, 0);                 /* advance runs only what is strictly earlier */
+  cr_assert_eq(evsnn_ctime_advance(&ct, 51), 0);
+  cr_expect_eq(rec.n, 1);
+  cr_expect_eq(rec.n_dec, 1);
+  cr_expect_eq(evsnn_ctime_push(&ct, 50, 0), EVSNN_EORDER); /* advance promised nothing before 51 */
+  /* A recorded spike of hidden layer 1 goes straight into layer 2. */
+  cr_assert_eq(evsnn_ctime_inject(&ct, 60, 1, 0), 0);
+  cr_assert_eq(evsnn_ctime_flush(&ct), 0);
+  cr_expect_eq(rec.n, 1); /* injected, not produced */
+  float v;
+  evsnn_ctime_potentials(&ct, 2, 60, &v);
+  double tau = -1000.0 / log(0.8);
+  cr_expect(fabs(v - (exp(-10 / tau) + 1.0)) < 1e-6, "%g", v);
+  cr_expect_eq(evsnn_ctime_inject(&ct, 70, 2, 0), EVSNN_ERANGE); /* the output layer has no layer above */
+  cr_expect_eq(evsnn_ctime_inject(&ct, 70, 1, 1), EVSNN_ERANGE); /* layer 1 has one neuron */
+  evsnn_ctime_free(&ct);
+  evsnn_net_free(&net);
+}

@@ -162,6 +162,15 @@ Test(replay, classifies_held_out_recordings_and_respects_real_time, .timeout = 9
       cr_expect(strstr(err, "2312 inputs") && strstr(err, "takes 784"), "%s", err);
       snprintf(args, sizeof args, "replay --model %s %s --polarity sideways", model, path);
       cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 2);
+      /* A recording cut short: one line naming the file, exit 1. */
+      char cut[160];
+      snprintf(cut, sizeof cut, "%s.cut.gz", path);
+      snprintf(args, sizeof args, "head -c 3000 '%s' > '%s'", path, cut);
+      cr_assert_eq(system(args), 0);
+      snprintf(args, sizeof args, "replay --model %s %s --speed 0", model, cut);
+      cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
+      cr_expect(strstr(err, cut) && strstr(err, "truncated"), "%s", err);
+      unlink(cut);
       /* Real time: 20 ms of recording take at least about 20 ms. */
       snprintf(args, sizeof args, "replay --model %s %s --speed 1 --json", model, path);
       cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
