@@ -123,6 +123,19 @@ Test(stats, agrees_with_evsnn_test, .timeout = 60) {
   cr_expect_gt(jnum(totals, "synops"), 0);
   cr_expect_lt(jnum(totals, "ratio"), 1.0);
   cr_expect(strstr(out, "\"silent_fraction\"") && strstr(out, "\"energy_estimate_nj_per_sample\""), "%s", out);
+  /* Every layer carries spikes, synops and dense MACs; the layers' synops add up to the total. */
+  const char *l = jarr(out, "layers");
+  double sum = 0;
+  for (int m = 1; m <= 3; m++) {
+    char key[32];
+    snprintf(key, sizeof key, "{\"layer\": %d,", m);
+    const char *lm = strstr(l, key);
+    cr_assert(lm, "layer %d in %s", m, out);
+    cr_expect_geq(jnum(lm, "spikes"), 0);
+    cr_expect_gt(jnum(lm, "dense_macs"), 0);
+    sum += jnum(lm, "synops");
+  }
+  cr_expect_float_eq(sum, jnum(totals, "synops"), 0.5);
   snprintf(args, sizeof args, "stats --model %s --data datasets/sample --limit 50 --steps 6", model);
   cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
   cr_expect(strstr(out, "ESTIMATE") && strstr(out, "Horowitz 2014"), "%s", out);

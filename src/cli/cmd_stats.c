@@ -265,16 +265,21 @@ int evsnn_cmd_stats(int argc, char **argv) {
     printf("{\"model\": \"%s\", \"mode\": \"%s\", \"samples\": %llu, \"steps\": %llu, \"seconds\": %.6f, ", model,
            ctime ? "continuous" : "discrete", (unsigned long long)a.samples, (unsigned long long)c.steps, a.seconds);
     if (a.labelled) printf("\"accuracy\": %.6f, ", (double)a.correct / a.labelled);
+    /* The input is not a layer of weights: its own object. Every layer
+     * has spikes (0 for the output layer, which never spikes), synops
+     * into it and the dense MACs they replace. */
+    printf("\"input\": {\"neurons\": %u, \"spikes\": %llu, \"spikes_per_neuron_per_%s\": %.6g, \"silent_fraction\": %.6f}, ",
+           net.sizes[0], (unsigned long long)c.spikes[0], unit, (double)c.spikes[0] / net.sizes[0] / per,
+           (double)a.silent[0] / ns / net.sizes[0]);
     printf("\"layers\": [");
-    for (uint32_t m = 0; m <= L; m++) {
-      printf("%s{\"layer\": %u, \"neurons\": %u", m ? ", " : "", m, net.sizes[m]);
-      if (m < L)
-        printf(", \"spikes\": %llu, \"spikes_per_neuron_per_%s\": %.6g, \"silent_fraction\": %.6f", (unsigned long long)c.spikes[m],
-               unit, (double)c.spikes[m] / net.sizes[m] / per, (double)a.silent[m] / ns / net.sizes[m]);
-      if (m > 0)
-        printf(", \"synops\": %llu, \"dense_macs\": %llu, \"ratio\": %.6g", (unsigned long long)c.synops[m - 1],
-               (unsigned long long)c.dense_macs[m - 1], c.dense_macs[m - 1] ? (double)c.synops[m - 1] / c.dense_macs[m - 1] : 0.0);
-      printf("}");
+    for (uint32_t m = 1; m <= L; m++) {
+      uint64_t sp = m < L ? c.spikes[m] : 0;
+      printf("%s{\"layer\": %u, \"neurons\": %u, \"spiking\": %s, \"spikes\": %llu, \"spikes_per_neuron_per_%s\": %.6g",
+             m > 1 ? ", " : "", m, net.sizes[m], m < L ? "true" : "false", (unsigned long long)sp, unit,
+             (double)sp / net.sizes[m] / per);
+      if (m < L) printf(", \"silent_fraction\": %.6f", (double)a.silent[m] / ns / net.sizes[m]);
+      printf(", \"synops\": %llu, \"dense_macs\": %llu, \"ratio\": %.6g}", (unsigned long long)c.synops[m - 1],
+             (unsigned long long)c.dense_macs[m - 1], c.dense_macs[m - 1] ? (double)c.synops[m - 1] / c.dense_macs[m - 1] : 0.0);
     }
     printf("], \"totals\": {\"input_events\": %llu, \"spikes\": %.0f, \"synops\": %.0f, \"dense_macs\": %.0f, \"ratio\": %.6g, "
            "\"energy_estimate_nj_per_sample\": {\"event\": %.6g, \"dense\": %.6g, \"pj_per_ac\": %.1f, \"pj_per_mac\": %.1f, "
