@@ -6,6 +6,7 @@
  *   evsnn/kernels.h  column add / scatter / dot, SIMD with scalar twins
  *   evsnn/net.h      the network description: sizes, weights, thresholds
  *   evsnn/encode.h   Poisson (Bernoulli) rate encoding of images
+ *   evsnn/dvs.h      a DVS sensor emulator: frames and saccades to events
  *   evsnn/dataset.h  IDX (MNIST) files, raw or gzip
  *   evsnn/events.h   event files: streams, format readers, our gzip container
  *   evsnn/engine.h   the event-driven engine and the dense CBLAS reference
@@ -29,6 +30,7 @@
 #include "evsnn/rng.h"
 #include "evsnn/net.h"
 #include "evsnn/encode.h"
+#include "evsnn/dvs.h"
 #include "evsnn/engine.h"
 #include "evsnn/sensor.h"
 #include "evsnn/ctime.h"

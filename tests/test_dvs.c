@@ -1,0 +1,367 @@
+/* Tests of the DVS emulator (src/encode/dvs.c): threshold crossings at
+ * interpolated times, polarity, refractory period, mismatch, background
+ * noise rate, seeded determinism, the all-or-nothing feed, and an MNIST
+ * digit on N-MNIST's saccades landing in a 34 x 34 recording that the
+ * event reader reads back. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "evsnn/dataset.h"
+#include "evsnn/error.h"
+#include "evsnn/dvs.h"
+#include "evsnn/events.h"
+
+static evsnn_dvs_params_t params(uint32_t w, uint32_t h) {
+  evsnn_dvs_params_t p;
+  evsnn_dvs_params_default(&p);
+  p.width = w, p.height = h;
+  return p;
+}
+
+/* The events of a feed of a frame whose every pixel has intensity v. */
+static size_t feed_const(evsnn_dvs_t *s, float v, double t, evsnn_event_t *ev, size_t cap) {
+  float *f = malloc(sizeof(float) * s->n);
+  for (uint32_t i = 0; i < s->n; i++) f[i] = v;
+  size_t n;
+  cr_assert_eq(evsnn_dvs_feed(s, f, t, ev, cap, &n), 0);
+  free(f);
+  return n;
+}
+
+/* Pixel 0 goes from I0 to I1 between t = 0 and t = 1000 us, pixel 1 stays. */
+static size_t ramp(evsnn_dvs_t *s, float i0, float i1, evsnn_event_t *ev, size_t cap) {
+  size_t n;
+  float f0[2] = {i0, 0.5f}, f1[2] = {i1, 0.5f};
+  cr_assert_eq(evsnn_dvs_feed(s, f0, 0, ev, cap, &n), 0);
+  cr_assert_eq(n, 0, "the first frame only sets the references");
+  cr_assert_eq(evsnn_dvs_feed(s, f1, 1000, ev, cap, &n), 0);
+  return n;
+}
+
+Test(dvs, brightening_pixel_gives_on_events_at_interpolated_times) {
+  evsnn_dvs_params_t p = params(2, 1);
+  evsnn_dvs_t s;
+  cr_assert_eq(evsnn_dvs_init(&s, &p), 0);
+  evsnn_event_t ev[64];
+  size_t n = ramp(&s, 0.0f, 1.0f, ev, 64);
+  double dL = log(1.1) - log(0.1); /* 2.398: 9 crossings of 0.25 */
+  cr_assert_eq(n, (size_t)floor(dL / 0.25), "got %zu events", n);
+  for (size_t k = 0; k < n; k++) {
+    double t = (k + 1) * 0.25 / dL * 1000;
+    cr_assert_eq(ev[k].p, 1);
+    cr_assert_eq(ev[k].x, 0);
+    cr_assert_eq(ev[k].y, 0);
+    cr_assert(llabs(ev[k].t - (int64_t)floor(t + 0.5)) <= 0, "event %zu at %lld, expected %.2f", k,
+              (long long)ev[k].t, t);
+  }
+  evsnn_dvs_free(&s);
+}
+
+Test(dvs, darkening_pixel_gives_off_events) {
+  evsnn_dvs_params_t p = params(2, 1);
+  p.c_off = 0.3f;
+  evsnn_dvs_t s;
+  cr_assert_eq(evsnn_dvs_init(&s, &p), 0);
+  evsnn_event_t ev[64];
+  size_t n = ramp(&s, 1.0f, 0.0f, ev, 64);
+  double dL = log(1.1) - log(0.1);
+  cr_assert_eq(n, 7, "the OFF threshold sets the count (2.398 / 0.3): got %zu", n);
+  for (size_t k = 0; k < n; k++) {
+    cr_assert_eq(ev[k].p, 0);
+    cr_assert_eq(ev[k].t, (int64_t)floor((k + 1) * 0.3 / dL * 1000 + 0.5));
+  }
+  /* Back up: ON events from the reference the OFF ones left, 7 x 0.3 = 2.1
+   * below the start: 2.1 / 0.25 = 8.4, so 8. */
+  float f[2] = {1.0f, 0.5f};
+  cr_assert_eq(evsnn_dvs_feed(&s, f, 2000, ev, 64, &n), 0);
+  cr_assert_eq(n, 8, "got %zu", n);
+  for (size_t k = 0; k < n; k++) cr_assert_eq(ev[k].p, 1);
+  evsnn_dvs_free(&s);
+}
+
+Test(dvs, refractory_period_blinds_the_pixel_then_fires_the_built_up_change) {
+  evsnn_dvs_params_t p = params(2, 1);
+  p.refractory_us = 300;
+  evsnn_dvs_t s;
+  cr_assert_eq(evsnn_dvs_init(&s, &p), 0);
+  evsnn_event_t ev[64];
+  size_t n = ramp(&s, 0.0f, 1.0f, ev, 64);
+  double dL = log(1.1) - log(0.1), t1 = 0.25 / dL * 1000;
+  /* First crossing at t1, then each time it re-arms (the change over 300 us,
+   * 0.72, exceeds the threshold): t1, t1 + 300, t1 + 600. */
+  cr_assert_eq(n, 3, "got %zu", n);
+  for (size_t k = 0; k < n; k++) cr_assert_eq(ev[k].t, (int64_t)floor(t1 + 300 * k + 0.5));
+  /* The change left at 1000 us fires when it re-arms in the next frame. */
+  float f[2] = {1.0f, 0.5f};
+  cr_assert_eq(evsnn_dvs_feed(&s, f, 2000, ev, 64, &n), 0);
+  cr_assert_eq(n, 1);
+  cr_assert_eq(ev[0].t, (int64_t)floor(t1 + 900 + 0.5));
+  cr_assert_eq(ev[0].p, 1);
+  evsnn_dvs_free(&s);
+}
+
+/* Random frames: no pixel ever fires twice within the refractory period. */
+Test(dvs, refractory_period_respected_on_random_frames) {
+  evsnn_dvs_params_t p = params(8, 8);
+  p.refractory_us = 250;
+  p.c_on = p.c_off = 0.1f;
+  evsnn_dvs_t s;
+  cr_assert_eq(evsnn_dvs_init(&s, &p), 0);
+  evsnn_rng_t rng;
+  evsnn_rng_init(&rng, 7, 0);
+  float f[64];
+  size_t cap = 1 << 14, n, total = 0;
+  evsnn_event_t *ev = malloc(sizeof *ev * cap);
+  int64_t last[64];
+  for (int i = 0; i < 64; i++) last[i] = INT64_MIN / 2;
+  for (int k = 0; k < 200; k++) {
+    for (int i = 0; i < 64; i++) f[i] = evsnn_rng_uniform(&rng);
+    cr_assert_eq(evsnn_dvs_feed(&s, f, 1000.0 * k, ev, cap, &n), 0);
+    for (size_t e = 0; e < n; e++) {
+      int i = ev[e].y * 8 + ev[e].x;
+      cr_assert_geq(ev[e].t - last[i], 250 - 1, "pixel %d: %lld after %lld", i, (long long)ev[e].t,
+                    (long long)last[i]);
+      last[i] = ev[e].t;
+      if (e) cr_assert_geq(ev[e].t, ev[e - 1].t, "a frame's events come in time order");
+    }
+    total += n;
+  }
+  cr_assert_gt(total, 64 * 200, "the scene is busy enough to test something: %zu events", total);
+  free(ev);
+  evsnn_dvs_free(&s);
+}
+
+Test(dvs, noise_rate_and_polarity_as_asked) {
+  evsnn_dvs_params_t p = params(34, 34);
+  p.noise_hz = 50;
+  evsnn_dvs_t s;
+  cr_assert_eq(evsnn_dvs_init(&s, &p), 0);
+  evsnn_event_t *ev = malloc(sizeof *ev * 4096);
+  size_t total = 0, on = 0;
+  feed_const(&s, 0.3f, 0, ev, 4096);
+  for (int k = 1; k <= 100; k++) { /* 1 s of a still scene, 10 ms frames */
+    size_t n = feed_const(&s, 0.3f, 10000.0 * k, ev, 4096);
+    for (size_t e = 0; e < n; e++) {
+      cr_assert(ev[e].t >= 10000 * (k - 1) && ev[e].t <= 10000 * k); /* (t0, t1], rounded to us */
+      on += ev[e].p;
+    }
+    total += n;
+  }
+  double expect = 50.0 * 34 * 34; /* 57,800; Poisson sd 240 */
+  cr_assert(fabs(total - expect) < 5 * sqrt(expect), "%zu noise events in 1 s, expected %.0f", total, expect);
+  cr_assert(fabs((double)on / total - 0.5) < 0.02, "ON fraction %.3f", (double)on / total);
+  /* Without noise a still scene is silent. */
+  evsnn_dvs_free(&s);
+  p.noise_hz = 0;
+  cr_assert_eq(evsnn_dvs_init(&s, &p), 0);
+  feed_const(&s, 0.3f, 0, ev, 4096);
+  cr_assert_eq(feed_const(&s, 0.3f, 1e6, ev, 4096), 0);
+  free(ev);
+  evsnn_dvs_free(&s);
+}
+
+Test(dvs, mismatch_spreads_thresholds_and_counts) {
+  evsnn_dvs_params_t p = params(64, 64);
+  p.mismatch = 0.05f;
+  evsnn_dvs_t s;
+  cr_assert_eq(evsnn_dvs_init(&s, &p), 0);
+  double m = 0, m2 = 0;
+  for (uint32_t i = 0; i < s.n; i++) m += s.thr_on[i], m2 += (double)s.thr_on[i] * s.thr_on[i];
+  m /= s.n;
+  double sd = sqrt(m2 / s.n - m * m);
+  cr_assert(fabs(m - 0.25) < 0.005 && fabs(sd - 0.05) < 0.005, "ON thresholds: mean %.4f sd %.4f", m, sd);
+  size_t cap = 1 << 16;
+  evsnn_event_t *ev = malloc(sizeof *ev * cap);
+  feed_const(&s, 0.0f, 0, ev, cap);
+  size_t n = feed_const(&s, 1.0f, 1000, ev, cap);
+  int *count = calloc(s.n, sizeof(int)), lo = 1000, hi = 0;
+  for (size_t e = 0; e < n; e++) count[ev[e].y * 64 + ev[e].x]++;
+  for (uint32_t i = 0; i < s.n; i++) {
+    cr_assert_eq(count[i], (int)floor((log(1.1) - log(0.1)) / s.thr_on[i] + 1e-9), "pixel %u", i);
+    lo = count[i] < lo ? count[i] : lo, hi = count[i] > hi ? count[i] : hi;
+  }
+  cr_assert_lt(lo, hi, "a uniform change gives different counts: %d..%d", lo, hi);
+  free(count);
+  free(ev);
+  evsnn_dvs_free(&s);
+}
+
+/* All events of a short random movie, as one array. */
+static size_t movie(const evsnn_dvs_params_t *p, uint64_t stream, evsnn_event_t *all, size_t cap) {
+  evsnn_dvs_t s;
+  cr_assert_eq(evsnn_dvs_init(&s, p), 0);
+  evsnn_dvs_reset(&s, stream);
+  evsnn_rng_t rng;
+  evsnn_rng_init(&rng, 99, 0);
+  float *f = malloc(sizeof(float) * s.n);
+  size_t total = 0, n;
+  for (int k = 0; k < 20; k++) {
+    for (uint32_t i = 0; i < s.n; i++) f[i] = evsnn_rng_uniform(&rng);
+    cr_assert_eq(evsnn_dvs_feed(&s, f, 500.0 * k, all + total, cap - total, &n), 0);
+    total += n;
+  }
+  free(f);
+  evsnn_dvs_free(&s);
+  return total;
+}
+
+Test(dvs, seeded_determinism) {
+  evsnn_dvs_params_t p = params(16, 16);
+  p.mismatch = 0.03f, p.noise_hz = 200, p.refractory_us = 50;
+  size_t cap = 1 << 16;
+  evsnn_event_t *a = malloc(sizeof *a * cap), *b = malloc(sizeof *b * cap);
+  size_t na = movie(&p, 3, a, cap), nb = movie(&p, 3, b, cap);
+  cr_assert_eq(na, nb);
+  cr_assert_eq(memcmp(a, b, na * sizeof *a), 0, "same seed and stream, same events");
+  nb = movie(&p, 4, b, cap);
+  cr_assert(na != nb || memcmp(a, b, na * sizeof *a), "another stream, other noise");
+  p.seed = 2;
+  nb = movie(&p, 3, b, cap);
+  cr_assert(na != nb || memcmp(a, b, na * sizeof *a), "another seed, another sensor");
+  free(a);
+  free(b);
+}
+
+Test(dvs, feed_too_small_buffer_changes_nothing) {
+  evsnn_dvs_params_t p = params(8, 8);
+  p.noise_hz = 1000;
+  evsnn_dvs_t s, r;
+  cr_assert_eq(evsnn_dvs_init(&s, &p), 0);
+  cr_assert_eq(evsnn_dvs_init(&r, &p), 0);
+  evsnn_event_t a[4096], b[4096];
+  feed_const(&s, 0.0f, 0, a, 4096);
+  feed_const(&r, 0.0f, 0, b, 4096);
+  float f[64];
+  for (int i = 0; i < 64; i++) f[i] = 1.0f;
+  size_t n = 7;
+  cr_assert_eq(evsnn_dvs_feed(&s, f, 1000, a, 10, &n), EVSNN_ERANGE);
+  cr_assert_eq(n, 0);
+  size_t na, nb;
+  cr_assert_eq(evsnn_dvs_feed(&s, f, 1000, a, 4096, &na), 0);
+  cr_assert_eq(evsnn_dvs_feed(&r, f, 1000, b, 4096, &nb), 0);
+  cr_assert_eq(na, nb);
+  cr_assert_gt(na, 64 * 8);
+  cr_assert_eq(memcmp(a, b, na * sizeof *a), 0, "the failed feed left no trace");
+  evsnn_dvs_free(&s);
+  evsnn_dvs_free(&r);
+}
+
+Test(dvs, bad_input_is_an_error) {
+  evsnn_dvs_params_t p = params(0, 4);
+  evsnn_dvs_t s;
+  cr_assert_eq(evsnn_dvs_init(&s, &p), EVSNN_EINVAL);
+  p = params(4, 4), p.c_on = 0;
+  cr_assert_eq(evsnn_dvs_init(&s, &p), EVSNN_EINVAL);
+  p = params(4, 4), p.refractory_us = -1;
+  cr_assert_eq(evsnn_dvs_init(&s, &p), EVSNN_EINVAL);
+  p = params(4, 4);
+  cr_assert_eq(evsnn_dvs_init(&s, &p), 0);
+  evsnn_event_t ev[256];
+  feed_const(&s, 0.5f, 100, ev, 256);
+  float f[16] = {0};
+  size_t n;
+  cr_assert_eq(evsnn_dvs_feed(&s, f, 100, ev, 256, &n), EVSNN_EINVAL, "time must advance");
+  evsnn_dvs_free(&s);
+  evsnn_saccades_t sac;
+  cr_assert_eq(evsnn_saccades_nmnist(&sac, 34, 34, 40, 28, 1e5), EVSNN_EINVAL);
+}
+
+Test(dvs, saccade_path_is_the_nmnist_triangle) {
+  evsnn_saccades_t sac;
+  cr_assert_eq(evsnn_saccades_nmnist(&sac, 34, 34, 28, 28, 1e5), 0);
+  cr_assert_eq(evsnn_saccades_span(&sac), 3e5);
+  float x, y;
+  const double t[] = {0, 5e4, 1e5, 2e5, 2.5e5, 3e5, 4e5};
+  const float ex[] = {3, 4.5f, 6, 0, 1.5f, 3, 3}, ey[] = {0, 3, 6, 6, 3, 0, 0};
+  for (int k = 0; k < 7; k++) {
+    evsnn_saccades_at(&sac, t[k], &x, &y);
+    cr_assert(fabsf(x - ex[k]) < 1e-5f && fabsf(y - ey[k]) < 1e-5f, "t %g: (%g, %g)", t[k], x, y);
+  }
+}
+
+Test(dvs, render_shifts_by_subpixels) {
+  uint8_t img[4] = {255, 0, 0, 0}; /* 2x2, top-left white */
+  float f[16];
+  evsnn_dvs_render(f, 4, 4, img, 2, 2, 1.0f, 2.0f);
+  for (int i = 0; i < 16; i++) cr_assert_float_eq(f[i], i == 2 * 4 + 1 ? 1.0f : 0.0f, 1e-6, "pixel %d", i);
+  evsnn_dvs_render(f, 4, 4, img, 2, 2, 1.25f, 0.0f);
+  cr_assert_float_eq(f[1], 0.75f, 1e-6);
+  cr_assert_float_eq(f[2], 0.25f, 1e-6);
+}
+
+typedef struct {
+  evsnn_event_t *ev;
+  size_t n, cap;
+} collect_t;
+
+static int collect(void *arg, const evsnn_event_t *ev, size_t n) {
+  collect_t *c = arg;
+  cr_assert_leq(c->n + n, c->cap);
+  memcpy(c->ev + c->n, ev, n * sizeof *ev);
+  c->n += n;
+  return 0;
+}
+
+Test(dvs, mnist_digit_on_saccades_lands_in_34x34_and_reads_back, .timeout = 30) {
+  char dir[1024], path[1100];
+  snprintf(dir, sizeof dir, "%s/datasets/sample", getenv("EVSNN_SRCDIR") ? getenv("EVSNN_SRCDIR") : ".");
+  evsnn_dataset_t train, test;
+  cr_assert_eq(evsnn_dataset_load_dir(&train, &test, dir, NULL, NULL, 0), 0);
+  evsnn_dvs_params_t p = params(34, 34);
+  evsnn_dvs_t s;
+  cr_assert_eq(evsnn_dvs_init(&s, &p), 0);
+  evsnn_saccades_t sac;
+  cr_assert_eq(evsnn_saccades_nmnist(&sac, 34, 34, 28, 28, 1e5), 0);
+  float frame[34 * 34];
+  collect_t c = {malloc(sizeof(evsnn_event_t) * 200000), 0, 200000};
+  cr_assert_eq(evsnn_dvs_encode_image(&s, test.pixels, 28, 28, &sac, 1000, 0, frame, collect, &c), 0);
+  size_t on = 0, per_saccade[3] = {0};
+  static int diff[34 * 34];
+  for (size_t e = 0; e < c.n; e++) {
+    const evsnn_event_t *ev = &c.ev[e];
+    cr_assert(ev->x < 34 && ev->y < 34 && ev->t >= 0 && ev->t <= 300000);
+    if (e) cr_assert_geq(ev->t, c.ev[e - 1].t);
+    on += ev->p;
+    per_saccade[ev->t <= 100000 ? 0 : ev->t <= 200000 ? 1 : 2]++;
+    diff[ev->y * 34 + ev->x] += ev->p ? 1 : -1;
+  }
+  cr_assert(c.n > 1000 && c.n < 50000, "%zu events", c.n);
+  for (int k = 0; k < 3; k++) cr_assert_gt(per_saccade[k], c.n / 10, "saccade %d: %zu events", k, per_saccade[k]);
+  /* The path is closed: each pixel ends where it began, so its ON and OFF
+   * counts differ by at most one threshold's worth. */
+  for (int i = 0; i < 34 * 34; i++) cr_assert(abs(diff[i]) <= 1, "pixel %d: ON - OFF = %d", i, diff[i]);
+  cr_assert_gt(on, 0);
+  cr_assert_lt(on, c.n);
+
+  /* The same recording through the writer and the generic reader. */
+  snprintf(path, sizeof path, "/tmp/evsnn-test-dvs-%d.evs", (int)getpid());
+  evsnn_event_info_t info = {.format = "evsnn", .width = 34, .height = 34, .channels = 2,
+                             .kind = EVSNN_EVENTS_DVS, .label = test.labels[0], .meta = "source=test"};
+  evsnn_event_writer_t *w;
+  cr_assert_eq(evsnn_event_writer_open(&w, path, &info), 0);
+  cr_assert_eq(evsnn_event_write(w, c.ev, c.n), 0);
+  cr_assert_eq(evsnn_event_writer_close(w), 0);
+  evsnn_event_reader_t *r;
+  cr_assert_eq(evsnn_event_reader_open(&r, path, NULL), 0);
+  const evsnn_event_info_t *ri = evsnn_event_reader_info(r);
+  cr_assert_eq(ri->width, 34);
+  cr_assert_eq(ri->height, 34);
+  cr_assert_eq(ri->label, test.labels[0]);
+  evsnn_event_t *back = malloc(sizeof *back * c.n);
+  size_t got = 0, n;
+  while (evsnn_event_read(r, back + got, c.n - got, &n) == 0 && n) got += n;
+  cr_assert_eq(got, c.n);
+  for (size_t e = 0; e < got; e++)
+    cr_assert(back[e].t == c.ev[e].t && back[e].x == c.ev[e].x && back[e].y == c.ev[e].y && back[e].p == c.ev[e].p);
+  evsnn_event_reader_close(r);
+  unlink(path);
+  free(back);
+  free(c.ev);
+  evsnn_dvs_free(&s);
+  evsnn_dataset_free(&train);
+  evsnn_dataset_free(&test);
+}
