@@ -2,12 +2,13 @@
  * interpolated times, polarity, refractory period, mismatch, background
  * noise rate, seeded determinism, the all-or-nothing feed, and an MNIST
  * digit on N-MNIST's saccades landing in a 34 x 34 recording that the
- * event reader reads back. */
+ * event reader reads back; then `evsnn encode dvs` as a user runs it. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "evsnn/dataset.h"
@@ -364,4 +365,113 @@ Test(dvs, mnist_digit_on_saccades_lands_in_34x34_and_reads_back, .timeout = 30) 
   evsnn_dvs_free(&s);
   evsnn_dataset_free(&train);
   evsnn_dataset_free(&test);
+}
+
+/* ------------------------------------------------- evsnn encode dvs ---- */
+
+/* Runs `evsnn ARGS` from the source tree; returns the exit status, with
+ * stdout in out and stderr in err. */
+static int run(const char *args, char *out, size_t out_cap, char *err, size_t err_cap) {
+  const char *build = getenv("EVSNN_BUILDDIR"), *src = getenv("EVSNN_SRCDIR");
+  char cmd[8192], eo[] = "/tmp/evsnn-dvs-err.XXXXXX";
+  int fd = mkstemp(eo);
+  cr_assert(fd >= 0);
+  close(fd);
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s/evsnn' %s 2>'%s'", src ? src : ".", build ? build : ".", args, eo);
+  FILE *p = popen(cmd, "r");
+  cr_assert(p);
+  size_t n = fread(out, 1, out_cap - 1, p);
+  out[n] = '\0';
+  int status = pclose(p);
+  FILE *e = fopen(eo, "r");
+  n = e ? fread(err, 1, err_cap - 1, e) : 0;
+  err[n] = '\0';
+  if (e) fclose(e);
+  unlink(eo);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int files_equal(const char *a, const char *b) {
+  FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+  int same = fa && fb;
+  while (same) {
+    int ca = fgetc(fa), cb = fgetc(fb);
+    if (ca != cb) same = 0;
+    if (ca == EOF || cb == EOF) break;
+  }
+  if (fa) fclose(fa);
+  if (fb) fclose(fb);
+  return same;
+}
+
+Test(encode_cli, writes_labelled_files_the_same_for_any_thread_count, .timeout = 60) {
+  char out[4096], err[4096], args[1024], d1[256], d2[256];
+  snprintf(d1, sizeof d1, "/tmp/evsnn-dvs-cli-%d-a", (int)getpid());
+  snprintf(d2, sizeof d2, "/tmp/evsnn-dvs-cli-%d-b", (int)getpid());
+  snprintf(args, sizeof args, "encode dvs --data datasets/sample --limit 5 --noise 5 --mismatch 0.02 "
+           "--refractory 100 --threads 2 --json --out %s", d1);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  cr_assert(strstr(out, "\"images\": 10,") != NULL, "stdout: %s", out);
+  snprintf(args, sizeof args, "encode dvs --data datasets/sample --limit 5 --noise 5 --mismatch 0.02 "
+           "--refractory 100 --threads 1 --out %s", d2);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s/datasets/sample", getenv("EVSNN_SRCDIR") ? getenv("EVSNN_SRCDIR") : ".");
+  evsnn_dataset_t train, test;
+  cr_assert_eq(evsnn_dataset_load_dir(&train, &test, dir, NULL, NULL, 0), 0);
+  const char *split[2] = {"train", "test"};
+  const evsnn_dataset_t *ds[2] = {&train, &test};
+  for (int s = 0; s < 2; s++)
+    for (int i = 0; i < 5; i++) {
+      char a[512], b[512], want[64];
+      snprintf(a, sizeof a, "%s/%s/%05d.evs.gz", d1, split[s], i);
+      snprintf(b, sizeof b, "%s/%s/%05d.evs.gz", d2, split[s], i);
+      cr_assert(files_equal(a, b), "%s differs between 2 threads and 1", a);
+      evsnn_event_reader_t *r;
+      cr_assert_eq(evsnn_event_reader_open(&r, a, NULL), 0, "%s", a);
+      const evsnn_event_info_t *info = evsnn_event_reader_info(r);
+      cr_assert_eq(info->width, 34);
+      cr_assert_eq(info->channels, 2);
+      cr_assert_eq(info->label, ds[s]->labels[i], "%s", a);
+      snprintf(want, sizeof want, "split=%s\nindex=%d\n", split[s], i);
+      cr_assert(strstr(info->meta, want) != NULL, "%s meta: %s", a, info->meta);
+      cr_assert(strstr(info->meta, "refractory_us=100\n") != NULL, "%s meta: %s", a, info->meta);
+      evsnn_event_reader_close(r);
+    }
+  snprintf(args, sizeof args, "events info %s/test/00003.evs.gz --json", d1);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  cr_assert(strstr(out, "\"format\": \"evsnn\"") != NULL || strstr(out, "\"format\":\"evsnn\"") != NULL,
+            "stdout: %s", out);
+
+  /* The training side reads the directory as an event dataset. */
+  evsnn_dataset_t et, ev;
+  cr_assert_eq(evsnn_dataset_load_events_dir(&et, &ev, d1, 784, 10, 0, EVSNN_BIN_BINARY), 0, "%s",
+               evsnn_error_detail());
+  cr_assert_eq(et.n, 5);
+  cr_assert_eq(ev.n, 5);
+  for (int i = 0; i < 5; i++) cr_assert_eq(ev.labels[i], test.labels[i]);
+  evsnn_dataset_free(&et);
+  evsnn_dataset_free(&ev);
+  evsnn_dataset_free(&train);
+  evsnn_dataset_free(&test);
+  snprintf(args, sizeof args, "rm -rf '%s' '%s'", d1, d2);
+  cr_assert_eq(system(args), 0);
+}
+
+Test(encode_cli, bad_options_are_usage_errors) {
+  char out[4096], err[4096];
+  cr_expect_eq(run("encode dvs --data datasets/sample", out, sizeof out, err, sizeof err), 2);
+  cr_expect(strstr(err, "--out") != NULL, "stderr: %s", err);
+  cr_expect_eq(run("encode dvs --out /tmp/x --threshold abc", out, sizeof out, err, sizeof err), 2);
+  cr_expect_eq(run("encode dvs --out /tmp/x --sensor 34", out, sizeof out, err, sizeof err), 2);
+  cr_expect_eq(run("encode dvs --out /tmp/x --sensor 20x20 --data datasets/sample", out, sizeof out, err,
+                   sizeof err), 1, "a 28x28 image does not fit: %s", err);
+  cr_expect(strstr(err, "does not fit") != NULL, "stderr: %s", err);
+  cr_expect_eq(run("encode dvs --out /tmp/x --threshold 0", out, sizeof out, err, sizeof err), 1);
+  cr_expect(strstr(err, "threshold") != NULL, "stderr: %s", err);
+  cr_expect_eq(run("encode png --out /tmp/x", out, sizeof out, err, sizeof err), 2);
+  cr_expect_eq(run("encode dvs --data datasets/sample --limit 1 --out /nonexistent/dir/x", out, sizeof out, err,
+                   sizeof err), 1);
+  cr_expect(strstr(err, "/nonexistent/dir/x") != NULL, "stderr: %s", err);
 }

@@ -16,6 +16,7 @@ int evsnn_cmd_test(int argc, char **argv);
 int evsnn_cmd_stats(int argc, char **argv);
 int evsnn_cmd_replay(int argc, char **argv);
 int evsnn_cmd_events(int argc, char **argv);
+int evsnn_cmd_encode(int argc, char **argv);
 int evsnn_cmd_plot(int argc, char **argv);
 int evsnn_cmd_serve(int argc, char **argv);
 int evsnn_cmd_send(int argc, char **argv);

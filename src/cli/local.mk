@@ -4,6 +4,7 @@ evsnn_SOURCES = src/cli/main.c src/cli/cli.h src/cli/parallel.c src/cli/cmd_benc
 evsnn_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS) $(CAIRO_CFLAGS)
 evsnn_LDADD = libevsnn_stream.la libevsnn_plot.la $(EVSNN_LIBS) $(LIBUV_LIBS) $(CAIRO_LIBS)
 evsnn_SOURCES += src/cli/cmd_events.c
+evsnn_SOURCES += src/cli/cmd_encode.c
 evsnn_SOURCES += src/cli/cmd_train.c src/cli/cmd_test.c
 evsnn_SOURCES += src/cli/cmd_stats.c src/cli/cmd_replay.c src/cli/map.c
 

@@ -20,6 +20,7 @@ static const struct {
     {"bench", evsnn_cmd_bench, "time inference with the event engine and the dense CBLAS engine"},
     {"plot", evsnn_cmd_plot, "pictures: curves, membrane, raster, reconstruct, anytime, events, sparsity"},
     {"events", evsnn_cmd_events, "event files: info, cat (crop, slice, downsample), convert"},
+    {"encode", evsnn_cmd_encode, "images to DVS events: an emulated sensor on N-MNIST's saccades (encode dvs)"},
     {"serve", evsnn_cmd_serve, "TCP server: event streams in, decisions out (docs/protocol.md)"},
     {"send", evsnn_cmd_send, "stream an event file to evsnn serve and print its decisions"},
 };

@@ -32,7 +32,12 @@ static double normal(evsnn_rng_t *rng) {
   return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
 }
 
-static float clamp01(float v) { return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v; }
+/* L = ln(I + eps) with I clamped to [0, 1]; black, most of a digit's
+ * frame, takes the precomputed ln(eps) instead of a logf. */
+static float log_intensity(float v, float eps, float log_eps) {
+  if (!(v > 0.0f)) return log_eps;
+  return logf((v > 1.0f ? 1.0f : v) + eps);
+}
 
 void evsnn_dvs_free(evsnn_dvs_t *s) {
   free(s->thr_on);
@@ -129,10 +134,11 @@ static evsnn_event_t make_event(double t, uint32_t i, uint32_t width, int p) {
 int evsnn_dvs_feed(evsnn_dvs_t *s, const float *frame, double t1, evsnn_event_t *out, size_t cap, size_t *n_out) {
   const evsnn_dvs_params_t *p = &s->p;
   double rate = p->noise_hz * s->n * 1e-6; /* noise events per us, whole sensor */
+  float log_eps = logf(p->eps);
   *n_out = 0;
   if (!s->started) {
     for (uint32_t i = 0; i < s->n; i++) {
-      s->ref[i] = s->lprev[i] = logf(clamp01(frame[i]) + p->eps);
+      s->ref[i] = s->lprev[i] = log_intensity(frame[i], p->eps, log_eps);
       s->t_last[i] = -INFINITY;
     }
     s->started = 1;
@@ -146,7 +152,7 @@ int evsnn_dvs_feed(evsnn_dvs_t *s, const float *frame, double t1, evsnn_event_t 
   double t0 = s->t_prev, dt = t1 - t0, refr = p->refractory_us;
   size_t k = 0;
   for (uint32_t i = 0; i < s->n; i++) {
-    double L0 = s->lprev[i], L1 = logf(clamp01(frame[i]) + p->eps);
+    double L0 = s->lprev[i], L1 = log_intensity(frame[i], p->eps, log_eps);
     double ref = s->ref[i], tl = s->t_last[i], cur = t0;
     double slope = (L1 - L0) / dt, c_on = s->thr_on[i], c_off = s->thr_off[i];
     if (L1 != L0 || L1 - ref >= c_on || ref - L1 >= c_off)

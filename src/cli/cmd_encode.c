@@ -1,0 +1,260 @@
+/* evsnn encode dvs: MNIST (or any IDX image set) through the DVS emulator
+ * on N-MNIST's saccades, one labelled event file per image in
+ * OUT/train/NNNNN.evs.gz and OUT/test/NNNNN.evs.gz: the layout
+ * evsnn_dataset_load_events_dir, `evsnn train --data OUT` and `evsnn events`
+ * read. Images are shared out over the thread pool; each image's events
+ * depend only on the options and the image's index, never on the worker
+ * that encoded it, so a seed gives the same files for any --threads. */
+#include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/internal.h"
+#include "evsnn.h"
+
+/* The noise stream of image i: the split in the high bits, so train and
+ * test image i do not share their noise. */
+#define STREAM_TEST (UINT64_C(1) << 32)
+
+typedef struct {
+  const evsnn_dataset_t *d;
+  const char *dir, *split, *meta_common;
+  uint64_t stream_base;
+  uint32_t digits;
+  evsnn_dvs_params_t params;
+  evsnn_saccades_t sac;
+  double frame_us;
+  uint32_t n_workers;
+  atomic_uint done;
+  atomic_int failed;
+  double t0;
+  int tty;
+} job_t;
+
+typedef struct {
+  job_t *job;
+  evsnn_dvs_t dvs;
+  float *frame;
+  uint64_t events, on;
+  evsnn_event_writer_t *w;
+  int err;
+  char what[1100], detail[1024];
+} worker_t;
+
+static int sink(void *arg, const evsnn_event_t *ev, size_t n) {
+  worker_t *w = arg;
+  for (size_t k = 0; k < n; k++) w->on += ev[k].p;
+  w->events += n;
+  return evsnn_event_write(w->w, ev, n);
+}
+
+static void progress(job_t *j) {
+  static double last;
+  double now = evsnn__now(), dt = now - j->t0;
+  unsigned done = atomic_load(&j->done);
+  if (done < j->d->n && now - last < 0.5) return;
+  last = now;
+  double rate = done / (dt > 0 ? dt : 1);
+  if (j->tty)
+    fprintf(stderr, "\r  %s %6u/%u  %6.0f images/s  eta %4.0fs ", j->split, done, j->d->n, rate,
+            (j->d->n - done) / (rate > 0 ? rate : 1));
+  if (j->tty && done == j->d->n) fputc('\n', stderr);
+}
+
+static void encode_range(void *ctx, uint32_t iw) {
+  worker_t *w = (worker_t *)ctx + iw;
+  job_t *j = w->job;
+  size_t px = (size_t)j->d->rows * j->d->cols;
+  for (uint32_t i = iw; i < j->d->n && !atomic_load(&j->failed); i += j->n_workers) {
+    char meta[4096];
+    snprintf(w->what, sizeof w->what, "%s/%0*u.evs.gz", j->dir, (int)j->digits, i);
+    snprintf(meta, sizeof meta, "%ssplit=%s\nindex=%u\n", j->meta_common, j->split, i);
+    evsnn_event_info_t info = {.format = "evsnn", .width = j->params.width, .height = j->params.height,
+                               .channels = 2, .kind = EVSNN_EVENTS_DVS, .label = j->d->labels[i], .meta = meta};
+    int err = evsnn_event_writer_open(&w->w, w->what, &info);
+    if (!err)
+      err = evsnn_dvs_encode_image(&w->dvs, j->d->pixels + i * px, j->d->cols, j->d->rows, &j->sac, j->frame_us,
+                                   j->stream_base + i, w->frame, sink, w);
+    int err2 = w->w ? evsnn_event_writer_close(w->w) : 0;
+    w->w = NULL;
+    if (!err) err = err2;
+    if (err) {
+      w->err = err;
+      snprintf(w->detail, sizeof w->detail, "%s", evsnn_error_detail());
+      atomic_store(&j->failed, 1);
+      return;
+    }
+    atomic_fetch_add(&j->done, 1);
+    if (iw == 0) progress(j);
+  }
+}
+
+static int make_dir(const char *path) {
+  if (mkdir(path, 0777) == 0 || errno == EEXIST) return 0;
+  return evsnn__fail(EVSNN_EIO, "%s: cannot create the directory: %s", path, strerror(errno));
+}
+
+static int usage_encode(void) {
+  printf("usage: evsnn encode dvs --out DIR [--data DIR] [--train | --test] [--limit N] [--seed S]\n"
+         "                        [--threshold C] [--threshold-off C] [--refractory US] [--noise HZ]\n"
+         "                        [--mismatch SIGMA] [--sensor WxH] [--saccade-ms MS] [--frame-us US]\n"
+         "                        [--threads N] [--json]\n"
+         "  Moves each MNIST image over an emulated DVS along N-MNIST's three saccades and\n"
+         "  writes one labelled event file per image: DIR/train/NNNNN.evs.gz, DIR/test/NNNNN.evs.gz\n"
+         "  (both splits unless --train or --test; --limit N per split).\n"
+         "  Defaults: 34x34 sensor, thresholds 0.25 (ln units), no refractory period, no noise,\n"
+         "  no mismatch, seed 1, saccades of 100 ms, a frame every 1000 us, threads = cores.\n"
+         "  See docs/dvs-emulator.md.\n");
+  return 0;
+}
+
+/* Encodes one split into out/name; adds its counts to the totals. */
+static int encode_split(const evsnn_dataset_t *d, const char *out, const char *name, uint64_t stream_base,
+                        const char *meta_common, const evsnn_dvs_params_t *params, const evsnn_saccades_t *sac,
+                        double frame_us, cli_parallel_t *par, uint64_t *events, uint64_t *on) {
+  char dir[1024];
+  snprintf(dir, sizeof dir, "%s/%s", out, name);
+  int err = make_dir(dir);
+  if (err) return cli_fail(err, dir);
+  job_t j = {.d = d, .dir = dir, .split = name, .meta_common = meta_common, .stream_base = stream_base,
+             .params = *params, .frame_us = frame_us, .n_workers = par->base.n_workers, .t0 = evsnn__now(),
+             .tty = isatty(2)};
+  j.sac = *sac;
+  j.digits = 5;
+  for (uint32_t n = d->n; n >= 100000; n /= 10) j.digits++;
+  worker_t *w = calloc(par->base.n_workers, sizeof *w);
+  if (!w) return cli_fail(EVSNN_ENOMEM, "encode dvs");
+  int status = 0;
+  for (uint32_t i = 0; i < par->base.n_workers && !status; i++) {
+    w[i].job = &j;
+    if ((err = evsnn_dvs_init(&w[i].dvs, params))) status = cli_fail(err, "encode dvs");
+    else if (!(w[i].frame = malloc(sizeof(float) * w[i].dvs.n))) status = cli_fail(EVSNN_ENOMEM, "encode dvs");
+  }
+  if (!status) par->base.run(&par->base, encode_range, w);
+  for (uint32_t i = 0; i < par->base.n_workers; i++) {
+    if (w[i].err && !status) {
+      evsnn__fail(w[i].err, "%s", w[i].detail);
+      status = cli_fail(w[i].err, w[i].what);
+    }
+    *events += w[i].events, *on += w[i].on;
+    evsnn_dvs_free(&w[i].dvs);
+    free(w[i].frame);
+  }
+  free(w);
+  if (!status && !j.tty) fprintf(stderr, "  %s: %u files in %s\n", name, d->n, dir);
+  return status;
+}
+
+static int encode_dvs(int argc, char **argv) {
+  const char *data = NULL, *out = NULL;
+  int want_train = 1, want_test = 1, json = 0;
+  long limit = 0, seed = 1, threads = sysconf(_SC_NPROCESSORS_ONLN), sw = 34, sh = 34;
+  double c_on = 0.25, c_off = -1, refr = 0, noise = 0, mismatch = 0, saccade_ms = 100, frame_us = 1000;
+  if (threads < 1) threads = 1;
+  if (threads > CLI_MAX_THREADS) threads = CLI_MAX_THREADS;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage_encode();
+    if (!strcmp(a, "--train")) { want_test = 0; continue; }
+    if (!strcmp(a, "--test")) { want_train = 0; continue; }
+    if (!strcmp(a, "--json")) { json = 1; continue; }
+    if (!val) return cli_usage("encode dvs: %s needs a value", a);
+    if (!strcmp(a, "--data")) data = val;
+    else if (!strcmp(a, "--out")) out = val;
+    else if (!strcmp(a, "--limit")) { if (!cli_parse_long(a, val, 1, 100000000, &limit)) return 2; }
+    else if (!strcmp(a, "--seed")) { if (!cli_parse_long(a, val, 0, 0x7fffffffL, &seed)) return 2; }
+    else if (!strcmp(a, "--threads")) { if (!cli_parse_long(a, val, 1, CLI_MAX_THREADS, &threads)) return 2; }
+    else if (!strcmp(a, "--threshold")) { if (!cli_parse_double(a, val, &c_on)) return 2; }
+    else if (!strcmp(a, "--threshold-off")) { if (!cli_parse_double(a, val, &c_off)) return 2; }
+    else if (!strcmp(a, "--refractory")) { if (!cli_parse_double(a, val, &refr)) return 2; }
+    else if (!strcmp(a, "--noise")) { if (!cli_parse_double(a, val, &noise)) return 2; }
+    else if (!strcmp(a, "--mismatch")) { if (!cli_parse_double(a, val, &mismatch)) return 2; }
+    else if (!strcmp(a, "--saccade-ms")) { if (!cli_parse_double(a, val, &saccade_ms)) return 2; }
+    else if (!strcmp(a, "--frame-us")) { if (!cli_parse_double(a, val, &frame_us)) return 2; }
+    else if (!strcmp(a, "--sensor")) {
+      char *x;
+      sw = strtol(val, &x, 10);
+      if (x == val || (*x != 'x' && *x != 'X') || (sh = strtol(x + 1, &x, 10)) < 1 || *x || sw < 1 || sw > 4096 ||
+          sh > 4096)
+        return cli_usage("encode dvs: --sensor: expected WxH (each 1..4096), got '%s'", val);
+    } else return cli_usage("encode dvs: unknown option '%s' (see evsnn encode dvs --help)", a);
+    i++;
+  }
+  if (!out) return cli_usage("encode dvs: --out DIR is required (see evsnn encode dvs --help)");
+  if (!want_train && !want_test) return cli_usage("encode dvs: --train and --test exclude each other");
+  if (!(saccade_ms > 0) || !(frame_us > 0) || frame_us > saccade_ms * 1000)
+    return cli_usage("encode dvs: --saccade-ms and --frame-us must be > 0, a frame no longer than a saccade");
+
+  evsnn_dvs_params_t p;
+  evsnn_dvs_params_default(&p);
+  p.width = (uint32_t)sw, p.height = (uint32_t)sh;
+  p.c_on = (float)c_on, p.c_off = (float)(c_off < 0 ? c_on : c_off);
+  p.refractory_us = refr, p.noise_hz = noise, p.mismatch = (float)mismatch, p.seed = (uint64_t)seed;
+  evsnn_dvs_t probe; /* checks the parameters before any file is made */
+  int err = evsnn_dvs_init(&probe, &p);
+  if (err) return cli_fail(err, "encode dvs");
+  evsnn_dvs_free(&probe);
+
+  evsnn_dataset_t train = {0}, test = {0};
+  int is_sample = 0;
+  char used[1024];
+  if ((err = evsnn_dataset_load_dir(&train, &test, data, &is_sample, used, sizeof used)))
+    return cli_fail(err, data ? data : "MNIST");
+  if (is_sample)
+    fprintf(stderr, "evsnn: NOTE: using the embedded sample (%s), not the full MNIST set; run datasets/fetch-mnist\n",
+            used);
+  if (limit) evsnn_dataset_limit(&train, (uint32_t)limit), evsnn_dataset_limit(&test, (uint32_t)limit);
+  evsnn_saccades_t sac; /* checks that the images fit the sensor, before any file is made */
+  if ((err = evsnn_saccades_nmnist(&sac, p.width, p.height, test.cols, test.rows, saccade_ms * 1000)) ||
+      (err = make_dir(out))) {
+    evsnn_dataset_free(&train), evsnn_dataset_free(&test);
+    return cli_fail(err, err == EVSNN_EIO ? out : "encode dvs");
+  }
+  char meta[2048];
+  snprintf(meta, sizeof meta,
+           "generator=evsnn encode dvs\nsource=%s\nsensor=%ldx%ld\nthreshold_on=%g\nthreshold_off=%g\n"
+           "refractory_us=%g\nnoise_hz=%g\nmismatch=%g\neps=%g\nseed=%ld\nsaccade_us=%g\nframe_us=%g\n",
+           used, sw, sh, p.c_on, p.c_off, refr, noise, mismatch, p.eps, seed, saccade_ms * 1000, frame_us);
+  fprintf(stderr, "evsnn encode dvs: %s -> %s: %ldx%ld sensor, thresholds %g/%g, refractory %g us, noise %g Hz, "
+          "mismatch %g, seed %ld, %ld thread(s)\n",
+          used, out, sw, sh, p.c_on, p.c_off, refr, noise, mismatch, seed, threads);
+
+  cli_parallel_t par;
+  cli_parallel_init(&par, (uint32_t)threads);
+  uint64_t events = 0, on = 0, images = 0;
+  double t0 = evsnn__now();
+  int status = 0;
+  if (want_train && !status)
+    status = encode_split(&train, out, "train", 0, meta, &p, &sac, frame_us, &par, &events, &on),
+    images += train.n;
+  if (want_test && !status)
+    status = encode_split(&test, out, "test", STREAM_TEST, meta, &p, &sac, frame_us, &par, &events, &on),
+    images += test.n;
+  double secs = evsnn__now() - t0;
+  cli_parallel_close(&par);
+  evsnn_dataset_free(&train), evsnn_dataset_free(&test);
+  if (status) return status;
+  printf("encoded %lu images in %.2f s: %.0f images/s, %.3g events/s; %.0f events per image (%.1f%% ON)\n",
+         (unsigned long)images, secs, images / secs, events / secs, (double)events / images,
+         events ? 100.0 * on / events : 0.0);
+  if (json)
+    printf("{\"images\": %lu, \"events\": %lu, \"on\": %lu, \"off\": %lu, \"seconds\": %.3f, "
+           "\"images_per_second\": %.1f, \"events_per_second\": %.0f}\n",
+           (unsigned long)images, (unsigned long)events, (unsigned long)on, (unsigned long)(events - on), secs,
+           images / secs, events / secs);
+  return 0;
+}
+
+int evsnn_cmd_encode(int argc, char **argv) {
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    usage_encode();
+    return argc < 2 ? 2 : 0;
+  }
+  if (!strcmp(argv[1], "dvs")) return encode_dvs(argc - 1, argv + 1);
+  return cli_usage("encode: unknown encoder '%s' (known: dvs)", argv[1]);
+}
