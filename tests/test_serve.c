@@ -13,13 +13,20 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <poll.h>
+
+#include "evsnn/ctime.h"
 #include "evsnn/error.h"
+#include "evsnn/sensor.h"
 #include "evsnn/events.h"
 #include "evsnn/net.h"
 #include "stream/proto.h"
 #include "stream/serve.h"
 
 /* ----------------------------------------------------- server on a thread */
+
+static const evsnn_net_t *g_net; /* the server's network, for the local reference */
 
 typedef struct {
   evsnn_net_t net;
@@ -73,8 +80,11 @@ static tsrv_t *tsrv_start(uint32_t idle_ms, uint32_t max_conns) {
   tsrv_t *s = calloc(1, sizeof *s);
   uint32_t sizes[] = {2 * 34 * 34, 40, 10};
   cr_assert_eq(evsnn_net_init(&s->net, sizes, 3, 0.8187f), 0);
-  const float scale[] = {5.0f};
+  /* Low thresholds, so that random input reaches the output and the
+   * decision moves: the local comparison must not be empty. */
+  const float scale[] = {0.5f};
   evsnn_net_init_params(&s->net, 1, EVSNN_INIT_FANIN, scale);
+  g_net = &s->net;
   s->o = (evsnn__server_opts_t){.net = &s->net, .host = "127.0.0.1", .port = 0, .idle_ms = idle_ms,
                                 .max_conns = max_conns, .log = tsrv_log, .log_ud = s};
   pthread_mutex_init(&s->mu, NULL);
@@ -151,12 +161,47 @@ static evsnn_event_reader_t *mem_reader(evsnn_event_buf_t *b, const evsnn_event_
 
 /* ----------------------------------------------------- library clients */
 
+/* One DECISION: (t, events fed, class). */
+typedef struct {
+  int64_t t;
+  uint64_t events;
+  uint32_t cls;
+} dec_t;
+
 typedef struct {
   int done, err;
   char msg[600];
   evsnn__result_t res;
   uint64_t decisions;
+  dec_t dec[4096];
 } outcome_t;
+
+/* The reference: the same events through the same library calls, locally. */
+typedef struct {
+  evsnn_ctime_t ct;
+  uint64_t n;
+  dec_t dec[4096];
+} local_t;
+
+static void local_decision(void *ud, int64_t t, uint32_t cls) {
+  local_t *l = ud;
+  if (l->n < 4096) l->dec[l->n] = (dec_t){t, l->ct.input_events, cls};
+  l->n++;
+}
+
+static void local_run(local_t *l, const evsnn_net_t *net, const evsnn_event_t *ev, size_t n, float *v) {
+  evsnn_sensor_map_t map;
+  cr_assert_eq(evsnn_sensor_map_fit(&map, 34, 34, net->sizes[0]), 0);
+  evsnn_ctime_opts_t o = {.dt_us = 1000, .on_decision = local_decision, .ud = l};
+  l->n = 0;
+  cr_assert_eq(evsnn_ctime_init(&l->ct, net, &o), 0);
+  for (size_t i = 0; i < n; i++) {
+    int64_t j = evsnn_sensor_map_index(&map, &ev[i]);
+    if (j >= 0) cr_assert_eq(evsnn_ctime_push(&l->ct, ev[i].t, (uint32_t)j), 0);
+  }
+  cr_assert_eq(evsnn_ctime_flush(&l->ct), 0);
+  evsnn_ctime_potentials(&l->ct, net->n_layers, n ? ev[n - 1].t : 0, v);
+}
 
 static void on_done(void *ud, int err, const char *msg, const evsnn__result_t *res) {
   outcome_t *o = ud;
@@ -166,11 +211,19 @@ static void on_done(void *ud, int err, const char *msg, const evsnn__result_t *r
   if (res) o->res = *res;
 }
 
-static void on_decision(void *ud, int64_t t, uint64_t events, uint32_t cls) { ((outcome_t *)ud)->decisions++; }
+static void on_decision(void *ud, int64_t t, uint64_t events, uint32_t cls) {
+  outcome_t *o = ud;
+  if (o->decisions < 4096) o->dec[o->decisions] = (dec_t){t, events, cls};
+  o->decisions++;
+}
+
 
 /* Runs n good clients at once (client i sends sizes[i] events of seed i + 1)
- * and checks that each was served exactly. */
-static void run_good_clients(int port, int n, const size_t *sizes, uint32_t frame_events) {
+ * and checks that each was served exactly: the events (count, digest), and
+ * the decisions and final output potentials, bit for bit, against a local
+ * run of the same events through the same library API. */
+static uint64_t run_good_clients(int port, int n, const size_t *sizes, uint32_t frame_events) {
+  uint64_t total_decisions = 0;
   uv_loop_t loop;
   uv_loop_init(&loop);
   evsnn_event_buf_t bufs[64];
@@ -197,10 +250,27 @@ static void run_good_clients(int port, int n, const size_t *sizes, uint32_t fram
     /* The digest computed here, independently of both ends. */
     cr_expect_eq(out[i].res.digest, evsnn__digest(EVSNN_DIGEST_INIT, evs[i], sizes[i]), "client %d", i);
     cr_expect_eq(out[i].res.t_last, sizes[i] ? evs[i][sizes[i] - 1].t : 0, "client %d", i);
+    static local_t loc;
+    float v[64];
+    local_run(&loc, g_net, evs[i], sizes[i], v);
+    cr_expect_eq(out[i].decisions, loc.n, "client %d: %llu decisions, local run %llu", i,
+                 (unsigned long long)out[i].decisions, (unsigned long long)loc.n);
+    for (uint64_t k = 0; k < loc.n && k < out[i].decisions && k < 4096; k++)
+      cr_expect(out[i].dec[k].t == loc.dec[k].t && out[i].dec[k].events == loc.dec[k].events &&
+                    out[i].dec[k].cls == loc.dec[k].cls,
+                "client %d decision %llu: (%lld, %llu, %u) vs local (%lld, %llu, %u)", i, (unsigned long long)k,
+                (long long)out[i].dec[k].t, (unsigned long long)out[i].dec[k].events, out[i].dec[k].cls,
+                (long long)loc.dec[k].t, (unsigned long long)loc.dec[k].events, loc.dec[k].cls);
+    cr_expect_eq(out[i].res.decision, evsnn_ctime_decision(&loc.ct), "client %d", i);
+    cr_expect_eq(out[i].res.n_outputs, g_net->sizes[g_net->n_layers], "client %d", i);
+    cr_expect_eq(memcmp(out[i].res.outputs, v, 4 * g_net->sizes[g_net->n_layers]), 0, "client %d: potentials", i);
+    evsnn_ctime_free(&loc.ct);
+    total_decisions += out[i].decisions;
     evsnn_event_reader_close(rs[i]);
     evsnn_event_buf_free(&bufs[i]);
     free(evs[i]);
   }
+  return total_decisions;
 }
 
 /* ------------------------------------------------ raw socket clients */
@@ -278,7 +348,8 @@ static void expect_error(int fd, int code, const char *what) {
 Test(serve, several_clients_at_once_are_each_served_exactly) {
   tsrv_t *s = tsrv_start(5000, 0);
   size_t sizes[8] = {0, 1, 4681, 4682, 20000, 50000, 77777, 100000};
-  run_good_clients(s->port, 8, sizes, 0);
+  uint64_t d = run_good_clients(s->port, 8, sizes, 0);
+  cr_expect_gt(d, 7, "only %llu decisions: the comparison would be empty", (unsigned long long)d);
   tsrv_stop(s);
   cr_expect_eq(s->st.served, 8);
   cr_expect_eq(s->st.dropped, 0);
@@ -538,6 +609,114 @@ Test(serve, damaged_streams_never_hurt_the_server) {
   cr_expect_eq(s->st.accepted, 152);
   cr_expect_eq(s->st.served + s->st.dropped, 152);
   cr_expect_eq(s->st.bytes_now, 0);
+  free(ev);
+  tsrv_free(s);
+}
+
+/* Back-pressure: a network whose decision flips at every event (input A
+ * pushes output 0 up and 1 down, input B the reverse) turns 5 bytes of
+ * input into 25 of DECISION. A client that sends without reading must be
+ * stopped by the server (it stops reading, so the client's send blocks)
+ * with the server's memory fixed; when the client reads again everything
+ * resumes and the stream ends with every decision and the right RESULT. */
+Test(serve, a_client_that_does_not_read_is_held_back) {
+  tsrv_t *s = calloc(1, sizeof *s);
+  uint32_t sizes[] = {2 * 34 * 34, 2};
+  cr_assert_eq(evsnn_net_init(&s->net, sizes, 2, 0.8187f), 0);
+  uint32_t a = 34 * 34, b = 34 * 34 + 1; /* ON events at (0, 0) and (1, 0) */
+  *evsnn_net_w(&s->net, 1, 0, a) = 1, *evsnn_net_w(&s->net, 1, 1, a) = -1;
+  *evsnn_net_w(&s->net, 1, 0, b) = -1, *evsnn_net_w(&s->net, 1, 1, b) = 1;
+  g_net = &s->net;
+  s->o = (evsnn__server_opts_t){.net = &s->net, .host = "127.0.0.1", .idle_ms = 10000, .log = tsrv_log, .log_ud = s};
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->cv, NULL);
+  pthread_create(&s->th, NULL, tsrv_main, s);
+  pthread_mutex_lock(&s->mu);
+  while (!s->ready) pthread_cond_wait(&s->cv, &s->mu);
+  pthread_mutex_unlock(&s->mu);
+  cr_assert_eq(s->start_err, 0);
+
+  enum { NEV = 1000000 };
+  evsnn_event_t *ev = calloc(NEV, sizeof *ev);
+  for (int i = 0; i < NEV; i++) ev[i] = (evsnn_event_t){.t = 10 * (int64_t)i, .x = (uint16_t)(i & 1), .y = 0, .p = 1};
+  size_t cap = 64 + (size_t)NEV * 6 + (NEV / 4000 + 1) * 5 + 14, n = 0;
+  uint8_t *w = malloc(cap);
+  n = put_hello(w, 1, 0);
+  int64_t t = 0;
+  for (int i = 0; i < NEV; i += 4000) n += put_events(w + n, &t, ev + i, 4000);
+  uint8_t *z = evsnn__frame_put(w + n, 'Z', 9);
+  z[0] = 1;
+  evsnn__put_le64(z + 1, NEV);
+  n += 14;
+
+  int fd = raw_connect(s->port);
+  int snd = 16384; /* so that this side's kernel buffer cannot hide the server's pause */
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof snd);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  /* Phase 1: send only, until the socket stays blocked for 300 ms. */
+  size_t sent = 0;
+  for (int idle = 0; idle < 30 && sent < n;) {
+    ssize_t r = send(fd, w + sent, n - sent, MSG_NOSIGNAL);
+    if (r > 0) sent += (size_t)r, idle = 0;
+    else usleep(10000), idle++;
+  }
+  cr_expect_lt(sent, n / 2, "the server took %zu of %zu bytes without its replies being read", sent, n);
+  /* A good client is served meanwhile. */
+  size_t gs[1] = {20000};
+  run_good_clients(s->port, 1, gs, 0);
+  g_net = &s->net;
+  /* Phase 2: read and send until RESULT. */
+  static uint8_t in[1 << 16];
+  size_t have = 0;
+  uint64_t decisions = 0, last_events = 0;
+  int result = 0, monotone = 1;
+  while (!result) {
+    struct pollfd pf = {.fd = fd, .events = POLLIN | (sent < n ? POLLOUT : 0)};
+    cr_assert_gt(poll(&pf, 1, 5000), 0, "stuck: %zu of %zu bytes sent, %llu decisions", sent, n,
+                 (unsigned long long)decisions);
+    if (pf.revents & POLLOUT) {
+      ssize_t r = send(fd, w + sent, n - sent, MSG_NOSIGNAL);
+      if (r > 0) sent += (size_t)r;
+    }
+    if (pf.revents & (POLLIN | POLLHUP)) {
+      ssize_t r = recv(fd, in + have, sizeof in - have, 0);
+      if (r <= 0) tsrv_dump(s);
+      cr_assert_gt(r, 0, "the server hung up after %llu decisions", (unsigned long long)decisions);
+      have += (size_t)r;
+      size_t pos = 0;
+      while (have - pos >= 5 && have - pos >= 5 + evsnn__le32(in + pos + 1)) {
+        uint32_t len = evsnn__le32(in + pos + 1);
+        if (in[pos] == 'D') {
+          uint64_t e = evsnn__le64(in + pos + 5 + 8);
+          monotone &= e >= last_events;
+          last_events = e;
+          decisions++;
+        } else if (in[pos] == 'R') {
+          cr_expect_eq(evsnn__le64(in + pos + 5), NEV);
+          result = 1;
+        } else {
+          cr_assert_eq(in[pos], 'W', "frame type %c", in[pos]);
+        }
+        pos += 5 + len;
+      }
+      memmove(in, in + pos, have - pos);
+      have -= pos;
+    }
+  }
+  close(fd);
+  static local_t loc;
+  float v[2];
+  local_run(&loc, &s->net, ev, NEV, v);
+  cr_expect_eq(decisions, loc.n, "%llu decisions, the local run %llu", (unsigned long long)decisions,
+               (unsigned long long)loc.n);
+  cr_expect_gt(loc.n, NEV - 2, "the net was meant to flip at every event");
+  cr_expect(monotone);
+  evsnn_ctime_free(&loc.ct);
+  tsrv_stop(s);
+  cr_expect_gt(s->st.read_pauses, 0, "the server never stopped reading");
+  cr_expect_eq(s->st.served, 2);
+  cr_expect_leq(s->st.bytes_peak, 2 * s->st.conn_bytes);
+  free(w);
   free(ev);
   tsrv_free(s);
 }

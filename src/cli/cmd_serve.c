@@ -58,10 +58,13 @@ static void on_signal(uv_signal_t *h, int signum) {
 }
 
 static int usage_serve(void) {
-  printf("usage: evsnn serve --model MODEL [--listen HOST:PORT] [--idle-timeout MS] [--max-conns N]\n"
+  printf("usage: evsnn serve --model MODEL [--listen HOST:PORT] [--idle-timeout MS] [--max-conns N] [--dt US]\n"
+         "  each connection runs the model in continuous time (as evsnn replay does), its sensor\n"
+         "  fitted onto the model's input (evsnn_sensor_map_fit), and gets the decision changes\n"
          "  --listen        address to listen on (default 127.0.0.1:7463; port 0: pick a free one)\n"
          "  --idle-timeout  drop a connection that makes no progress this long (default 30000)\n"
          "  --max-conns     connections served at once, more are refused (default 256)\n"
+         "  --dt            the step the model was trained with, tau = -dt / ln(beta) (default 1000)\n"
          "Prints 'listening on HOST:PORT' first; stops on SIGINT/SIGTERM. Protocol: docs/protocol.md\n");
   return 0;
 }
@@ -69,6 +72,7 @@ static int usage_serve(void) {
 int evsnn_cmd_serve(int argc, char **argv) {
   const char *model = NULL, *listen = "127.0.0.1:7463";
   long idle = 30000, max_conns = 256;
+  double dt = 1000;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage_serve();
@@ -78,6 +82,10 @@ int evsnn_cmd_serve(int argc, char **argv) {
     else if (!strcmp(a, "--listen")) listen = val;
     else if (!strcmp(a, "--idle-timeout")) { if (!cli_parse_long(a, val, 1, 86400000L, &idle)) return 2; }
     else if (!strcmp(a, "--max-conns")) { if (!cli_parse_long(a, val, 1, 100000, &max_conns)) return 2; }
+    else if (!strcmp(a, "--dt")) {
+      if (!cli_parse_double(a, val, &dt)) return 2;
+      if (!(dt > 0)) return cli_usage("serve: --dt must be > 0 us");
+    }
     else return cli_usage("serve: unknown option '%s' (see evsnn serve --help)", a);
   }
   if (!model) return cli_usage("serve: --model MODEL is required");
@@ -91,7 +99,7 @@ int evsnn_cmd_serve(int argc, char **argv) {
   uv_loop_init(&loop);
   serve_ctx_t x = {0};
   evsnn__server_opts_t o = {.net = &net, .host = host, .port = port, .idle_ms = (uint32_t)idle,
-                            .max_conns = (uint32_t)max_conns, .log = serve_log};
+                            .max_conns = (uint32_t)max_conns, .dt_us = dt, .log = serve_log};
   if ((err = evsnn__server_start(&x.srv, &loop, &o))) {
     uv_loop_close(&loop);
     evsnn_net_free(&net);

@@ -38,6 +38,7 @@ enum { EVSNN_REPLY_DECISIONS = 0 };
 #define EVSNN_PROTO_DECISION_SIZE 20  /* t i64, events u64, class u32 */
 #define EVSNN_PROTO_RESULT_FIXED 32   /* events u64, t_last i64, digest u64, class i32,
                                          outputs u32; then outputs x f32 potentials */
+#define EVSNN_PROTO_MAX_OUTPUTS 1024  /* RESULT carries the potentials of at most this many outputs */
 #define EVSNN_PROTO_ERROR_FIXED 12    /* code i32, byte offset u64, then the message */
 #define EVSNN_PROTO_MAX_MESSAGE 400
 

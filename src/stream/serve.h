@@ -24,6 +24,7 @@ typedef struct evsnn__server_opts_s {
   int port;                /* 0: the system picks a free port (see evsnn__server_port) */
   uint32_t idle_ms;        /* drop a connection that makes no progress this long; 0: 30000 */
   uint32_t max_conns;      /* connections served at once; more are refused; 0: 256 */
+  double dt_us;            /* the step the model was trained with: tau = -dt / ln(beta); 0: 1000 */
   /* One line per connection that ends (served or dropped, with the reason)
    * and per server event; NULL: silent. The line has no newline. */
   void (*log)(void *ud, const char *line);

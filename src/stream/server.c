@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evsnn/ctime.h"
+#include "evsnn/sensor.h"
 #include "stream/proto.h"
 #include "stream/serve.h"
 
@@ -88,6 +90,13 @@ struct conn_s {
   uint64_t events, digest;
   evsnn_event_info_t sensor;
   size_t bytes;
+  /* The network: the library's sensor map and continuous-time state, the
+   * same calls a local run makes (evsnn/sensor.h, evsnn/ctime.h). */
+  evsnn_sensor_map_t map;
+  evsnn_ctime_t ct;
+  int ct_ready;
+  int net_err;          /* first error the engine returned while feeding */
+  uint64_t decisions;
 };
 
 static void process(conn_t *c);
@@ -127,6 +136,7 @@ static void on_conn_closed(uv_handle_t *h) {
   if (c->next) c->next->prev = c->prev;
   s->st.active--;
   s->st.bytes_now -= c->bytes;
+  if (c->ct_ready) evsnn_ctime_free(&c->ct);
   free(c);
   server_maybe_done(s);
 }
@@ -231,6 +241,36 @@ static int conn_fail(conn_t *c, int code, uint64_t at, const char *fmt, ...) {
 
 /* ------------------------------------------------------------- frames ---- */
 
+/* From the engine, inside evsnn_ctime_push/flush: the decision changed at t.
+ * on_events made room for one DECISION per event of the chunk (the engine
+ * reports at most one change per instant, and each event is at most one
+ * new instant); if that ever failed to hold the stream fails, it does not
+ * overrun the buffer. */
+static void on_decision(void *ud, int64_t t, uint32_t cls) {
+  conn_t *c = ud;
+  if (OUT_CAP - c->out_len[c->cur] < OUT_RESERVE + EVSNN_PROTO_FRAME_HEADER + EVSNN_PROTO_DECISION_SIZE) {
+    if (!c->net_err) c->net_err = EVSNN_ERANGE;
+    return;
+  }
+  uint8_t *p = reply(c, EVSNN_FRAME_DECISION, EVSNN_PROTO_DECISION_SIZE);
+  evsnn__put_le64(p, (uint64_t)t);
+  evsnn__put_le64(p + 8, c->ct.input_events);
+  evsnn__put_le32(p + 16, cls);
+  c->decisions++;
+}
+
+/* Runs n decoded events through the connection's network, in order. */
+static int run_events(conn_t *c, const evsnn_event_t *ev, size_t n) {
+  if (!c->ct_ready) return 0;
+  for (size_t i = 0; i < n; i++) {
+    int64_t j = evsnn_sensor_map_index(&c->map, &ev[i]);
+    if (j < 0) continue;
+    int err = evsnn_ctime_push(&c->ct, ev[i].t, (uint32_t)j);
+    if (err != 0) return err;
+  }
+  return c->net_err;
+}
+
 static int on_hello(conn_t *c, const uint8_t *p, uint32_t len, uint64_t at) {
   if (len < EVSNN_PROTO_HELLO_FIXED || memcmp(p, EVSNN_PROTO_MAGIC, 8) != 0)
     return conn_fail(c, EVSNN_EFORMAT, at, "HELLO: expected magic \"" EVSNN_PROTO_MAGIC "\"");
@@ -255,6 +295,15 @@ static int on_hello(conn_t *c, const uint8_t *p, uint32_t len, uint64_t at) {
     return conn_fail(c, EVSNN_EUNSUPPORTED, at + 11, "HELLO: event kind %d, this server takes DVS events (0)",
                      c->sensor.kind);
   const evsnn_net_t *net = c->srv->o.net;
+  if (net) {
+    err = evsnn_sensor_map_fit(&c->map, c->sensor.width, c->sensor.height, net->sizes[0]);
+    if (err != 0) return conn_fail(c, err, at + 12, "HELLO: sensor %ux%u: %s", c->sensor.width, c->sensor.height,
+                                   evsnn_error_detail());
+    evsnn_ctime_opts_t o = {.dt_us = c->srv->o.dt_us, .on_decision = on_decision, .ud = c};
+    err = evsnn_ctime_init(&c->ct, net, &o);
+    if (err != 0) return conn_fail(c, err, at, "HELLO: network state: %s", evsnn_error_detail());
+    c->ct_ready = 1;
+  }
   uint8_t *w = reply(c, EVSNN_FRAME_WELCOME, EVSNN_PROTO_WELCOME_SIZE);
   memcpy(w, EVSNN_PROTO_MAGIC, 8);
   evsnn__put_le16(w + 8, EVSNN_PROTO_VERSION);
@@ -280,6 +329,11 @@ static int on_events(conn_t *c, const uint8_t *p, uint32_t len, uint64_t at) {
     int err = evsnn_event_records_decode(&c->t, p + c->frame_done, len - c->frame_done, c->ev, CHUNK, &n, &used);
     if (n > 0) {
       c->digest = evsnn__digest(c->digest, c->ev, n);
+      int nerr = run_events(c, c->ev, n);
+      if (nerr != 0)
+        return conn_fail(c, nerr, at + c->frame_done, "EVENTS: the network refused an event of events %llu..%llu: %s",
+                         (unsigned long long)c->events, (unsigned long long)(c->events + n - 1),
+                         nerr == c->net_err ? "more decisions than the reply buffer holds" : evsnn_error_detail());
       c->events += n;
       c->srv->st.events += n;
     }
@@ -295,6 +349,12 @@ static int on_events(conn_t *c, const uint8_t *p, uint32_t len, uint64_t at) {
 }
 
 static int on_end(conn_t *c, const uint8_t *p, uint32_t len, uint64_t at) {
+  /* Room for the flush's last DECISION and the RESULT. */
+  if (OUT_CAP - c->out_len[c->cur] < OUT_RESERVE + 2 * EVSNN_PROTO_FRAME_HEADER + EVSNN_PROTO_DECISION_SIZE +
+                                         EVSNN_PROTO_RESULT_FIXED + 4 * EVSNN_PROTO_MAX_OUTPUTS) {
+    c->paused = 1;
+    return 1;
+  }
   if (len != 9 || p[0] != 1)
     return conn_fail(c, EVSNN_EPROTO, at, "END: expected the 9-byte end record (01, u64 count), got %u bytes", len);
   uint64_t want = evsnn__le64(p + 1);
@@ -303,17 +363,35 @@ static int on_end(conn_t *c, const uint8_t *p, uint32_t len, uint64_t at) {
                      (unsigned long long)want, (unsigned long long)c->events);
   const evsnn_net_t *net = c->srv->o.net;
   uint32_t n_out = 0;
-  (void)net;
+  int32_t cls = -1;
+  if (c->ct_ready) {
+    int err = evsnn_ctime_flush(&c->ct);
+    if (err == 0) err = c->net_err;
+    if (err != 0) return conn_fail(c, err, at, "END: running the rest: %s", evsnn_error_detail());
+    cls = evsnn_ctime_decision(&c->ct);
+    n_out = net->sizes[net->n_layers];
+    if (n_out > EVSNN_PROTO_MAX_OUTPUTS) n_out = 0;
+  }
   uint8_t *w = reply(c, EVSNN_FRAME_RESULT, EVSNN_PROTO_RESULT_FIXED + 4 * n_out);
   evsnn__put_le64(w, c->events);
   evsnn__put_le64(w + 8, (uint64_t)c->t);
   evsnn__put_le64(w + 16, c->digest);
-  evsnn__put_le32(w + 24, (uint32_t)-1);
+  evsnn__put_le32(w + 24, (uint32_t)cls);
   evsnn__put_le32(w + 28, n_out);
+  if (n_out > 0) {
+    float *v = (float *)c->ev; /* scratch: 16 KiB, room for EVSNN_PROTO_MAX_OUTPUTS floats */
+    evsnn_ctime_potentials(&c->ct, net->n_layers, c->t, v);
+    for (uint32_t k = 0; k < n_out; k++) {
+      uint32_t bits;
+      memcpy(&bits, &v[k], 4);
+      evsnn__put_le32(w + EVSNN_PROTO_RESULT_FIXED + 4 * k, bits);
+    }
+  }
   c->phase = P_DONE;
   c->srv->st.served++;
-  conn_log(c, "served %llu events in %llu ms", (unsigned long long)c->events,
-           (unsigned long long)(uv_now(c->srv->loop) - c->started));
+  conn_log(c, "served %llu events in %llu ms, %llu decision changes, final decision %d",
+           (unsigned long long)c->events, (unsigned long long)(uv_now(c->srv->loop) - c->started),
+           (unsigned long long)c->decisions, cls);
   return 0;
 }
 
@@ -520,6 +598,7 @@ int evsnn__server_start(evsnn__server_t **out, uv_loop_t *loop, const evsnn__ser
   s->o = *opts;
   if (s->o.idle_ms == 0) s->o.idle_ms = 30000;
   if (s->o.max_conns == 0) s->o.max_conns = 256;
+  if (!(s->o.dt_us > 0)) s->o.dt_us = 1000;
   s->st.conn_bytes = conn_size();
   uv_tcp_init(loop, &s->listener);
   s->listener.data = s;
