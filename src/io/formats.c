@@ -3,6 +3,7 @@
  * reader owns the stream and the decoder's state and forwards reads. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/internal.h"
 #include "io/formats.h"
@@ -14,6 +15,10 @@ static const evsnn__event_format_t *const formats[] = {
     &evsnn__format_evt2,
     &evsnn__format_evt3,
     &evsnn__format_dat,
+    &evsnn__format_aedat2,
+    &evsnn__format_aedat3,
+    &evsnn__format_nmnist,
+    &evsnn__format_text,
     NULL,
 };
 
@@ -88,6 +93,26 @@ static int reader_open(evsnn_event_reader_t **out, evsnn_stream_t *s, const char
   return 0;
 }
 
+int evsnn__header_line(evsnn_stream_t *s, char prefix, char *line, size_t cap) {
+  const uint8_t *p;
+  size_t avail, n = 0;
+  int err = evsnn_stream_peek(s, EVSNN__LINE_MAX, &p, &avail);
+  if (err != 0) return err;
+  if (avail == 0 || p[0] != (uint8_t)prefix) return 0;
+  while (n < avail && p[n] != '\n') n++;
+  if (n == avail && avail >= EVSNN__LINE_MAX)
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %llu: header line longer than %d bytes",
+                       evsnn_stream_name(s), (unsigned long long)evsnn_stream_offset(s),
+                       EVSNN__LINE_MAX);
+  size_t m = n, k;
+  if (m > 0 && p[m - 1] == '\r') m--;
+  k = m < cap - 1 ? m : cap - 1;
+  memcpy(line, p, k);
+  line[k] = 0;
+  evsnn_stream_skip(s, n < avail ? n + 1 : n);
+  return 1;
+}
+
 int evsnn_event_reader_open(evsnn_event_reader_t **r, const char *path, const char *format) {
   evsnn_stream_t *s;
   *r = NULL;
@@ -120,4 +145,11 @@ void evsnn_event_reader_close(evsnn_event_reader_t *r) {
   free(r->state);
   evsnn_stream_close(r->s);
   free(r);
+}
+
+int evsnn__has_ext(const char *path, const char *ext) {
+  if (path == NULL) return 0;
+  size_t n = strlen(path), e = strlen(ext);
+  if (n > 3 && strcmp(path + n - 3, ".gz") == 0) n -= 3;
+  return n >= e && strncasecmp(path + n - e, ext, e) == 0;
 }

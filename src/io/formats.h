@@ -29,5 +29,19 @@ typedef struct evsnn__event_format_s {
 /* Decoders, one per src/io/format_<name>.c. */
 extern const evsnn__event_format_t evsnn__format_evsnn;
 extern const evsnn__event_format_t evsnn__format_evt2, evsnn__format_evt3, evsnn__format_dat;
+extern const evsnn__event_format_t evsnn__format_aedat2, evsnn__format_aedat3;
+extern const evsnn__event_format_t evsnn__format_nmnist, evsnn__format_text;
+
+/* Longest text header line a decoder accepts. */
+#define EVSNN__LINE_MAX 65536
+
+/* Reads one text header line that starts with prefix into line (cut to
+ * cap - 1 bytes, CR/LF removed). Returns 1 with the line consumed, 0 when
+ * the next byte is not prefix or the data has ended, or a negative error.
+ * A last line without a newline at the end of the data is a line. */
+int evsnn__header_line(evsnn_stream_t *s, char prefix, char *line, size_t cap);
+
+/* Non-zero when path (NULL allowed) ends in ext, or in ext followed by ".gz". */
+int evsnn__has_ext(const char *path, const char *ext);
 
 #endif

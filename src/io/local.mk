@@ -1,7 +1,8 @@
 # src/io: event streams (file, gzip, memory), the decoder table and our own
 # event container; other formats register in src/io/formats.c.
 evsnninclude_HEADERS += include/evsnn/events.h
-libevsnn_la_SOURCES += src/io/stream.c src/io/formats.c src/io/formats.h src/io/format_evsnn.c src/io/format_prophesee.c
+libevsnn_la_SOURCES += src/io/stream.c src/io/formats.c src/io/formats.h src/io/format_evsnn.c src/io/format_prophesee.c \
+  src/io/format_aedat.c src/io/format_nmnist.c src/io/format_text.c
 
 check_PROGRAMS += tests/test_events
 TESTS += tests/test_events
@@ -11,6 +12,12 @@ tests_test_events_LDADD = $(TEST_LIBS)
 
 check_PROGRAMS += tests/test_events_prophesee
 TESTS += tests/test_events_prophesee
-tests_test_events_prophesee_SOURCES = tests/test_events_prophesee.c
+tests_test_events_prophesee_SOURCES = tests/test_events_prophesee.c tests/events_truth.h
 tests_test_events_prophesee_CFLAGS = $(TEST_CFLAGS)
 tests_test_events_prophesee_LDADD = $(TEST_LIBS)
+
+check_PROGRAMS += tests/test_events_formats
+TESTS += tests/test_events_formats
+tests_test_events_formats_SOURCES = tests/test_events_formats.c tests/events_truth.h
+tests_test_events_formats_CFLAGS = $(TEST_CFLAGS)
+tests_test_events_formats_LDADD = $(TEST_LIBS)

@@ -1,0 +1,217 @@
+/* The iniVation AEDAT 2.0 / 3.1, N-MNIST .bin and Event Camera Dataset text
+ * decoders: every real sample in ../shared/events against its ground truth
+ * (gzip copies and the two-member gzip included), the committed fixtures in
+ * tests/fixtures/ made from the specifications, and each bad-input path:
+ * the events before a fault come out, then a specific error whose detail
+ * names the byte or line. */
+#include <criterion/criterion.h>
+
+#include "events_truth.h"
+
+Test(aedat2, dvs128_alex) { check_file("aedat2_dvs128_alex_walking_again.aedat", "aedat2_dvs128_alex_walking_again.aedat", "aedat2"); }
+Test(aedat2, dvs128_alex_gz) { check_file("aedat2_dvs128_alex_walking_again.aedat", "gz/aedat2_dvs128_alex_walking_again.aedat.gz", "aedat2"); }
+Test(aedat2, dvs128_neal) { check_file("aedat2_dvs128_neal_walking.aedat", "aedat2_dvs128_neal_walking.aedat", "aedat2"); }
+Test(aedat2, davis240c_with_imu) { check_file("aedat2_davis240c_IMU_translBoxes.aedat", "aedat2_davis240c_IMU_translBoxes.aedat", "aedat2"); }
+Test(nmnist, sample) { check_file("nmnist_tonic_sample.bin", "nmnist_tonic_sample.bin", "nmnist"); }
+Test(nmnist, sample_gz) { check_file("nmnist_tonic_sample.bin", "gz/nmnist_tonic_sample.bin.gz", "nmnist"); }
+Test(nmnist, sample_two_member_gz) { check_file("nmnist_tonic_sample.bin", "gz/nmnist_tonic_sample.bin.multimember.gz", "nmnist"); }
+
+/* A whole file in memory, or NULL (and a skip) when it is absent. */
+static uint8_t *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint8_t *b = malloc((size_t)n + 1);
+  cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
+  fclose(f);
+  *len = (size_t)n;
+  return b;
+}
+
+static uint8_t *shared(const char *file, size_t *len) {
+  if (json == NULL && !load()) cr_skip("shared recordings absent (%s): not checked", dir);
+  char p[4400];
+  snprintf(p, sizeof(p), "%s/%s", dir, file);
+  uint8_t *b = slurp(p, len);
+  cr_assert_not_null(b, "%s", p);
+  return b;
+}
+
+static uint8_t *fixture(const char *file, size_t *len) {
+  const char *src = getenv("EVSNN_SRCDIR");
+  char p[4200];
+  snprintf(p, sizeof(p), "%s/tests/fixtures/%s", src ? src : ".", file);
+  uint8_t *b = slurp(p, len);
+  cr_assert_not_null(b, "%s", p);
+  return b;
+}
+
+/* Reads everything into ev (cap events, one small batch at a time so the
+ * decoders resume mid-packet); returns the final error, *n the count. */
+static int drain(evsnn_event_reader_t *r, evsnn_event_t *ev, size_t cap, size_t *n) {
+  size_t k;
+  int err;
+  *n = 0;
+  while ((err = evsnn_event_read(r, ev + *n, cap - *n < 3 ? cap - *n : 3, &k)) == 0 && k > 0) *n += k;
+  return err;
+}
+
+#define EV(t_, x_, y_, p_) {.t = (t_), .x = (x_), .y = (y_), .p = (p_)}
+
+static void same(const evsnn_event_t *got, const evsnn_event_t *want, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    cr_assert(got[i].t == want[i].t && got[i].x == want[i].x && got[i].y == want[i].y &&
+                  got[i].p == want[i].p,
+              "event %zu: got (%lld,%u,%u,%u), want (%lld,%u,%u,%u)", i, (long long)got[i].t,
+              got[i].x, got[i].y, got[i].p, (long long)want[i].t, want[i].x, want[i].y, want[i].p);
+}
+
+Test(aedat2, header_only_gives_no_events) {
+  size_t len, n;
+  uint8_t *b = shared("aedat2_davis346red_header_only.aedat", &len);
+  evsnn_event_reader_t *r;
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, b, len, NULL), 0, "%s", evsnn_error_detail());
+  cr_assert_str_eq(evsnn_event_reader_info(r)->format, "aedat2");
+  cr_assert_eq(evsnn_event_reader_info(r)->width, 346);
+  evsnn_event_t ev[4];
+  cr_assert_eq(evsnn_event_read(r, ev, 4, &n), 0);
+  cr_assert_eq(n, 0);
+  evsnn_event_reader_close(r);
+  free(b);
+}
+
+/* The real DVS128 file cut 3 bytes into its 101st record: 100 events, then
+ * ETRUNC naming the byte where the partial record starts (4612 + 800). */
+Test(aedat2, truncated_delivers_events_before) {
+  size_t len, n;
+  uint8_t *b = shared("aedat2_dvs128_alex_walking_again.aedat", &len);
+  evsnn_event_reader_t *r;
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, b, 4612 + 800 + 3, NULL), 0);
+  static evsnn_event_t ev[200];
+  cr_assert_eq(drain(r, ev, 200, &n), EVSNN_ETRUNC);
+  cr_assert_eq(n, 100);
+  cr_assert_eq(ev[0].t, 41306606);
+  cr_assert(strstr(evsnn_error_detail(), "byte 5412") != NULL, "%s", evsnn_error_detail());
+  evsnn_event_reader_close(r);
+  free(b);
+}
+
+Test(aedat2, wrong_magic) {
+  static const char bad[] = "#!AER-DAT9.9\r\n# nothing\r\n";
+  evsnn_event_reader_t *r;
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, bad, sizeof(bad) - 1, "aedat2"), EVSNN_EFORMAT);
+  cr_assert(strstr(evsnn_error_detail(), "byte 0") != NULL, "%s", evsnn_error_detail());
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, bad, sizeof(bad) - 1, NULL), EVSNN_EFORMAT);
+}
+
+/* tests/fixtures/dvs128_gesture_like.aedat, written from the AEDAT 3.1
+ * specification: a polarity packet (one event invalidated), a special-event
+ * packet to skip, and a polarity packet with eventTSOverflow 1. */
+static const evsnn_event_t aedat3_want[] = {
+    EV(100, 0, 0, 1), EV(150, 127, 5, 0), EV(2147483647, 64, 127, 1),
+    EV(2147483648 + 5, 3, 4, 0), EV(2147483648 + 6, 127, 127, 1)};
+
+Test(aedat3, fixture) {
+  size_t len, n;
+  uint8_t *b = fixture("dvs128_gesture_like.aedat", &len);
+  evsnn_event_reader_t *r;
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, b, len, NULL), 0, "%s", evsnn_error_detail());
+  const evsnn_event_info_t *in = evsnn_event_reader_info(r);
+  cr_assert_str_eq(in->format, "aedat3");
+  cr_assert(in->width == 128 && in->height == 128);
+  evsnn_event_t ev[8];
+  cr_assert_eq(drain(r, ev, 8, &n), 0, "%s", evsnn_error_detail());
+  cr_assert_eq(n, 5);
+  same(ev, aedat3_want, 5);
+  evsnn_event_reader_close(r);
+  free(b);
+}
+
+/* Cut inside the last packet's events, inside its header, and a packet
+ * header with a negative eventNumber: the good events first, then the error
+ * with the byte offset. The header is 105 bytes, the first packet 28 + 32. */
+Test(aedat3, truncated_and_corrupt) {
+  size_t len, n;
+  uint8_t *b = fixture("dvs128_gesture_like.aedat", &len);
+  evsnn_event_reader_t *r;
+  evsnn_event_t ev[8];
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, b, len - 4, NULL), 0);
+  cr_assert_eq(drain(r, ev, 8, &n), EVSNN_ETRUNC);
+  cr_assert_eq(n, 4);
+  same(ev, aedat3_want, 4);
+  cr_assert(strstr(evsnn_error_detail(), "byte 245") != NULL, "%s", evsnn_error_detail());
+  evsnn_event_reader_close(r);
+
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, b, 105 + 60 + 10, NULL), 0);
+  cr_assert_eq(drain(r, ev, 8, &n), EVSNN_ETRUNC);
+  cr_assert_eq(n, 3);
+  cr_assert(strstr(evsnn_error_detail(), "byte 165") != NULL, "%s", evsnn_error_detail());
+  evsnn_event_reader_close(r);
+
+  b[105 + 60 + 20 + 3] = 0x80; /* second packet's eventNumber < 0 */
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, b, len, NULL), 0);
+  cr_assert_eq(drain(r, ev, 8, &n), EVSNN_ECORRUPT);
+  cr_assert_eq(n, 3);
+  cr_assert(strstr(evsnn_error_detail(), "byte 165") != NULL, "%s", evsnn_error_detail());
+  evsnn_event_reader_close(r);
+
+  static const char nohdr_end[] = "#!AER-DAT3.1\r\n#Format: RAW\r\n";
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, nohdr_end, sizeof(nohdr_end) - 1, NULL), EVSNN_ETRUNC);
+  free(b);
+}
+
+Test(nmnist, overflow_record_and_truncation) {
+  /* (x 1, y 2, ON, t 5), an overflow marker, (x 3, y 4, OFF, t 7), 2 stray bytes */
+  static const uint8_t bin[] = {1, 2, 0x80, 0, 5, 0, 240, 0, 0, 0, 3, 4, 0, 0, 7, 9, 9};
+  evsnn_event_reader_t *r;
+  evsnn_event_t ev[4];
+  size_t n;
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, bin, sizeof(bin), "nmnist"), 0);
+  cr_assert_eq(drain(r, ev, 4, &n), EVSNN_ETRUNC);
+  cr_assert_eq(n, 2);
+  const evsnn_event_t want[] = {EV(5, 1, 2, 1), EV((1 << 23) + 7, 3, 4, 0)};
+  same(ev, want, 2);
+  cr_assert(strstr(evsnn_error_detail(), "byte 15") != NULL, "%s", evsnn_error_detail());
+  evsnn_event_reader_close(r);
+}
+
+/* tests/fixtures/events_camera_dataset.txt: a size line, a comment, seconds
+ * with 9, 7, 1 and 7 decimals (rounded to us; the last rounds up into the
+ * next second) and p = -1 for OFF. */
+Test(text, fixture) {
+  size_t len, n;
+  uint8_t *b = fixture("events_camera_dataset.txt", &len);
+  evsnn_event_reader_t *r;
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, b, len, NULL), 0, "%s", evsnn_error_detail());
+  const evsnn_event_info_t *in = evsnn_event_reader_info(r);
+  cr_assert_str_eq(in->format, "text");
+  cr_assert(in->width == 240 && in->height == 180);
+  evsnn_event_t ev[8];
+  cr_assert_eq(drain(r, ev, 8, &n), 0, "%s", evsnn_error_detail());
+  cr_assert_eq(n, 5);
+  const evsnn_event_t want[] = {EV(0, 33, 39, 1), EV(11, 158, 145, 1), EV(51, 88, 143, 0),
+                                EV(1500000, 239, 179, 0), EV(13000000, 0, 0, 1)};
+  same(ev, want, 5);
+  evsnn_event_reader_close(r);
+  free(b);
+}
+
+Test(text, bad_line_named) {
+  static const char txt[] = "0.5 1 2 1\n0.6 3 4 1\n0.7 5 x 1\n0.8 1 1 1\n";
+  evsnn_event_reader_t *r;
+  evsnn_event_t ev[8];
+  size_t n;
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, txt, sizeof(txt) - 1, NULL), 0);
+  cr_assert_eq(drain(r, ev, 8, &n), EVSNN_ECORRUPT);
+  cr_assert_eq(n, 2);
+  cr_assert_eq(ev[1].t, 600000);
+  cr_assert(strstr(evsnn_error_detail(), "line 3, byte 20") != NULL, "%s", evsnn_error_detail());
+  evsnn_event_reader_close(r);
+  static const char pol[] = "0.5 1 2 2\n";
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, pol, sizeof(pol) - 1, "text"), 0);
+  cr_assert_eq(drain(r, ev, 8, &n), EVSNN_ECORRUPT);
+  cr_assert_eq(n, 0);
+  evsnn_event_reader_close(r);
+}
