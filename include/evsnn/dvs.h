@@ -53,8 +53,9 @@ typedef struct evsnn_dvs_s {
   float *thr_on, *thr_off; /* each pixel's thresholds (mismatch applied) */
   float *ref, *lprev;      /* reference and last frame's log intensity */
   double *t_last;          /* last event time per pixel, us; -inf before any */
-  float *ref_new, *lprev_new; /* scratch for an all-or-nothing feed */
-  double *t_last_new;
+  uint32_t *undo_i;        /* an undo log of the pixels a feed changed, so a */
+  float *undo_ref, *undo_l; /* failed feed can be rolled back */
+  double *undo_t;
   double t_prev;           /* last frame's time; started == 0 before the first frame */
   int started;
   double next_noise;       /* the sensor-wide noise process's next event time */

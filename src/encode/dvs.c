@@ -3,9 +3,11 @@
  * frames, a refractory period, threshold mismatch and background noise,
  * and the N-MNIST saccade path that turns a still image into a recording.
  *
- * A feed is all or nothing: the new per-pixel state goes to scratch arrays
- * and is swapped in only when every event fitted the caller's buffer, so a
- * too-small buffer can be enlarged and the same frame fed again. */
+ * A feed is all or nothing: it updates the pixels it changes in place and
+ * logs their old state, rolled back when the events did not fit the
+ * caller's buffer, so a too-small buffer can be enlarged and the same
+ * frame fed again. Pixels that saw no change (most of a digit's sensor)
+ * cost a comparison. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,9 +47,10 @@ void evsnn_dvs_free(evsnn_dvs_t *s) {
   free(s->ref);
   free(s->lprev);
   free(s->t_last);
-  free(s->ref_new);
-  free(s->lprev_new);
-  free(s->t_last_new);
+  free(s->undo_i);
+  free(s->undo_ref);
+  free(s->undo_l);
+  free(s->undo_t);
   free(s->buf);
   memset(s, 0, sizeof *s);
 }
@@ -70,12 +73,13 @@ int evsnn_dvs_init(evsnn_dvs_t *s, const evsnn_dvs_params_t *p) {
   s->thr_off = malloc(n * sizeof(float));
   s->ref = malloc(n * sizeof(float));
   s->lprev = malloc(n * sizeof(float));
-  s->ref_new = malloc(n * sizeof(float));
-  s->lprev_new = malloc(n * sizeof(float));
+  s->undo_i = malloc(n * sizeof(uint32_t));
+  s->undo_ref = malloc(n * sizeof(float));
+  s->undo_l = malloc(n * sizeof(float));
   s->t_last = malloc(n * sizeof(double));
-  s->t_last_new = malloc(n * sizeof(double));
-  if (!s->thr_on || !s->thr_off || !s->ref || !s->lprev || !s->ref_new || !s->lprev_new || !s->t_last ||
-      !s->t_last_new) {
+  s->undo_t = malloc(n * sizeof(double));
+  if (!s->thr_on || !s->thr_off || !s->ref || !s->lprev || !s->undo_i || !s->undo_ref || !s->undo_l || !s->t_last ||
+      !s->undo_t) {
     evsnn_dvs_free(s);
     return evsnn__fail(EVSNN_ENOMEM, "dvs: %ux%u sensor", p->width, p->height);
   }
@@ -150,32 +154,35 @@ int evsnn_dvs_feed(evsnn_dvs_t *s, const float *frame, double t1, evsnn_event_t 
     return evsnn__fail(EVSNN_EINVAL, "dvs: frame at %.3f us does not follow the previous one at %.3f us", t1,
                        s->t_prev);
   double t0 = s->t_prev, dt = t1 - t0, refr = p->refractory_us;
-  size_t k = 0;
+  size_t k = 0, n_undo = 0;
   for (uint32_t i = 0; i < s->n; i++) {
     double L0 = s->lprev[i], L1 = log_intensity(frame[i], p->eps, log_eps);
     double ref = s->ref[i], tl = s->t_last[i], cur = t0;
     double slope = (L1 - L0) / dt, c_on = s->thr_on[i], c_off = s->thr_off[i];
-    if (L1 != L0 || L1 - ref >= c_on || ref - L1 >= c_off)
-      for (;;) {
-        /* The pixel is armed again at ta; a change that built up while
-         * it was blind fires at once and the reference becomes L(ta). */
-        double ta = fmax(cur, tl + refr);
-        if (ta > t1) break;
-        double La = L0 + slope * (ta - t0), te, level;
-        int pol;
-        if (La - ref >= c_on) te = ta, level = La, pol = 1;
-        else if (ref - La >= c_off) te = ta, level = La, pol = 0;
-        else if (slope > 0) level = ref + c_on, te = ta + (level - La) / slope, pol = 1;
-        else if (slope < 0) level = ref - c_off, te = ta + (level - La) / slope, pol = 0;
-        else break;
-        if (te > t1) break;
-        if (k < cap) out[k] = make_event(te, i, p->width, pol);
-        k++;
-        ref = level, tl = te, cur = te;
-      }
-    s->ref_new[i] = (float)ref;
-    s->lprev_new[i] = (float)L1;
-    s->t_last_new[i] = tl;
+    /* Unchanged, and no change left over from a refractory period. */
+    if (L1 == L0 && L1 - ref < c_on && ref - L1 < c_off) continue;
+    s->undo_i[n_undo] = i, s->undo_ref[n_undo] = s->ref[i], s->undo_l[n_undo] = s->lprev[i];
+    s->undo_t[n_undo++] = tl;
+    for (;;) {
+      /* The pixel is armed again at ta; a change that built up while it
+       * was blind fires at once and the reference becomes L(ta). */
+      double ta = fmax(cur, tl + refr);
+      if (ta > t1) break;
+      double La = L0 + slope * (ta - t0), te, level;
+      int pol;
+      if (La - ref >= c_on) te = ta, level = La, pol = 1;
+      else if (ref - La >= c_off) te = ta, level = La, pol = 0;
+      else if (slope > 0) level = ref + c_on, te = ta + (level - La) / slope, pol = 1;
+      else if (slope < 0) level = ref - c_off, te = ta + (level - La) / slope, pol = 0;
+      else break;
+      if (te > t1) break;
+      if (k < cap) out[k] = make_event(te, i, p->width, pol);
+      k++;
+      ref = level, tl = te, cur = te;
+    }
+    s->ref[i] = (float)ref;
+    s->lprev[i] = (float)L1;
+    s->t_last[i] = tl;
   }
   evsnn_rng_t rng = s->rng;
   double next = s->next_noise;
@@ -185,13 +192,13 @@ int evsnn_dvs_feed(evsnn_dvs_t *s, const float *frame, double t1, evsnn_event_t 
     if (k < cap) out[k] = make_event(next, i, p->width, pol);
     k++;
   }
-  if (k > cap)
+  if (k > cap) {
+    for (size_t u = 0; u < n_undo; u++) {
+      uint32_t i = s->undo_i[u];
+      s->ref[i] = s->undo_ref[u], s->lprev[i] = s->undo_l[u], s->t_last[i] = s->undo_t[u];
+    }
     return evsnn__fail(EVSNN_ERANGE, "dvs: frame at %.3f us makes %zu events, room for %zu", t1, k, cap);
-  float *f;
-  double *d;
-  f = s->ref, s->ref = s->ref_new, s->ref_new = f;
-  f = s->lprev, s->lprev = s->lprev_new, s->lprev_new = f;
-  d = s->t_last, s->t_last = s->t_last_new, s->t_last_new = d;
+  }
   s->rng = rng;
   s->next_noise = next;
   s->t_prev = t1;
@@ -240,14 +247,19 @@ void evsnn_dvs_render(float *frame, uint32_t width, uint32_t height, const uint8
   float fx = floorf(ox), fy = floorf(oy), ax = ox - fx, ay = oy - fy;
   int64_t ix = (int64_t)fx, iy = (int64_t)fy;
   /* Sensor pixel (X, Y) sees the image at (X - ox, Y - oy): between image
-   * columns X - ix - 1 and X - ix with weights ax and 1 - ax. */
-  for (uint32_t Y = 0; Y < height; Y++) {
-    int64_t r = (int64_t)Y - iy;
-    for (uint32_t X = 0; X < width; X++) {
-      int64_t c = (int64_t)X - ix;
+   * columns X - ix - 1 and X - ix with weights ax and 1 - ax. Only
+   * X in [ix, ix + cols], Y in [iy, iy + rows] can see any of it. */
+  memset(frame, 0, sizeof(float) * width * height);
+  int64_t x0 = ix < 0 ? 0 : ix, x1 = ix + (int64_t)cols, y0 = iy < 0 ? 0 : iy, y1 = iy + (int64_t)rows;
+  if (x1 >= width) x1 = (int64_t)width - 1;
+  if (y1 >= height) y1 = (int64_t)height - 1;
+  for (int64_t Y = y0; Y <= y1; Y++) {
+    int64_t r = Y - iy;
+    for (int64_t X = x0; X <= x1; X++) {
+      int64_t c = X - ix;
       float v00 = pixel_or_black(img, cols, rows, c - 1, r - 1), v01 = pixel_or_black(img, cols, rows, c, r - 1);
       float v10 = pixel_or_black(img, cols, rows, c - 1, r), v11 = pixel_or_black(img, cols, rows, c, r);
-      frame[(size_t)Y * width + X] =
+      frame[(size_t)Y * width + (size_t)X] =
           ay * (ax * v00 + (1 - ax) * v01) + (1 - ay) * (ax * v10 + (1 - ax) * v11);
     }
   }
