@@ -32,7 +32,8 @@ typedef struct {
   uint32_t n_workers;
   atomic_uint done;
   atomic_int failed;
-  double t0;
+  double t0, last_print;
+  uint32_t next_tenth; /* the next tenth of the split a log line reports */
   int tty;
 } job_t;
 
@@ -53,17 +54,22 @@ static int sink(void *arg, const evsnn_event_t *ev, size_t n) {
   return evsnn_event_write(w->w, ev, n);
 }
 
-static void progress(job_t *j) {
-  static double last;
+/* On a terminal a line redrawn every half second; otherwise (a log) one
+ * line per tenth of the split. Called by worker 0 only, and once at the end
+ * by the main thread. */
+static void progress(job_t *j, int final) {
   double now = evsnn__now(), dt = now - j->t0;
   unsigned done = atomic_load(&j->done);
-  if (done < j->d->n && now - last < 0.5) return;
-  last = now;
-  double rate = done / (dt > 0 ? dt : 1);
-  if (j->tty)
-    fprintf(stderr, "\r  %s %6u/%u  %6.0f images/s  eta %4.0fs ", j->split, done, j->d->n, rate,
-            (j->d->n - done) / (rate > 0 ? rate : 1));
-  if (j->tty && done == j->d->n) fputc('\n', stderr);
+  double rate = done / (dt > 0 ? dt : 1), eta = (j->d->n - done) / (rate > 0 ? rate : 1);
+  if (j->tty) {
+    if (!final && now - j->last_print < 0.5) return;
+    j->last_print = now;
+    fprintf(stderr, "\r  %s %6u/%u  %6.0f images/s  eta %4.0fs %s", j->split, done, j->d->n, rate, eta,
+            final ? "\n" : "");
+  } else if (j->d->n && (uint64_t)done * 10 >= (uint64_t)j->next_tenth * j->d->n) {
+    while ((uint64_t)done * 10 >= (uint64_t)j->next_tenth * j->d->n) j->next_tenth++;
+    fprintf(stderr, "  %s %u/%u  %.0f images/s\n", j->split, done, j->d->n, rate);
+  }
 }
 
 static void encode_range(void *ctx, uint32_t iw) {
@@ -90,7 +96,7 @@ static void encode_range(void *ctx, uint32_t iw) {
       return;
     }
     atomic_fetch_add(&j->done, 1);
-    if (iw == 0) progress(j);
+    if (iw == 0) progress(j, 0);
   }
 }
 
@@ -123,7 +129,7 @@ static int encode_split(const evsnn_dataset_t *d, const char *out, const char *n
   if (err) return cli_fail(err, dir);
   job_t j = {.d = d, .dir = dir, .split = name, .meta_common = meta_common, .stream_base = stream_base,
              .params = *params, .frame_us = frame_us, .n_workers = par->base.n_workers, .t0 = evsnn__now(),
-             .tty = isatty(2)};
+             .next_tenth = 1, .tty = isatty(2)};
   j.sac = *sac;
   j.digits = 5;
   for (uint32_t n = d->n; n >= 100000; n /= 10) j.digits++;
@@ -146,7 +152,7 @@ static int encode_split(const evsnn_dataset_t *d, const char *out, const char *n
     free(w[i].frame);
   }
   free(w);
-  if (!status && !j.tty) fprintf(stderr, "  %s: %u files in %s\n", name, d->n, dir);
+  if (!status) progress(&j, 1);
   return status;
 }
 
