@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -474,4 +475,51 @@ Test(encode_cli, bad_options_are_usage_errors) {
   cr_expect_eq(run("encode dvs --data datasets/sample --limit 1 --out /nonexistent/dir/x", out, sizeof out, err,
                    sizeof err), 1);
   cr_expect(strstr(err, "/nonexistent/dir/x") != NULL, "stderr: %s", err);
+}
+
+static void write_pgm(const char *path, const char *header, const uint8_t *px, size_t n) {
+  FILE *f = fopen(path, "wb");
+  cr_assert(f);
+  fputs(header, f);
+  fwrite(px, 1, n, f);
+  fclose(f);
+}
+
+Test(encode_cli, frames_of_an_image_sequence_become_one_recording, .timeout = 30) {
+  char dir[256], path[512], file[300], args[1024], out[4096], err[4096];
+  snprintf(dir, sizeof dir, "/tmp/evsnn-dvs-frames-%d", (int)getpid());
+  snprintf(file, sizeof file, "%s.evs.gz", dir);
+  cr_assert_eq(mkdir(dir, 0777), 0);
+  /* 4 x 2: pixel (1, 0) goes from black to white between frames 0 and 1. */
+  uint8_t black[8] = {0}, lit[8] = {0, 255, 0, 0, 0, 0, 0, 0};
+  snprintf(path, sizeof path, "%s/a0.pgm", dir);
+  write_pgm(path, "P5\n4 2\n255\n", black, 8);
+  snprintf(path, sizeof path, "%s/a1.pgm", dir);
+  write_pgm(path, "P5\n# a comment\n4 2\n255\n", lit, 8);
+  snprintf(path, sizeof path, "%s/a2.pgm", dir);
+  write_pgm(path, "P5 4 2 255\n", lit, 8);
+  snprintf(args, sizeof args, "encode dvs --frames %s --out %s --label 3 --frame-us 1000", dir, file);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  evsnn_event_reader_t *r;
+  cr_assert_eq(evsnn_event_reader_open(&r, file, NULL), 0);
+  const evsnn_event_info_t *info = evsnn_event_reader_info(r);
+  cr_assert(info->width == 4 && info->height == 2 && info->label == 3);
+  evsnn_event_t ev[64];
+  size_t n;
+  cr_assert_eq(evsnn_event_read(r, ev, 64, &n), 0);
+  double dL = log(1.1) - log(0.1);
+  cr_assert_eq(n, 9, "the same 9 crossings as the library test: %zu", n);
+  for (size_t k = 0; k < n; k++)
+    cr_assert(ev[k].x == 1 && ev[k].y == 0 && ev[k].p == 1 && ev[k].t == (int64_t)floor((k + 1) * 0.25 / dL * 1000 + 0.5));
+  evsnn_event_reader_close(r);
+
+  /* A frame of another size: one line naming it, and no output left. */
+  snprintf(path, sizeof path, "%s/a3.pgm", dir);
+  write_pgm(path, "P5\n5 2\n255\n", lit, 8);
+  cr_assert_eq(unlink(file), 0);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 1);
+  cr_assert(strstr(err, "a3.pgm") != NULL && strstr(err, "first frame is 4x2") != NULL, "stderr: %s", err);
+  cr_assert_neq(access(file, F_OK), 0, "the partial recording was removed");
+  snprintf(args, sizeof args, "rm -rf '%s'", dir);
+  cr_assert_eq(system(args), 0);
 }

@@ -4,7 +4,10 @@
  * evsnn_dataset_load_events_dir, `evsnn train --data OUT` and `evsnn events`
  * read. Images are shared out over the thread pool; each image's events
  * depend only on the options and the image's index, never on the worker
- * that encoded it, so a seed gives the same files for any --threads. */
+ * that encoded it, so a seed gives the same files for any --threads.
+ * With --frames DIR it encodes an image sequence instead (binary PGM
+ * frames in name order, one every --frame-us) into one event file. */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -110,9 +113,13 @@ static int usage_encode(void) {
          "                        [--threshold C] [--threshold-off C] [--refractory US] [--noise HZ]\n"
          "                        [--mismatch SIGMA] [--sensor WxH] [--saccade-ms MS] [--frame-us US]\n"
          "                        [--threads N] [--json]\n"
+         "       evsnn encode dvs --frames DIR --out FILE [--frame-us US] [--label L] [--seed S]\n"
+         "                        [--threshold C] ... [--mismatch SIGMA] [--json]\n"
          "  Moves each MNIST image over an emulated DVS along N-MNIST's three saccades and\n"
          "  writes one labelled event file per image: DIR/train/NNNNN.evs.gz, DIR/test/NNNNN.evs.gz\n"
          "  (both splits unless --train or --test; --limit N per split).\n"
+         "  --frames: an image sequence instead, DIR's binary PGM (P5, 8-bit) frames in name\n"
+         "  order, frame k at k x --frame-us, into one event file; the sensor is the frames' size.\n"
          "  Defaults: 34x34 sensor, thresholds 0.25 (ln units), no refractory period, no noise,\n"
          "  no mismatch, seed 1, saccades of 100 ms, a frame every 1000 us, threads = cores.\n"
          "  See docs/dvs-emulator.md.\n");
@@ -156,10 +163,126 @@ static int encode_split(const evsnn_dataset_t *d, const char *out, const char *n
   return status;
 }
 
+/* ------------------------------------------------------ image sequences -- */
+
+static int pgm_token(FILE *f, const char *path, long *v) {
+  int c;
+  while ((c = fgetc(f)) != EOF) {
+    if (c == '#')
+      while ((c = fgetc(f)) != EOF && c != '\n') {}
+    else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
+  }
+  if (c == EOF || c < '0' || c > '9') return evsnn__fail(EVSNN_EFORMAT, "%s: PGM header: expected a number", path);
+  for (*v = 0; c >= '0' && c <= '9' && *v < 100000; c = fgetc(f)) *v = *v * 10 + (c - '0');
+  if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+    return evsnn__fail(EVSNN_EFORMAT, "%s: PGM header: a number too large or not followed by white space", path);
+  return 0;
+}
+
+/* Reads a binary 8-bit PGM (P5, maxval 1..255) of exactly w x h pixels into
+ * frame as intensities in [0, 1]; *w == 0 on the first frame takes its size
+ * (then frame is allocated here). */
+static int read_pgm(const char *path, uint32_t *w, uint32_t *h, float **frame, uint8_t **row) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return evsnn__fail(errno == ENOENT ? EVSNN_ENOENT : EVSNN_EIO, "%s: %s", path, strerror(errno));
+  long pw, ph, maxval;
+  int err = 0;
+  if (fgetc(f) != 'P' || fgetc(f) != '5') err = evsnn__fail(EVSNN_EFORMAT, "%s: not a binary PGM (P5)", path);
+  if (!err && !(err = pgm_token(f, path, &pw)) && !(err = pgm_token(f, path, &ph)) &&
+      !(err = pgm_token(f, path, &maxval))) {
+    if (pw < 1 || ph < 1 || pw > 4096 || ph > 4096 || maxval < 1 || maxval > 255)
+      err = evsnn__fail(EVSNN_EUNSUPPORTED, "%s: %ldx%ld, maxval %ld (supported: up to 4096x4096, 8-bit)", path, pw,
+                        ph, maxval);
+    else if (*w && (pw != *w || ph != *h))
+      err = evsnn__fail(EVSNN_EFORMAT, "%s: %ldx%ld, but the first frame is %ux%u", path, pw, ph, *w, *h);
+  }
+  if (!err && !*w) {
+    *w = (uint32_t)pw, *h = (uint32_t)ph;
+    *frame = malloc(sizeof(float) * pw * ph);
+    *row = malloc((size_t)pw * ph);
+    if (!*frame || !*row) err = evsnn__fail(EVSNN_ENOMEM, "%s: %ldx%ld frame", path, pw, ph);
+  }
+  if (!err && fread(*row, 1, (size_t)pw * ph, f) != (size_t)pw * ph)
+    err = evsnn__fail(EVSNN_ETRUNC, "%s: %ld pixels expected", path, pw * ph);
+  fclose(f);
+  for (long i = 0; !err && i < pw * ph; i++) (*frame)[i] = (float)(*row)[i] / (float)maxval;
+  return err;
+}
+
+static int is_pgm(const struct dirent *e) {
+  size_t n = strlen(e->d_name);
+  return e->d_name[0] != '.' && n > 4 && !strcasecmp(e->d_name + n - 4, ".pgm");
+}
+
+/* The frames of dir (*.pgm in name order), frame k at k * frame_us, into
+ * one event file at out. */
+static int encode_frames(const char *dir, const char *out, evsnn_dvs_params_t *p, double frame_us, long label,
+                         const char *meta_opts, int json) {
+  struct dirent **ents = NULL;
+  int n = scandir(dir, &ents, is_pgm, alphasort);
+  if (n < 0) return cli_fail(EVSNN_ENOENT, dir);
+  if (n < 2) {
+    for (int i = 0; i < n; i++) free(ents[i]);
+    free(ents);
+    return cli_usage("encode dvs: --frames %s: %d .pgm frame(s); a sequence needs at least 2", dir, n);
+  }
+  uint32_t w = 0, h = 0;
+  float *frame = NULL;
+  uint8_t *row = NULL;
+  evsnn_dvs_t dvs = {0};
+  evsnn_event_writer_t *wr = NULL;
+  evsnn_event_t *ev = NULL;
+  size_t cap = 0, total = 0, on = 0;
+  char path[4096], meta[4096];
+  int status = 0, err;
+  double t0 = evsnn__now();
+  for (int k = 0; k < n && !status; k++) {
+    snprintf(path, sizeof path, "%s/%s", dir, ents[k]->d_name);
+    if ((err = read_pgm(path, &w, &h, &frame, &row))) {
+      status = cli_fail(err, path);
+      break;
+    }
+    if (k == 0) { /* the sensor is the frames' size */
+      p->width = w, p->height = h;
+      snprintf(meta, sizeof meta, "generator=evsnn encode dvs\nsource=%s\nframes=%d\n%s", dir, n, meta_opts);
+      evsnn_event_info_t info = {.format = "evsnn", .width = w, .height = h, .channels = 2,
+                                 .kind = EVSNN_EVENTS_DVS, .label = (int32_t)label, .meta = meta};
+      if ((err = evsnn_dvs_init(&dvs, p))) status = cli_fail(err, "encode dvs");
+      else if ((err = evsnn_event_writer_open(&wr, out, &info))) status = cli_fail(err, out);
+      else if (!(ev = malloc(sizeof *ev * (cap = dvs.buf_cap)))) status = cli_fail(EVSNN_ENOMEM, "encode dvs");
+      if (status) break;
+    }
+    size_t got;
+    while ((err = evsnn_dvs_feed(&dvs, frame, k * frame_us, ev, cap, &got)) == EVSNN_ERANGE) {
+      evsnn_event_t *b = realloc(ev, sizeof *ev * cap * 2);
+      if (!b) break;
+      ev = b, cap *= 2;
+    }
+    if (err || (err = evsnn_event_write(wr, ev, got))) status = cli_fail(err, err == EVSNN_ERANGE ? path : out);
+    total += got;
+    for (size_t e = 0; e < got; e++) on += ev[e].p;
+  }
+  if ((err = evsnn_event_writer_close(wr)) && !status) status = cli_fail(err, out);
+  if (status && wr) unlink(out); /* no half recording left behind */
+  double secs = evsnn__now() - t0;
+  if (!status) {
+    printf("encoded %d frames of %ux%u in %.2f s: %zu events (%.1f%% ON) -> %s\n", n, w, h, secs, total,
+           total ? 100.0 * on / total : 0.0, out);
+    if (json)
+      printf("{\"frames\": %d, \"width\": %u, \"height\": %u, \"events\": %zu, \"on\": %zu, \"off\": %zu, "
+             "\"seconds\": %.3f}\n", n, w, h, total, on, total - on, secs);
+  }
+  for (int i = 0; i < n; i++) free(ents[i]);
+  free(ents);
+  free(frame), free(row), free(ev);
+  evsnn_dvs_free(&dvs);
+  return status;
+}
+
 static int encode_dvs(int argc, char **argv) {
-  const char *data = NULL, *out = NULL;
+  const char *data = NULL, *out = NULL, *frames = NULL;
   int want_train = 1, want_test = 1, json = 0;
-  long limit = 0, seed = 1, threads = sysconf(_SC_NPROCESSORS_ONLN), sw = 34, sh = 34;
+  long limit = 0, seed = 1, label = -1, threads = sysconf(_SC_NPROCESSORS_ONLN), sw = 34, sh = 34;
   double c_on = 0.25, c_off = -1, refr = 0, noise = 0, mismatch = 0, saccade_ms = 100, frame_us = 1000;
   if (threads < 1) threads = 1;
   if (threads > CLI_MAX_THREADS) threads = CLI_MAX_THREADS;
@@ -171,6 +294,8 @@ static int encode_dvs(int argc, char **argv) {
     if (!strcmp(a, "--json")) { json = 1; continue; }
     if (!val) return cli_usage("encode dvs: %s needs a value", a);
     if (!strcmp(a, "--data")) data = val;
+    else if (!strcmp(a, "--frames")) frames = val;
+    else if (!strcmp(a, "--label")) { if (!cli_parse_long(a, val, -1, 0x7fffffffL, &label)) return 2; }
     else if (!strcmp(a, "--out")) out = val;
     else if (!strcmp(a, "--limit")) { if (!cli_parse_long(a, val, 1, 100000000, &limit)) return 2; }
     else if (!strcmp(a, "--seed")) { if (!cli_parse_long(a, val, 0, 0x7fffffffL, &seed)) return 2; }
@@ -191,9 +316,9 @@ static int encode_dvs(int argc, char **argv) {
     } else return cli_usage("encode dvs: unknown option '%s' (see evsnn encode dvs --help)", a);
     i++;
   }
-  if (!out) return cli_usage("encode dvs: --out DIR is required (see evsnn encode dvs --help)");
+  if (!out) return cli_usage("encode dvs: --out %s is required (see evsnn encode dvs --help)", frames ? "FILE" : "DIR");
   if (!want_train && !want_test) return cli_usage("encode dvs: --train and --test exclude each other");
-  if (!(saccade_ms > 0) || !(frame_us > 0) || frame_us > saccade_ms * 1000)
+  if (!(saccade_ms > 0) || !(frame_us > 0) || (!frames && frame_us > saccade_ms * 1000))
     return cli_usage("encode dvs: --saccade-ms and --frame-us must be > 0, a frame no longer than a saccade");
 
   evsnn_dvs_params_t p;
@@ -205,6 +330,11 @@ static int encode_dvs(int argc, char **argv) {
   int err = evsnn_dvs_init(&probe, &p);
   if (err) return cli_fail(err, "encode dvs");
   evsnn_dvs_free(&probe);
+  char opts[1024], meta[3072];
+  snprintf(opts, sizeof opts,
+           "threshold_on=%g\nthreshold_off=%g\nrefractory_us=%g\nnoise_hz=%g\nmismatch=%g\neps=%g\nseed=%ld\n"
+           "frame_us=%g\n", p.c_on, p.c_off, refr, noise, mismatch, p.eps, seed, frame_us);
+  if (frames) return encode_frames(frames, out, &p, frame_us, label, opts, json);
 
   evsnn_dataset_t train = {0}, test = {0};
   int is_sample = 0;
@@ -221,11 +351,8 @@ static int encode_dvs(int argc, char **argv) {
     evsnn_dataset_free(&train), evsnn_dataset_free(&test);
     return cli_fail(err, err == EVSNN_EIO ? out : "encode dvs");
   }
-  char meta[2048];
-  snprintf(meta, sizeof meta,
-           "generator=evsnn encode dvs\nsource=%s\nsensor=%ldx%ld\nthreshold_on=%g\nthreshold_off=%g\n"
-           "refractory_us=%g\nnoise_hz=%g\nmismatch=%g\neps=%g\nseed=%ld\nsaccade_us=%g\nframe_us=%g\n",
-           used, sw, sh, p.c_on, p.c_off, refr, noise, mismatch, p.eps, seed, saccade_ms * 1000, frame_us);
+  snprintf(meta, sizeof meta, "generator=evsnn encode dvs\nsource=%s\nsensor=%ldx%ld\nsaccade_us=%g\n%s", used, sw,
+           sh, saccade_ms * 1000, opts);
   fprintf(stderr, "evsnn encode dvs: %s -> %s: %ldx%ld sensor, thresholds %g/%g, refractory %g us, noise %g Hz, "
           "mismatch %g, seed %ld, %ld thread(s)\n",
           used, out, sw, sh, p.c_on, p.c_off, refr, noise, mismatch, seed, threads);
