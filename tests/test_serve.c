@@ -799,7 +799,7 @@ Test(serve_cli, serve_on_port_0_and_send_a_file_then_sigterm) {
   snprintf(file, sizeof file, "%s/ev.evsnn", dir);
   evsnn_net_t net;
   uint32_t sizes[] = {2 * 34 * 34, 20, 10};
-  const float scale[] = {5.0f};
+  const float scale[] = {0.5f};
   cr_assert_eq(evsnn_net_init(&net, sizes, 3, 0.8187f), 0);
   evsnn_net_init_params(&net, 1, EVSNN_INIT_FANIN, scale);
   cr_assert_eq(evsnn_model_save(model, &net, NULL, NULL), 0);
@@ -817,6 +817,24 @@ Test(serve_cli, serve_on_port_0_and_send_a_file_then_sigterm) {
   snprintf(want, sizeof want, "\"digest\": \"%016llx\"",
            (unsigned long long)evsnn__digest(EVSNN_DIGEST_INIT, ev, 30000));
   cr_expect(strstr(out, "\"events\": 30000") && strstr(out, want), "%s", out);
+  /* evsnn replay of the same file, as fast as it goes: the same decisions. */
+  long d_send = -1, n_send = -1, d_replay = -2, n_replay = -2;
+  const char *q = strstr(out, "\"decision\": ");
+  if (q) sscanf(q, "\"decision\": %ld, \"decisions\": %ld", &d_send, &n_send);
+  char rcmd[1200], rout[65536];
+  snprintf(rcmd, sizeof rcmd, "'%s/evsnn' replay --model '%s' '%s' --speed 0 --json | tail -1",
+           getenv("EVSNN_BUILDDIR") ? getenv("EVSNN_BUILDDIR") : ".", model, file);
+  FILE *rp = popen(rcmd, "r");
+  size_t rn = fread(rout, 1, sizeof rout - 1, rp);
+  rout[rn] = '\0';
+  pclose(rp);
+  q = strstr(rout, "\"decision\": ");
+  if (q) sscanf(q, "\"decision\": %ld", &d_replay);
+  q = strstr(rout, "\"decision_changes\": ");
+  if (q) sscanf(q, "\"decision_changes\": %ld", &n_replay);
+  cr_expect_eq(d_send, d_replay, "send: %s\nreplay: %s", out, rout);
+  cr_expect_eq(n_send, n_replay, "send: %s\nreplay: %s", out, rout);
+  cr_expect_gt(n_send, 0, "%s", out);
   /* Eight at once through the shell; then the server's peak resident memory. */
   snprintf(args, sizeof args,
            "'%s' --to 127.0.0.1:%d >/dev/null & for i in 1 2 3 4 5 6 7; do '%s/evsnn' send '%s' --to 127.0.0.1:%d "
