@@ -89,12 +89,13 @@ static void encode_range(void *ctx, uint32_t iw) {
     if (!err)
       err = evsnn_dvs_encode_image(&w->dvs, j->d->pixels + i * px, j->d->cols, j->d->rows, &j->sac, j->frame_us,
                                    j->stream_base + i, w->frame, sink, w);
-    int err2 = w->w ? evsnn_event_writer_close(w->w) : 0;
+    int opened = w->w != NULL, err2 = opened ? evsnn_event_writer_close(w->w) : 0;
     w->w = NULL;
     if (!err) err = err2;
     if (err) {
       w->err = err;
       snprintf(w->detail, sizeof w->detail, "%s", evsnn_error_detail());
+      if (opened) unlink(w->what); /* no half recording in the dataset */
       atomic_store(&j->failed, 1);
       return;
     }
