@@ -256,6 +256,8 @@ Test(dvs, bad_input_is_an_error) {
   evsnn_dvs_params_t p = params(0, 4);
   evsnn_dvs_t s;
   cr_assert_eq(evsnn_dvs_init(&s, &p), EVSNN_EINVAL);
+  p = params(65536, 65536);
+  cr_assert_eq(evsnn_dvs_init(&s, &p), EVSNN_EINVAL, "2^32 pixels would wrap the pixel count");
   p = params(4, 4), p.c_on = 0;
   cr_assert_eq(evsnn_dvs_init(&s, &p), EVSNN_EINVAL);
   p = params(4, 4), p.refractory_us = -1;

@@ -67,10 +67,10 @@ typedef struct evsnn_dvs_s {
 /* The defaults listed above. */
 void evsnn_dvs_params_default(evsnn_dvs_params_t *p);
 
-/* EVSNN_EINVAL (naming the parameter) for a zero-sized or over 65536-wide
- * sensor, non-positive thresholds or eps, negative refractory, noise or
- * mismatch; EVSNN_ENOMEM. On failure *s is zeroed. The sensor starts reset
- * with stream 0. */
+/* EVSNN_EINVAL (naming the parameter) for a zero-sized sensor, a side over
+ * 65536 or more than 2^26 pixels, non-positive thresholds or eps, negative
+ * refractory, noise or mismatch; EVSNN_ENOMEM. On failure *s is zeroed.
+ * The sensor starts reset with stream 0. */
 int evsnn_dvs_init(evsnn_dvs_t *s, const evsnn_dvs_params_t *p);
 void evsnn_dvs_free(evsnn_dvs_t *s);
 

@@ -57,8 +57,10 @@ void evsnn_dvs_free(evsnn_dvs_t *s) {
 
 int evsnn_dvs_init(evsnn_dvs_t *s, const evsnn_dvs_params_t *p) {
   memset(s, 0, sizeof *s);
-  if (!p->width || !p->height || p->width > 65536 || p->height > 65536)
-    return evsnn__fail(EVSNN_EINVAL, "dvs: sensor %ux%u (each side 1..65536)", p->width, p->height);
+  if (!p->width || !p->height || p->width > 65536 || p->height > 65536 ||
+      (uint64_t)p->width * p->height > (UINT64_C(1) << 26))
+    return evsnn__fail(EVSNN_EINVAL, "dvs: sensor %ux%u (each side 1..65536, at most 2^26 pixels)", p->width,
+                       p->height);
   if (!(p->c_on > 0) || !(p->c_off > 0) || !(p->c_min > 0))
     return evsnn__fail(EVSNN_EINVAL, "dvs: thresholds must be > 0 (on %g, off %g, min %g)", p->c_on, p->c_off,
                        p->c_min);
