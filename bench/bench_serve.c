@@ -162,6 +162,8 @@ int main(int argc, char **argv) {
   }
   uv_async_send(&s.stop);
   pthread_join(s.th, NULL);
+  printf("server: %.0f synaptic ops and %.0f hidden spikes per input event\n",
+         (double)s.st.synops / (double)s.st.events, (double)s.st.spikes / (double)s.st.events);
   printf("server: %zu bytes per connection, peak %zu bytes for all connections, %llu read pauses\n",
          s.st.conn_bytes, s.st.bytes_peak, (unsigned long long)s.st.read_pauses);
   evsnn_net_free(&s.net);

@@ -36,6 +36,8 @@ typedef struct evsnn__server_stats_s {
   uint64_t served;        /* streams that ended with RESULT */
   uint64_t dropped;       /* connections dropped (garbage, stall, disconnect, refused, shutdown) */
   uint64_t events;        /* events decoded, all connections */
+  uint64_t synops;        /* synaptic operations of the streams that ended with RESULT */
+  uint64_t spikes;        /* hidden-layer spikes of those streams */
   uint64_t read_pauses;   /* times a connection's reading stopped for back-pressure */
   uint32_t active;        /* connections open now */
   size_t conn_bytes;      /* bytes one connection holds (fixed at accept; the state included) */

@@ -369,6 +369,10 @@ static int on_end(conn_t *c, const uint8_t *p, uint32_t len, uint64_t at) {
     if (err == 0) err = c->net_err;
     if (err != 0) return conn_fail(c, err, at, "END: running the rest: %s", evsnn_error_detail());
     cls = evsnn_ctime_decision(&c->ct);
+    evsnn_counts_t k;
+    evsnn_ctime_counts(&c->ct, &k);
+    for (uint32_t m = 0; m < net->n_layers; m++) c->srv->st.synops += k.synops[m];
+    for (uint32_t m = 1; m < net->n_layers; m++) c->srv->st.spikes += k.spikes[m];
     n_out = net->sizes[net->n_layers];
     if (n_out > EVSNN_PROTO_MAX_OUTPUTS) n_out = 0;
   }
