@@ -218,6 +218,26 @@ Test(replay, classifies_held_out_recordings_and_respects_real_time, .timeout = 9
   unlink(model);
 }
 
+/* N-MNIST .bin files do not say their sensor size: an explicit window
+ * reads them, and without one the error says to give it. */
+Test(replay, a_file_without_sensor_size_needs_a_window, .timeout = 60) {
+  char path[1024], args[2048], out[65536], err[8192];
+  snprintf(path, sizeof path, "%s/../shared/events/nmnist_tonic_sample.bin", getenv("EVSNN_SRCDIR") ? getenv("EVSNN_SRCDIR") : ".");
+  if (access(path, R_OK)) cr_skip_test("no %s", path);
+  train_model();
+  snprintf(args, sizeof args, "replay --model %s %s --speed 0 --json", model, path);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
+  cr_expect(strstr(err, "--crop") != NULL, "%s", err);
+  snprintf(args, sizeof args, "replay --model %s %s --speed 0 --crop 3,3,28,28 --polarity merge --json", model, path);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  const char *j = strstr(out, "{\"file\"");
+  cr_assert(j, "%s", out);
+  cr_expect_float_eq(jnum(j, "events"), 4325, 0.5); /* SOURCES.md */
+  cr_expect_gt(jnum(j, "fed"), 4000);
+  cr_expect_gt(jnum(j, "synops"), 0);
+  unlink(model);
+}
+
 Test(replay, bad_input_is_reported) {
   char out[4096], err[4096];
   cr_expect_eq(run("replay --model /nonexistent.evsnn /nonexistent.evs.gz", out, sizeof out, err, sizeof err), 1);

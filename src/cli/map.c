@@ -32,7 +32,12 @@ int cli_map_option(cli_map_t *m, const char *opt, const char *val) {
 }
 
 int cli_map_make(const cli_map_t *m, uint32_t width, uint32_t height, uint32_t n_inputs, evsnn_sensor_map_t *out) {
+  if ((width == 0 || height == 0) && !(m->given && m->w > 0))
+    return evsnn__fail(EVSNN_EINVAL, "the file does not say its sensor size; give the input window with --crop x0,y0,w,h");
   if (!m->given) return evsnn_sensor_map_fit(out, width, height, n_inputs);
+  /* A file that does not say its sensor size (N-MNIST .bin, text) can
+   * still be read through an explicit window; events outside it are dropped. */
+  if ((width == 0 || height == 0) && m->w > 0) width = (uint32_t)(m->x0 + m->w), height = (uint32_t)(m->y0 + m->h);
   int err = evsnn_sensor_map_init(out, width, height, (uint32_t)m->x0, (uint32_t)m->y0, (uint32_t)m->w, (uint32_t)m->h,
                                   (uint32_t)m->pool, m->polarity < 0 ? EVSNN_POL_BOTH : (evsnn_polarity_t)m->polarity);
   if (!err && out->n_inputs != n_inputs)
