@@ -21,3 +21,19 @@ TESTS += tests/test_events_formats
 tests_test_events_formats_SOURCES = tests/test_events_formats.c tests/events_truth.h
 tests_test_events_formats_CFLAGS = $(TEST_CFLAGS)
 tests_test_events_formats_LDADD = $(TEST_LIBS)
+
+# The fuzz harness: a libFuzzer program with --enable-fuzz (CC=clang), and
+# always a replay of its committed corpus under make check.
+check_PROGRAMS += tests/test_events_fuzz
+TESTS += tests/test_events_fuzz
+tests_test_events_fuzz_SOURCES = tests/test_events_fuzz.c tests/fuzz/fuzz_events.c
+tests_test_events_fuzz_CFLAGS = $(TEST_CFLAGS)
+tests_test_events_fuzz_LDADD = $(TEST_LIBS)
+EXTRA_DIST += tests/fixtures tests/fuzz/corpus tests/fuzz/README.md
+
+if FUZZ
+noinst_PROGRAMS += tests/fuzz/fuzz_events
+tests_fuzz_fuzz_events_SOURCES = tests/fuzz/fuzz_events.c
+tests_fuzz_fuzz_events_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer -static
+tests_fuzz_fuzz_events_LDADD = $(EVSNN_LIBS)
+endif
