@@ -216,3 +216,109 @@ Test(cli, bench_train_compares_the_two_trainers, .timeout = 120) {
   cr_expect(strstr(out, "trace per sample: spike lists") != NULL, "output: %s", out);
   cr_expect(strstr(out, "max RSS") != NULL, "output: %s", out);
 }
+
+/* ---- evsnn events info / cat / convert, on the committed fixtures ---- */
+
+/* The text fixture: 240x180, 5 events, 3 ON, t 0..13000000 us. */
+Test(cli, events_info_json_fields) {
+  char out[4096], err[4096];
+  cr_assert_eq(run("events info tests/fixtures/events_camera_dataset.txt --json", out, sizeof out, err,
+                   sizeof err), 0, "stderr: %s", err);
+  static const char *want[] = {"\"format\":\"text\"", "\"width\":240", "\"height\":180",
+                               "\"events\":5",        "\"t_min\":0",   "\"t_max\":13000000",
+                               "\"x_max\":239",       "\"y_max\":179", "\"on\":3",
+                               "\"off\":2"};
+  for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+    cr_expect(strstr(out, want[i]) != NULL, "no %s in %s", want[i], out);
+  cr_expect_eq(count_lines(out), 1, "one JSON object: %s", out);
+  cr_expect(out[0] == '{', "%s", out);
+}
+
+Test(cli, events_cat_prints_t_x_y_p_in_file_order) {
+  char out[4096], err[4096];
+  cr_assert_eq(run("events cat tests/fixtures/dvs128_gesture_like.aedat", out, sizeof out, err, sizeof err),
+               0, "stderr: %s", err);
+  cr_expect_str_eq(out, "100 0 0 1\n150 127 5 0\n2147483647 64 127 1\n2147483653 3 4 0\n"
+                        "2147483654 127 127 1\n");
+  cr_assert_eq(run("events cat tests/fixtures/dvs128_gesture_like.aedat --from 150 --to 2147483653 "
+                   "--crop 0,0,128,128 --downsample 2",
+                   out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  cr_expect_str_eq(out, "150 63 2 0\n2147483647 32 63 1\n");
+}
+
+/* AEDAT 3.1 -> ours -> text (seconds) -> ours: cat prints the same lines at
+ * every step, and our file is gzip (its first two bytes 1f 8b). */
+Test(cli, events_convert_round_trips) {
+  char dir[] = "/tmp/evsnn-cli-ev.XXXXXX", args[1024], first[4096], out[4096], err[4096];
+  cr_assert(mkdtemp(dir));
+  cr_assert_eq(run("events cat tests/fixtures/dvs128_gesture_like.aedat", first, sizeof first, err, sizeof err), 0);
+  snprintf(args, sizeof args, "events convert tests/fixtures/dvs128_gesture_like.aedat %s/a.evs", dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  snprintf(args, sizeof args, "%s/a.evs", dir);
+  FILE *f = fopen(args, "rb");
+  cr_assert_not_null(f);
+  cr_expect(fgetc(f) == 0x1f && fgetc(f) == 0x8b);
+  fclose(f);
+  snprintf(args, sizeof args, "events convert %s/a.evs %s/b.txt", dir, dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  snprintf(args, sizeof args, "events convert %s/b.txt %s/c.evs", dir, dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  snprintf(args, sizeof args, "events info %s/c.evs --json", dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  cr_expect(strstr(out, "\"format\":\"evsnn\"") && strstr(out, "\"width\":128"), "%s", out);
+  const char *steps[] = {"a.evs", "b.txt", "c.evs"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(args, sizeof args, "events cat %s/%s", dir, steps[i]);
+    cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+    cr_expect_str_eq(out, first, "%s", steps[i]);
+    snprintf(args, sizeof args, "%s/%s", dir, steps[i]);
+    unlink(args);
+  }
+  rmdir(dir);
+}
+
+/* A cut file: the events before the fault on stdout, then one line on
+ * stderr naming the file, the error and the byte; exit 1. Unknown content
+ * and a missing file also exit 1; bad options exit 2. */
+Test(cli, events_bad_input_messages) {
+  char dir[] = "/tmp/evsnn-cli-ev.XXXXXX", path[256], args[1024], out[4096], err[4096];
+  cr_assert(mkdtemp(dir));
+  const char *src = getenv("EVSNN_SRCDIR");
+  snprintf(path, sizeof path, "%s/tests/fixtures/dvs128_gesture_like.aedat", src ? src : ".");
+  FILE *f = fopen(path, "rb");
+  cr_assert_not_null(f);
+  static unsigned char buf[512];
+  size_t len = fread(buf, 1, sizeof buf, f);
+  fclose(f);
+  snprintf(path, sizeof path, "%s/cut.aedat", dir);
+  f = fopen(path, "wb");
+  fwrite(buf, 1, len - 4, f);
+  fclose(f);
+  snprintf(args, sizeof args, "events cat %s", path);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
+  cr_expect_str_eq(out, "100 0 0 1\n150 127 5 0\n2147483647 64 127 1\n2147483653 3 4 0\n");
+  cr_expect(strstr(err, path) && strstr(err, "truncated") && strstr(err, "byte 245"), "stderr: %s", err);
+  cr_expect_eq(count_lines(err), 1, "stderr: %s", err);
+  snprintf(args, sizeof args, "events info %s --json", path);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
+  cr_expect(strstr(err, "byte 245"), "stderr: %s", err);
+  unlink(path);
+
+  snprintf(path, sizeof path, "%s/junk.raw", dir);
+  f = fopen(path, "wb");
+  fputs("\x01\x02 these bytes are no event format", f);
+  fclose(f);
+  snprintf(args, sizeof args, "events info %s", path);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
+  cr_expect(strstr(err, path) && strstr(err, "not a file of the expected format"), "stderr: %s", err);
+  unlink(path);
+  rmdir(dir);
+
+  cr_expect_eq(run("events info /nonexistent/x.aedat", out, sizeof out, err, sizeof err), 1);
+  cr_expect(strstr(err, "/nonexistent/x.aedat"), "stderr: %s", err);
+  cr_expect_eq(run("events", out, sizeof out, err, sizeof err), 2);
+  cr_expect_eq(run("events cat tests/fixtures/events_camera_dataset.txt --crop 1,2", out, sizeof out, err,
+                   sizeof err), 2);
+  cr_expect_eq(run("events info tests/fixtures/events_camera_dataset.txt --yaml", out, sizeof out, err,
+                   sizeof err), 2);
+}

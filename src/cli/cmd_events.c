@@ -129,12 +129,15 @@ static int ends_with(const char *s, const char *suffix) {
   return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-/* Into our format, or into text (`t x y p` lines) when OUT ends in .txt or .csv. */
+/* Into our format; into the Event Camera Dataset's text (`t x y p`, t in
+ * seconds, after a "width height" line when the size is known), which the
+ * text reader reads back, when OUT ends in .txt; into `t x y p` lines with t
+ * in microseconds, as cat prints them, when OUT ends in .csv. */
 static int convert_cmd(const char *in, const char *out) {
   evsnn_event_reader_t *r;
   int err = evsnn_event_reader_open(&r, in, NULL);
   if (err != 0) return cli_fail(err, in);
-  int text = ends_with(out, ".txt") || ends_with(out, ".csv");
+  int seconds = ends_with(out, ".txt"), text = seconds || ends_with(out, ".csv");
   FILE *tf = NULL;
   evsnn_event_writer_t *w = NULL;
   if (text) {
@@ -144,6 +147,8 @@ static int convert_cmd(const char *in, const char *out) {
       evsnn_event_reader_close(r);
       return 1;
     }
+    const evsnn_event_info_t *in_info = evsnn_event_reader_info(r);
+    if (seconds && in_info->width > 0) fprintf(tf, "%u %u\n", in_info->width, in_info->height);
   } else {
     err = evsnn_event_writer_open(&w, out, evsnn_event_reader_info(r));
   }
@@ -155,8 +160,16 @@ static int convert_cmd(const char *in, const char *out) {
   size_t n;
   while ((err = evsnn_event_read(r, batch, BATCH, &n)) == 0 && n > 0) {
     if (text) {
-      for (size_t i = 0; i < n; i++)
-        fprintf(tf, "%" PRId64 " %u %u %u\n", batch[i].t, batch[i].x, batch[i].y, batch[i].p);
+      for (size_t i = 0; i < n; i++) {
+        const evsnn_event_t *e = &batch[i];
+        if (seconds) {
+          int64_t a = e->t < 0 ? -e->t : e->t;
+          fprintf(tf, "%s%" PRId64 ".%06" PRId64 " %u %u %u\n", e->t < 0 ? "-" : "", a / 1000000,
+                  a % 1000000, e->x, e->y, e->p);
+        } else {
+          fprintf(tf, "%" PRId64 " %u %u %u\n", e->t, e->x, e->y, e->p);
+        }
+      }
     } else if ((err = evsnn_event_write(w, batch, n)) != 0) {
       blame = out;
       break;
