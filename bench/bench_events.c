@@ -1,7 +1,9 @@
 /* Event I/O throughput: our format written and read in memory and through
- * gzip (with zlib's raw inflate of the same bytes as the baseline), and EVT
- * 3.0 decoding from memory, on the real sample and on a synthetic larger
- * stream. Every timed read is checked against what was written first. */
+ * gzip (with zlib's raw inflate of the same bytes as the baseline), EVT 3.0
+ * decoding from memory, on the real sample and on a synthetic larger
+ * stream, and the other decoders (AEDAT 2.0/3.1, N-MNIST, text) on
+ * synthetic streams built here from the same events. Every timed read is
+ * checked against what was written first. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +70,99 @@ static void evt3_rate(const char *what, const uint8_t *data, size_t len, int loo
     evsnn_event_reader_close(r);
   }
   printf("evt3 decode, %-28s %9zu events  %8.1f M events/s\n", what, total, total / best / 1e6);
+}
+
+/* Decodes data as fmt once against ref (correctness first), then reports
+ * the best of loops timed decodes. */
+static void decode_rate(const char *fmt, const char *what, const uint8_t *data, size_t len,
+                        const evsnn_event_t *ref, size_t nref, int loops) {
+  evsnn_event_reader_t *r;
+  size_t n, total = 0;
+  double best = 1e9;
+  for (int l = 0; l <= loops; l++) {
+    if (evsnn_event_reader_open_mem(&r, data, len, fmt) != 0) exit(1);
+    double t0 = evsnn__now();
+    total = 0;
+    while (evsnn_event_read(r, dst, 65536, &n) == 0 && n > 0) {
+      if (l == 0 && (total + n > nref || memcmp(dst, ref + total, n * sizeof(*dst)) != 0)) {
+        fprintf(stderr, "bench_events: %s mismatch near event %zu\n", fmt, total);
+        exit(1);
+      }
+      total += n;
+    }
+    double dt = evsnn__now() - t0;
+    evsnn_event_reader_close(r);
+    if (total != nref) {
+      fprintf(stderr, "bench_events: %s gave %zu events, wrote %zu\n", fmt, total, nref);
+      exit(1);
+    }
+    if (l > 0 && dt < best) best = dt;
+  }
+  printf("%-6s decode, %-26s %9zu events  %8.1f M events/s\n", fmt, what, total, total / best / 1e6);
+}
+
+/* src as AEDAT 2.0 (DAVIS346 addresses), AEDAT 3.1 (packets of 4096
+ * polarity events), N-MNIST (34x34, overflow records every 2^23 us) and
+ * text (the first n events); ref gets the events as each format keeps them. */
+static size_t make_aedat2(uint8_t *out, evsnn_event_t *ref) {
+  const char *hdr = "#!AER-DAT2.0\r\n# AEChip: eu.seebetter.ini.chips.davis.DAVIS346\r\n"
+                    "#End of Preferences for this AEChip\r\n";
+  size_t k = strlen(hdr);
+  memcpy(out, hdr, k);
+  for (size_t i = 0; i < N; i++) {
+    evsnn_event_t e = {.t = src[i].t, .x = src[i].x % 346, .y = src[i].y % 260, .p = src[i].p};
+    uint32_t a = (uint32_t)e.y << 22 | (uint32_t)e.x << 12 | (uint32_t)e.p << 11, t = (uint32_t)e.t;
+    for (int b = 0; b < 4; b++) out[k + b] = (uint8_t)(a >> (24 - 8 * b)), out[k + 4 + b] = (uint8_t)(t >> (24 - 8 * b));
+    k += 8;
+    ref[i] = e;
+  }
+  return k;
+}
+
+static size_t make_aedat3(uint8_t *out, evsnn_event_t *ref) {
+  const char *hdr = "#!AER-DAT3.1\r\n#Format: RAW\r\n#Source 1: DAVIS346\r\n#!END-HEADER\r\n";
+  size_t k = strlen(hdr);
+  memcpy(out, hdr, k);
+  for (size_t i = 0; i < N; i++) {
+    if (i % 4096 == 0) {
+      uint32_t num = N - i < 4096 ? (uint32_t)(N - i) : 4096;
+      uint32_t h[7] = {1 | 1 << 16, 8, 4, 0, num, num, num};
+      for (int j = 0; j < 7; j++) evsnn__put_le32(out + k + 4 * j, h[j]);
+      k += 28;
+    }
+    evsnn_event_t e = {.t = src[i].t, .x = src[i].x % 346, .y = src[i].y % 260, .p = src[i].p};
+    evsnn__put_le32(out + k, (uint32_t)e.x << 17 | (uint32_t)e.y << 2 | (uint32_t)e.p << 1 | 1);
+    evsnn__put_le32(out + k + 4, (uint32_t)e.t);
+    k += 8;
+    ref[i] = e;
+  }
+  return k;
+}
+
+static size_t make_nmnist(uint8_t *out, evsnn_event_t *ref) {
+  size_t k = 0;
+  int64_t epoch = 0;
+  for (size_t i = 0; i < N; i++) {
+    while (src[i].t >= epoch + (1 << 23)) {
+      memcpy(out + k, (uint8_t[5]){0, 240, 0, 0, 0}, 5), k += 5;
+      epoch += 1 << 23;
+    }
+    evsnn_event_t e = {.t = src[i].t, .x = src[i].x % 34, .y = src[i].y % 34, .p = src[i].p};
+    uint32_t t = (uint32_t)(e.t - epoch);
+    out[k] = (uint8_t)e.x, out[k + 1] = (uint8_t)e.y;
+    out[k + 2] = (uint8_t)(e.p << 7 | t >> 16), out[k + 3] = (uint8_t)(t >> 8), out[k + 4] = (uint8_t)t;
+    k += 5;
+    ref[i] = e;
+  }
+  return k;
+}
+
+static size_t make_text(char *out, size_t n) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    k += (size_t)sprintf(out + k, "%lld.%06lld %u %u %u\n", (long long)(src[i].t / 1000000),
+                         (long long)(src[i].t % 1000000), src[i].x, src[i].y, src[i].p);
+  return k;
 }
 
 int main(void) {
@@ -151,6 +246,19 @@ int main(void) {
   size_t slen = make_evt3(syn, cap);
   evt3_rate("synthetic 4M events (x3)", syn, slen, 3);
   free(syn);
+
+  evsnn_event_t *ref = malloc(N * sizeof(*ref));
+  uint8_t *enc = malloc((size_t)N * 40);
+  size_t elen = make_aedat2(enc, ref);
+  decode_rate("aedat2", "synthetic DAVIS346 (x3)", enc, elen, ref, N, 3);
+  elen = make_aedat3(enc, ref);
+  decode_rate("aedat3", "synthetic DAVIS346 (x3)", enc, elen, ref, N, 3);
+  elen = make_nmnist(enc, ref);
+  decode_rate("nmnist", "synthetic 34x34 (x3)", enc, elen, ref, N, 3);
+  elen = make_text((char *)enc, N / 4);
+  decode_rate("text", "synthetic 1M lines (x3)", enc, elen, src, N / 4, 3);
+  free(enc);
+  free(ref);
   free(gz);
   free(out);
   evsnn_event_buf_free(&b);
