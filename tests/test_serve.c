@@ -721,6 +721,72 @@ Test(serve, a_client_that_does_not_read_is_held_back) {
   tsrv_free(s);
 }
 
+/* A slow reader is not a stalled one: a client that takes its replies at
+ * about 40 KB/s, so that one 64 KiB reply write takes far longer than the
+ * idle timeout to complete, is kept as long as the kernel keeps taking
+ * bytes of it, and is served to the end. */
+Test(serve, a_slow_reader_is_not_dropped) {
+  tsrv_t *s = calloc(1, sizeof *s);
+  uint32_t sizes[] = {2 * 34 * 34, 2};
+  cr_assert_eq(evsnn_net_init(&s->net, sizes, 2, 0.8187f), 0);
+  uint32_t a = 34 * 34, b = 34 * 34 + 1;
+  *evsnn_net_w(&s->net, 1, 0, a) = 1, *evsnn_net_w(&s->net, 1, 1, a) = -1;
+  *evsnn_net_w(&s->net, 1, 0, b) = -1, *evsnn_net_w(&s->net, 1, 1, b) = 1;
+  g_net = &s->net;
+  s->o = (evsnn__server_opts_t){.net = &s->net, .host = "127.0.0.1", .idle_ms = 300, .log = tsrv_log, .log_ud = s};
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->cv, NULL);
+  pthread_create(&s->th, NULL, tsrv_main, s);
+  pthread_mutex_lock(&s->mu);
+  while (!s->ready) pthread_cond_wait(&s->cv, &s->mu);
+  pthread_mutex_unlock(&s->mu);
+  enum { NEV = 120000 }; /* 3 MB of DECISION frames */
+  evsnn_event_t *ev = calloc(NEV, sizeof *ev);
+  for (int i = 0; i < NEV; i++) ev[i] = (evsnn_event_t){.t = 10 * (int64_t)i, .x = (uint16_t)(i & 1), .y = 0, .p = 1};
+  static uint8_t w[NEV * 6 + 4096];
+  size_t n = put_hello(w, 1, 0);
+  int64_t t = 0;
+  for (int i = 0; i < NEV; i += 4000) n += put_events(w + n, &t, ev + i, 4000);
+  uint8_t *z = evsnn__frame_put(w + n, 'Z', 9);
+  z[0] = 1;
+  evsnn__put_le64(z + 1, NEV);
+  n += 14;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int rcv = 2048; /* before connect: the window stays small */
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+  sa.sin_addr.s_addr = htonl(0x7f000001);
+  cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  struct timeval tv = {.tv_sec = 5};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  raw_send(fd, w, n);
+  static uint8_t in[1 << 16];
+  size_t have = 0, total = 0;
+  int result = 0;
+  uint64_t t0 = uv_hrtime();
+  while (!result) {
+    ssize_t r = recv(fd, in + have, 1024, 0);
+    if (r <= 0) tsrv_dump(s);
+    cr_assert_gt(r, 0, "dropped after %zu bytes of replies in %.2f s", total, (double)(uv_hrtime() - t0) * 1e-9);
+    have += (size_t)r;
+    total += (size_t)r;
+    size_t pos = 0;
+    while (have - pos >= 5 && have - pos >= 5 + evsnn__le32(in + pos + 1)) {
+      result |= in[pos] == 'R';
+      pos += 5 + evsnn__le32(in + pos + 1);
+    }
+    memmove(in, in + pos, have - pos);
+    have -= pos;
+    if ((uv_hrtime() - t0) < 1500000000ull) usleep(25000); /* ~40 KB/s for 1.5 s, then all at once */
+  }
+  close(fd);
+  tsrv_stop(s);
+  cr_expect_eq(s->st.served, 1);
+  cr_expect_eq(s->st.dropped, 0);
+  free(ev);
+  tsrv_free(s);
+}
+
 /* ------------------------------------------------- evsnn serve / send */
 
 #include <signal.h>

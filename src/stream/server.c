@@ -18,7 +18,9 @@
  * taken for idle_ms) or disconnects mid-frame is closed. Either way one log
  * line says why, and nothing else is touched.
  */
+#include <linux/sockios.h>
 #include <stdarg.h>
+#include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +75,7 @@ struct conn_s {
   int paused;         /* stopped mid-frame until the replies drain */
   int writing;        /* wreq in flight with out[cur ^ 1] */
   int shut;           /* uv_shutdown issued */
+  size_t wq_seen;     /* unsent() at the last look while a write is in flight */
   int handles;        /* handles still open */
   uint64_t last_active, started;
   /* Input: bytes in[pos .. len) not yet consumed; in[0 .. pos) are done. */
@@ -167,6 +170,16 @@ static void conn_drop(conn_t *c, const char *fmt, ...) {
 
 static void flush(conn_t *c);
 
+/* Reply bytes not yet taken by the peer: those libuv still holds plus those
+ * in the kernel's send queue (SIOCOUTQ). Falling means the peer reads. */
+static size_t unsent(conn_t *c) {
+  size_t q = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+  uv_os_fd_t fd;
+  int k = 0;
+  if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 && ioctl(fd, SIOCOUTQ, &k) == 0 && k > 0) q += (size_t)k;
+  return q;
+}
+
 static void after_flush(conn_t *c) {
   if ((c->phase == P_DONE || c->phase == P_FAILING) && !c->shut) {
     c->shut = 1;
@@ -205,6 +218,7 @@ static void flush(conn_t *c) {
     return;
   }
   c->writing = 1;
+  c->wq_seen = unsent(c);
   c->cur ^= 1;
   c->out_len[c->cur] = 0;
 }
@@ -496,6 +510,16 @@ static void on_timer(uv_timer_t *t) {
   conn_t *c = t->data;
   if (c->phase == P_CLOSING) return;
   uint64_t lim = c->srv->o.idle_ms, idle = uv_now(c->srv->loop) - c->last_active;
+  if (idle >= lim && c->writing) {
+    /* A slow reader: the write in flight is not complete, but the kernel
+     * has taken more of it since the last look. That is progress. */
+    size_t q = unsent(c);
+    if (q < c->wq_seen) {
+      c->wq_seen = q;
+      c->last_active = uv_now(c->srv->loop);
+      idle = 0;
+    }
+  }
   if (idle < lim) {
     uv_timer_start(t, on_timer, lim - idle, 0);
     return;
