@@ -106,10 +106,12 @@ Test(dvs, refractory_period_blinds_the_pixel_then_fires_the_built_up_change) {
   evsnn_dvs_free(&s);
 }
 
-/* Random frames: no pixel ever fires twice within the refractory period. */
+/* Random frames and background noise: no pixel ever fires twice within
+ * the refractory period, noise events included (they are resets too). */
 Test(dvs, refractory_period_respected_on_random_frames) {
   evsnn_dvs_params_t p = params(8, 8);
   p.refractory_us = 250;
+  p.noise_hz = 2000;
   p.c_on = p.c_off = 0.1f;
   evsnn_dvs_t s;
   cr_assert_eq(evsnn_dvs_init(&s, &p), 0);

@@ -12,7 +12,9 @@
  *     reference is reset to the log intensity of that moment;
  *   - optional per-pixel threshold mismatch (fixed for a sensor, like a
  *     real chip's fixed-pattern noise) and background-activity events
- *     (a Poisson process per pixel, random polarity).
+ *     (a Poisson process per pixel, random polarity); a background event is
+ *     a spurious reset: it moves the reference to the present log intensity
+ *     and starts a refractory period, and is lost if the pixel is blind.
  * All randomness is seeded: the mismatch from (seed, EVSNN_DVS_STREAM_MISMATCH),
  * the noise of a recording from (seed, the stream given to reset).
  *
@@ -22,8 +24,9 @@
  *
  * The caller owns evsnn_dvs_t; init allocates its per-pixel arrays once,
  * free releases them (and accepts a zeroed struct). Nothing is allocated
- * per frame or per event, except that evsnn_dvs_encode_image doubles its
- * event buffer on the rare frame that outgrows it.
+ * per frame or per event, except that the noise list and
+ * evsnn_dvs_encode_image's event buffer double on the rare frame that
+ * outgrows them.
  */
 #ifndef EVSNN_DVS_H
 #define EVSNN_DVS_H
@@ -47,6 +50,12 @@ typedef struct evsnn_dvs_params_s {
   uint64_t seed;          /* default 1 */
 } evsnn_dvs_params_t;
 
+/* Private: a background event drawn for the frame being fed. */
+typedef struct evsnn_dvs_noise_s {
+  double t;
+  uint32_t i, p;
+} evsnn_dvs_noise_t;
+
 typedef struct evsnn_dvs_s {
   evsnn_dvs_params_t p;
   uint32_t n;              /* pixels */
@@ -59,6 +68,8 @@ typedef struct evsnn_dvs_s {
   double t_prev;           /* last frame's time; started == 0 before the first frame */
   int started;
   double next_noise;       /* the sensor-wide noise process's next event time */
+  evsnn_dvs_noise_t *noise; /* a frame's noise events, by (pixel, time); grown when a frame needs more */
+  size_t noise_cap;
   evsnn_rng_t rng;         /* this recording's noise */
   evsnn_event_t *buf;      /* evsnn_dvs_encode_image's frame buffer */
   size_t buf_cap;
@@ -83,7 +94,8 @@ void evsnn_dvs_reset(evsnn_dvs_t *s, uint64_t stream);
  * clamped to [0, 1]); t_us must exceed the previous frame's time
  * (EVSNN_EINVAL otherwise). Writes the events of (t_prev, t_us] to out,
  * sorted by (t, y, x, p), and their number to *n. EVSNN_ERANGE if more than
- * cap: then nothing changed, and the call may be repeated with more room. */
+ * cap: then nothing changed, and the call may be repeated with more room.
+ * EVSNN_ENOMEM if the frame's noise outgrows memory (nothing changed). */
 int evsnn_dvs_feed(evsnn_dvs_t *s, const float *frame, double t_us, evsnn_event_t *out, size_t cap, size_t *n);
 
 /* ------------------------------------------------------------ saccades --- */

@@ -52,6 +52,7 @@ void evsnn_dvs_free(evsnn_dvs_t *s) {
   free(s->undo_l);
   free(s->undo_t);
   free(s->buf);
+  free(s->noise);
   memset(s, 0, sizeof *s);
 }
 
@@ -107,6 +108,11 @@ int evsnn_dvs_init(evsnn_dvs_t *s, const evsnn_dvs_params_t *p) {
     evsnn_dvs_free(s);
     return evsnn__fail(EVSNN_ENOMEM, "dvs: event buffer of %zu", s->buf_cap);
   }
+  s->noise_cap = 64;
+  if (!(s->noise = malloc(s->noise_cap * sizeof *s->noise))) {
+    evsnn_dvs_free(s);
+    return evsnn__fail(EVSNN_ENOMEM, "dvs: noise list");
+  }
   evsnn_dvs_reset(s, 0);
   return 0;
 }
@@ -127,6 +133,12 @@ static int cmp_event(const void *a, const void *b) {
   if (x->y != y->y) return x->y < y->y ? -1 : 1;
   if (x->x != y->x) return x->x < y->x ? -1 : 1;
   return (int)x->p - (int)y->p;
+}
+
+static int cmp_noise(const void *a, const void *b) {
+  const evsnn_dvs_noise_t *x = a, *y = b;
+  if (x->i != y->i) return x->i < y->i ? -1 : 1;
+  return (x->t > y->t) - (x->t < y->t);
 }
 
 static evsnn_event_t make_event(double t, uint32_t i, uint32_t width, int p) {
@@ -156,43 +168,61 @@ int evsnn_dvs_feed(evsnn_dvs_t *s, const float *frame, double t1, evsnn_event_t 
     return evsnn__fail(EVSNN_EINVAL, "dvs: frame at %.3f us does not follow the previous one at %.3f us", t1,
                        s->t_prev);
   double t0 = s->t_prev, dt = t1 - t0, refr = p->refractory_us;
-  size_t k = 0, n_undo = 0;
+  /* This frame's background events, drawn first and sorted by pixel, so
+   * that each pixel meets its own in time order. */
+  evsnn_rng_t rng = s->rng;
+  double next = s->next_noise;
+  size_t n_noise = 0;
+  for (; next <= t1; next += noise_gap(&rng, rate)) {
+    if (n_noise == s->noise_cap) {
+      evsnn_dvs_noise_t *nb = realloc(s->noise, 2 * s->noise_cap * sizeof *nb);
+      if (!nb) return evsnn__fail(EVSNN_ENOMEM, "dvs: %zu noise events in a frame", 2 * s->noise_cap);
+      s->noise = nb, s->noise_cap *= 2;
+    }
+    evsnn_dvs_noise_t *z = &s->noise[n_noise++];
+    z->t = next;
+    z->i = evsnn_rng_below(&rng, s->n);
+    z->p = (uint32_t)(evsnn_rng_next(&rng) >> 63);
+  }
+  if (n_noise > 1) qsort(s->noise, n_noise, sizeof *s->noise, cmp_noise);
+  size_t k = 0, n_undo = 0, nz = 0;
   for (uint32_t i = 0; i < s->n; i++) {
     double L0 = s->lprev[i], L1 = log_intensity(frame[i], p->eps, log_eps);
     double ref = s->ref[i], tl = s->t_last[i], cur = t0;
     double slope = (L1 - L0) / dt, c_on = s->thr_on[i], c_off = s->thr_off[i];
-    /* Unchanged, and no change left over from a refractory period. */
-    if (L1 == L0 && L1 - ref < c_on && ref - L1 < c_off) continue;
+    int has_noise = nz < n_noise && s->noise[nz].i == i;
+    /* Unchanged, no change left over from a refractory period, no noise. */
+    if (L1 == L0 && L1 - ref < c_on && ref - L1 < c_off && !has_noise) continue;
     s->undo_i[n_undo] = i, s->undo_ref[n_undo] = s->ref[i], s->undo_l[n_undo] = s->lprev[i];
     s->undo_t[n_undo++] = tl;
     for (;;) {
       /* The pixel is armed again at ta; a change that built up while it
        * was blind fires at once and the reference becomes L(ta). */
-      double ta = fmax(cur, tl + refr);
-      if (ta > t1) break;
-      double La = L0 + slope * (ta - t0), te, level;
-      int pol;
-      if (La - ref >= c_on) te = ta, level = La, pol = 1;
-      else if (ref - La >= c_off) te = ta, level = La, pol = 0;
-      else if (slope > 0) level = ref + c_on, te = ta + (level - La) / slope, pol = 1;
-      else if (slope < 0) level = ref - c_off, te = ta + (level - La) / slope, pol = 0;
-      else break;
-      if (te > t1) break;
+      double ta = fmax(cur, tl + refr), te = INFINITY, level = 0;
+      int pol = 0;
+      while (nz < n_noise && s->noise[nz].i == i && s->noise[nz].t < ta) nz++; /* lost: the pixel is blind */
+      if (ta <= t1) {
+        double La = L0 + slope * (ta - t0);
+        if (La - ref >= c_on) te = ta, level = La, pol = 1;
+        else if (ref - La >= c_off) te = ta, level = La, pol = 0;
+        else if (slope > 0) level = ref + c_on, te = ta + (level - La) / slope, pol = 1;
+        else if (slope < 0) level = ref - c_off, te = ta + (level - La) / slope, pol = 0;
+        if (te > t1) te = INFINITY;
+      }
+      if (nz < n_noise && s->noise[nz].i == i && s->noise[nz].t <= te) {
+        /* A spurious reset: the reference jumps to the present L. */
+        te = s->noise[nz].t, pol = (int)s->noise[nz++].p, level = L0 + slope * (te - t0);
+      } else if (te == INFINITY) {
+        break;
+      }
       if (k < cap) out[k] = make_event(te, i, p->width, pol);
       k++;
       ref = level, tl = te, cur = te;
     }
+    while (nz < n_noise && s->noise[nz].i == i) nz++;
     s->ref[i] = (float)ref;
     s->lprev[i] = (float)L1;
     s->t_last[i] = tl;
-  }
-  evsnn_rng_t rng = s->rng;
-  double next = s->next_noise;
-  for (; next <= t1; next += noise_gap(&rng, rate)) {
-    uint32_t i = evsnn_rng_below(&rng, s->n);
-    int pol = (int)(evsnn_rng_next(&rng) >> 63);
-    if (k < cap) out[k] = make_event(next, i, p->width, pol);
-    k++;
   }
   if (k > cap) {
     for (size_t u = 0; u < n_undo; u++) {
