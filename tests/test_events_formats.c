@@ -1,4 +1,4 @@
-/* The iniVation AEDAT 2.0 / 3.1, N-MNIST .bin and Event Camera Dataset text
+/* The iniVation AEDAT 2.0 / 3.1 / 4.0, N-MNIST .bin and Event Camera Dataset text
  * decoders: every real sample in ../shared/events against its ground truth
  * (gzip copies and the two-member gzip included), the committed fixtures in
  * tests/fixtures/ made from the specifications, and each bad-input path:
@@ -56,6 +56,10 @@ static int drain(evsnn_event_reader_t *r, evsnn_event_t *ev, size_t cap, size_t 
   *n = 0;
   while ((err = evsnn_event_read(r, ev + *n, cap - *n < 3 ? cap - *n : 3, &k)) == 0 && k > 0) *n += k;
   return err;
+}
+
+static size_t le32(const uint8_t *p) {
+  return (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
 }
 
 #define EV(t_, x_, y_, p_) {.t = (t_), .x = (x_), .y = (y_), .p = (p_)}
@@ -214,4 +218,33 @@ Test(text, bad_line_named) {
   cr_assert_eq(drain(r, ev, 8, &n), EVSNN_ECORRUPT);
   cr_assert_eq(n, 0);
   evsnn_event_reader_close(r);
+}
+
+Test(aedat4, dvxplorer_lz4) { check_file("aedat4_dvxplorer_tonic_sample.aedat4", "aedat4_dvxplorer_tonic_sample.aedat4", "aedat4"); }
+
+/* The real LZ4 sample cut inside its third packet: the events of the first
+ * packets come out, then ETRUNC. The same header declaring zstd
+ * (compression 3) is refused with EVSNN_EUNSUPPORTED at open. */
+Test(aedat4, truncated_and_zstd) {
+  size_t len, n;
+  uint8_t *b = shared("aedat4_dvxplorer_tonic_sample.aedat4", &len);
+  evsnn_event_reader_t *r;
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, b, 200000, NULL), 0, "%s", evsnn_error_detail());
+  cr_assert(evsnn_event_reader_info(r)->width == 320 && evsnn_event_reader_info(r)->height == 240);
+  static evsnn_event_t ev[120000];
+  int err = drain(r, ev, 120000, &n);
+  cr_assert_eq(err, EVSNN_ETRUNC, "%s", evsnn_err_name(err));
+  cr_assert(n > 0 && n < 111954, "%zu events", n);
+  cr_assert_eq(ev[0].t, 1605537493718345);
+  cr_assert(strstr(evsnn_error_detail(), "cut short") != NULL, "%s", evsnn_error_detail());
+  evsnn_event_reader_close(r);
+
+  size_t table = 18 + le32(b + 18);
+  size_t vt = table - le32(b + table);
+  size_t off = (size_t)(b[vt + 4] | b[vt + 5] << 8);
+  cr_assert_eq(b[table + off], 1, "the sample is LZ4");
+  b[table + off] = 3;
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, b, len, NULL), EVSNN_EUNSUPPORTED);
+  cr_assert(strstr(evsnn_error_detail(), "zstd") != NULL, "%s", evsnn_error_detail());
+  free(b);
 }

@@ -17,6 +17,7 @@ static const evsnn__event_format_t *const formats[] = {
     &evsnn__format_dat,
     &evsnn__format_aedat2,
     &evsnn__format_aedat3,
+    &evsnn__format_aedat4,
     &evsnn__format_nmnist,
     &evsnn__format_text,
     NULL,
