@@ -5,6 +5,7 @@
  * the events before a fault come out, then a specific error whose detail
  * names the byte or line. */
 #include <criterion/criterion.h>
+#include <unistd.h>
 
 #include "events_truth.h"
 
@@ -247,4 +248,28 @@ Test(aedat4, truncated_and_zstd) {
   cr_assert_eq(evsnn_event_reader_open_mem(&r, b, len, NULL), EVSNN_EUNSUPPORTED);
   cr_assert(strstr(evsnn_error_detail(), "zstd") != NULL, "%s", evsnn_error_detail());
   free(b);
+}
+
+/* The text fixture gzipped (as Event Camera Dataset downloads are), read by
+ * file name: the stream inflates, ".txt.gz" picks the text decoder. */
+Test(text, gzip_file) {
+  const char *src = getenv("EVSNN_SRCDIR");
+  char path[] = "/tmp/evsnn-text.XXXXXX", gz[64], cmd[4400];
+  int fd = mkstemp(path);
+  cr_assert(fd >= 0);
+  close(fd);
+  snprintf(gz, sizeof(gz), "%s.txt.gz", path);
+  snprintf(cmd, sizeof(cmd), "gzip -c '%s/tests/fixtures/events_camera_dataset.txt' > '%s'", src ? src : ".", gz);
+  cr_assert_eq(system(cmd), 0);
+  evsnn_event_reader_t *r;
+  cr_assert_eq(evsnn_event_reader_open(&r, gz, NULL), 0, "%s", evsnn_error_detail());
+  cr_assert_str_eq(evsnn_event_reader_info(r)->format, "text");
+  evsnn_event_t ev[8];
+  size_t n;
+  cr_assert_eq(drain(r, ev, 8, &n), 0, "%s", evsnn_error_detail());
+  cr_assert_eq(n, 5);
+  cr_assert_eq(ev[4].t, 13000000);
+  evsnn_event_reader_close(r);
+  unlink(gz);
+  unlink(path);
 }
