@@ -322,3 +322,32 @@ Test(cli, events_bad_input_messages) {
   cr_expect_eq(run("events info tests/fixtures/events_camera_dataset.txt --yaml", out, sizeof out, err,
                    sizeof err), 2);
 }
+
+/* OUT.bin is N-MNIST's format: the AEDAT 3.1 fixture (t past 2^31 us, so
+ * 256 overflow records) comes back from it unchanged; an event with
+ * y = 240 (the overflow marker) cannot be written and says so. */
+Test(cli, events_convert_to_nmnist_bin) {
+  char dir[] = "/tmp/evsnn-cli-ev.XXXXXX", args[1024], first[4096], out[4096], err[4096], path[256];
+  cr_assert(mkdtemp(dir));
+  cr_assert_eq(run("events cat tests/fixtures/dvs128_gesture_like.aedat", first, sizeof first, err, sizeof err), 0);
+  snprintf(args, sizeof args, "events convert tests/fixtures/dvs128_gesture_like.aedat %s/a.bin", dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  snprintf(args, sizeof args, "events cat %s/a.bin", dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  cr_expect_str_eq(out, first);
+  snprintf(path, sizeof path, "%s/a.bin", dir);
+  unlink(path);
+
+  snprintf(path, sizeof path, "%s/y240.txt", dir);
+  FILE *f = fopen(path, "w");
+  fputs("0.1 1 2 1\n0.2 3 240 0\n", f);
+  fclose(f);
+  snprintf(args, sizeof args, "events convert %s %s/b.bin", path, dir);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
+  cr_expect(strstr(err, "event 1 (200000 3 240 0) does not fit N-MNIST"), "stderr: %s", err);
+  cr_expect_eq(count_lines(err), 1, "stderr: %s", err);
+  unlink(path);
+  snprintf(path, sizeof path, "%s/b.bin", dir);
+  unlink(path);
+  rmdir(dir);
+}

@@ -131,17 +131,22 @@ static int ends_with(const char *s, const char *suffix) {
 
 /* Into our format; into the Event Camera Dataset's text (`t x y p`, t in
  * seconds, after a "width height" line when the size is known), which the
- * text reader reads back, when OUT ends in .txt; into `t x y p` lines with t
- * in microseconds, as cat prints them, when OUT ends in .csv. */
+ * text reader reads back, when OUT ends in .txt; into N-MNIST's .bin when
+ * OUT ends in .bin; into `t x y p` lines with t in microseconds, as cat
+ * prints them, when OUT ends in .csv. */
 static int convert_cmd(const char *in, const char *out) {
   evsnn_event_reader_t *r;
   int err = evsnn_event_reader_open(&r, in, NULL);
   if (err != 0) return cli_fail(err, in);
-  int seconds = ends_with(out, ".txt"), text = seconds || ends_with(out, ".csv");
+  int seconds = ends_with(out, ".txt"), bin = ends_with(out, ".bin");
+  int text = seconds || bin || ends_with(out, ".csv");
+  int64_t epoch = 0, last = 0; /* .bin: start of the current 2^23 us window, last t */
+  uint64_t index = 0;           /* events written, for messages */
+  int unfit = 0;                /* .bin: an event that the format cannot hold */
   FILE *tf = NULL;
   evsnn_event_writer_t *w = NULL;
   if (text) {
-    tf = fopen(out, "w");
+    tf = fopen(out, bin ? "wb" : "w");
     if (tf == NULL) {
       perror(out);
       evsnn_event_reader_close(r);
@@ -162,7 +167,24 @@ static int convert_cmd(const char *in, const char *out) {
     if (text) {
       for (size_t i = 0; i < n; i++) {
         const evsnn_event_t *e = &batch[i];
-        if (seconds) {
+        if (bin) {
+          /* N-MNIST's 40-bit records (src/io/format_nmnist.c), with a
+           * y = 240 overflow record for each 2^23 us crossed. */
+          if (e->t < last || e->x > 255 || e->y >= 240) {
+            fprintf(stderr,
+                    "evsnn: %s: event %" PRIu64 " (%" PRId64 " %u %u %u) does not fit N-MNIST .bin "
+                    "(x < 256, y < 240, t >= 0 and not decreasing)\n",
+                    out, index + i, e->t, e->x, e->y, e->p);
+            unfit = 1;
+            break;
+          }
+          last = e->t;
+          for (; e->t - epoch >= (1 << 23); epoch += 1 << 23) fwrite("\0\xf0\0\0\0", 1, 5, tf);
+          uint32_t t = (uint32_t)(e->t - epoch);
+          uint8_t rec[5] = {(uint8_t)e->x, (uint8_t)e->y, (uint8_t)(e->p << 7 | t >> 16), (uint8_t)(t >> 8),
+                            (uint8_t)t};
+          fwrite(rec, 1, 5, tf);
+        } else if (seconds) {
           int64_t a = e->t < 0 ? -e->t : e->t;
           fprintf(tf, "%s%" PRId64 ".%06" PRId64 " %u %u %u\n", e->t < 0 ? "-" : "", a / 1000000,
                   a % 1000000, e->x, e->y, e->p);
@@ -170,12 +192,14 @@ static int convert_cmd(const char *in, const char *out) {
           fprintf(tf, "%" PRId64 " %u %u %u\n", e->t, e->x, e->y, e->p);
         }
       }
+      index += n;
+      if (unfit) break;
     } else if ((err = evsnn_event_write(w, batch, n)) != 0) {
       blame = out;
       break;
     }
   }
-  int rc = err != 0 ? cli_fail(err, blame) : 0;
+  int rc = unfit ? 1 : err != 0 ? cli_fail(err, blame) : 0;
   if (text) {
     if (fclose(tf) != 0 && rc == 0) rc = (perror(out), 1);
   } else {
