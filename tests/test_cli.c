@@ -47,6 +47,15 @@ Test(cli, missing_data_dir_is_one_line_naming_it) {
   cr_expect_eq(count_lines(err), 1, "stderr: %s", err);
 }
 
+/* Each thing said once: the path, then what is wrong with it. */
+Test(cli, missing_event_file_is_named_once) {
+  char out[4096], err[4096];
+  cr_expect_eq(run("events cat /nonexistent/rec.evs.gz", out, sizeof out, err, sizeof err), 1);
+  cr_expect_str_eq(err, "evsnn: /nonexistent/rec.evs.gz: no such file or directory\n");
+  cr_expect_eq(run("events --help", out, sizeof out, err, sizeof err), 0);
+  cr_expect(strstr(out, "events cat FILE") != NULL, "stdout: %s", out);
+}
+
 Test(cli, truncated_idx_file_is_reported_with_the_file) {
   char dir[] = "/tmp/evsnn-cli-data.XXXXXX", path[256], args[512], out[4096], err[4096];
   cr_assert(mkdtemp(dir));

@@ -51,12 +51,14 @@ static int info_cmd(const char *path, int json) {
            ",\"y_max\":%u,\"on\":%" PRIu64 ",\"off\":%" PRIu64 ",\"rate\":%.1f}\n",
            in->format, in->width, in->height, count, t_min, t_max, x_min, x_max, y_min, y_max,
            on, count - on, rate);
-  else
-    printf("format      %s\nsensor      %u x %u\nevents      %" PRIu64 "\ntime        %" PRId64
+  else {
+    char sensor[32] = "not stated in the file";
+    if (in->width) snprintf(sensor, sizeof sensor, "%u x %u", in->width, in->height);
+    printf("format      %s\nsensor      %s\nevents      %" PRIu64 "\ntime        %" PRId64
            " .. %" PRId64 " us (%.6f s)\nx range     %u .. %u\ny range     %u .. %u\n"
            "on / off    %" PRIu64 " / %" PRIu64 "\nmean rate   %.1f events/s\n",
-           in->format, in->width, in->height, count, t_min, t_max, span, x_min, x_max, y_min,
-           y_max, on, count - on, rate);
+           in->format, sensor, count, t_min, t_max, span, x_min, x_max, y_min, y_max, on, count - on, rate);
+  }
   evsnn_event_reader_close(r);
   return 0;
 }
@@ -81,6 +83,14 @@ static size_t filter(const filter_t *f, evsnn_event_t *ev, size_t n) {
   }
   return k;
 }
+
+static const char usage_events[] =
+    "usage: evsnn events info FILE [--json]            format, sensor size, counts, time span, ranges, rate\n"
+    "       evsnn events cat FILE [--crop x0,y0,w,h] [--from US] [--to US] [--downsample N]\n"
+    "                                                  events as text, 't x y p' per line, in the file's order\n"
+    "       evsnn events convert IN OUT                into our format (.evs/.evs.gz), .txt, .csv or N-MNIST .bin\n"
+    "The input format is sniffed: evsnn, Prophesee EVT 2.0/3.0 and .dat, AEDAT 2.0/3.1/4.0, N-MNIST .bin, text;\n"
+    "gzip-compressed files are read through.\n";
 
 static int cat_cmd(int argc, char **argv) {
   filter_t f = {0, 0, -1, -1, 0, -1, 1};
@@ -108,7 +118,7 @@ static int cat_cmd(int argc, char **argv) {
     }
   }
   if (path == NULL)
-    return cli_usage("usage: evsnn events cat FILE [--crop x0,y0,w,h] [--from US] [--to US] [--downsample N]");
+    return fputs(usage_events, stderr), 2;
   evsnn_event_reader_t *r;
   int err = evsnn_event_reader_open(&r, path, NULL);
   if (err != 0) return cli_fail(err, path);
@@ -211,14 +221,14 @@ static int convert_cmd(const char *in, const char *out) {
 }
 
 int evsnn_cmd_events(int argc, char **argv) {
-  const char *usage = "usage: evsnn events info FILE [--json] | cat FILE [options] | convert IN OUT";
-  if (argc < 3) return cli_usage("%s", usage);
-  if (strcmp(argv[1], "info") == 0) {
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return fputs(usage_events, stdout), 0;
+  if (argc >= 3 && strcmp(argv[1], "info") == 0) {
     int json = argc == 4 && strcmp(argv[3], "--json") == 0;
-    if (argc > 4 || (argc == 4 && !json)) return cli_usage("%s", usage);
-    return info_cmd(argv[2], json);
+    if (argc <= 4 && (argc == 3 || json)) return info_cmd(argv[2], json);
   }
-  if (strcmp(argv[1], "cat") == 0) return cat_cmd(argc - 1, argv + 1);
-  if (strcmp(argv[1], "convert") == 0 && argc == 4) return convert_cmd(argv[2], argv[3]);
-  return cli_usage("%s", usage);
+  if (argc >= 3 && strcmp(argv[1], "cat") == 0) return cat_cmd(argc - 1, argv + 1);
+  if (argc == 4 && strcmp(argv[1], "convert") == 0) return convert_cmd(argv[2], argv[3]);
+  fputs(usage_events, stderr);
+  return 2;
 }

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
 #include "evsnn.h"
@@ -26,11 +27,17 @@ static const struct {
 };
 
 int cli_fail(int err, const char *what) {
-  const char *detail = evsnn_error_detail();
+  const char *detail = evsnn_error_detail(), *name = evsnn_strerror(err);
+  /* The library's detail often starts with the name the caller gives too
+   * ("FILE: ..."), and for a missing file says no more than the code: say
+   * each thing once. */
+  size_t n = strlen(what);
+  if (!strncmp(detail, what, n) && !strncmp(detail + n, ": ", 2)) detail += n + 2;
+  if (!strcasecmp(detail, name)) detail = "";
   if (detail[0])
-    fprintf(stderr, "evsnn: %s: %s: %s\n", what, evsnn_strerror(err), detail);
+    fprintf(stderr, "evsnn: %s: %s: %s\n", what, name, detail);
   else
-    fprintf(stderr, "evsnn: %s: %s\n", what, evsnn_strerror(err));
+    fprintf(stderr, "evsnn: %s: %s\n", what, name);
   return 1;
 }
 
