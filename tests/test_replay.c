@@ -14,6 +14,8 @@
 
 #include "evsnn/dataset.h"
 #include "evsnn/events.h"
+#include "evsnn/model.h"
+#include "evsnn/net.h"
 #include "evsnn/rng.h"
 
 static int run(const char *args, char *out, size_t out_cap, char *err, size_t err_cap) {
@@ -249,8 +251,9 @@ Test(replay, bad_input_is_reported) {
 
 /* The loop of issue 5 in small: MNIST sample digits through the DVS
  * emulator (evsnn encode dvs: 34x34, three 100 ms saccades) -> train on the
- * recordings binned into 20 steps (15 ms each) -> evsnn replay held-out
- * recordings in continuous time with tau from dt = 15 ms -> their classes. */
+ * recordings binned into 20 steps (about 15 ms each) -> evsnn replay
+ * held-out recordings in continuous time with tau from the step the model
+ * recorded -> their classes. */
 Test(loop, encode_dvs_train_on_bins_replay_held_out, .timeout = 180) {
   char dir[] = "/tmp/evsnn-loop.XXXXXX", args[2048], out[65536], err[8192];
   cr_assert(mkdtemp(dir));
@@ -270,18 +273,29 @@ Test(loop, encode_dvs_train_on_bins_replay_held_out, .timeout = 180) {
   snprintf(args, sizeof args, "test --model %s --data %s --steps 20 --json", m, dir);
   cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
   cr_expect_float_eq(jnum(strstr(out, "{\"accuracy\""), "accuracy"), binned_acc, 1e-9);
+  /* The model holds its mean step (three 100 ms saccades in 20 bins), and
+   * stats and replay take it when no --dt is given. */
+  evsnn_net_t net;
+  char *meta, *dt_line;
+  cr_assert_eq(evsnn_model_load(m, &net, &meta, NULL), 0);
+  cr_assert((dt_line = strstr(meta, "\ndt_us=")), "%s", meta);
+  double dt = strtod(dt_line + 7, NULL);
+  cr_expect(dt > 13000 && dt < 17000, "dt_us %g", dt);
+  free(meta), evsnn_net_free(&net);
   /* evsnn stats on the directory: its test recordings in continuous time. */
-  snprintf(args, sizeof args, "stats --model %s --data %s --dt 15000 --json", m, dir);
+  snprintf(args, sizeof args, "stats --model %s --data %s --json", m, dir);
   cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
   cr_expect(strstr(out, "\"mode\": \"continuous\"") != NULL, "%s", out);
+  cr_expect_float_eq(jnum(out, "dt_us"), dt, 1e-3 * dt);
   cr_expect_float_eq(jnum(out, "samples"), 40, 0.5);
   cr_expect_gt(jnum(out, "accuracy"), 0.6);
   int right = 0, n_replay = 10;
   for (int i = 0; i < n_replay; i++) {
-    snprintf(args, sizeof args, "replay --model %s %s/test/%05d.evs.gz --dt 15000 --speed 0 --json", m, dir, i);
+    snprintf(args, sizeof args, "replay --model %s %s/test/%05d.evs.gz --speed 0 --json", m, dir, i);
     cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
     const char *j = strstr(out, "{\"file\"");
     cr_assert(j);
+    cr_expect_float_eq(jnum(j, "dt_us"), dt, 1e-3 * dt);
     cr_expect_gt(jnum(j, "speedup"), 1.0, "replay slower than real time: %s", j);
     right += (int)jnum(j, "decision") == (int)jnum(j, "label");
   }

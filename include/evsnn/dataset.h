@@ -25,6 +25,7 @@ typedef struct evsnn_dataset_s {
   uint32_t steps;
   uint32_t *spikes;
   uint64_t *start;
+  double dt_us; /* binned events: the mean step length, microseconds (0 for images) */
 } evsnn_dataset_t;
 
 /* Points *in at sample i: for images, loads it into enc (sized for rows *

@@ -64,6 +64,15 @@ int cli_map_make(const cli_map_t *m, uint32_t width, uint32_t height, uint32_t n
 /* Option parsing helpers: strict number parsing with a clear error. */
 bool cli_parse_long(const char *opt, const char *s, long min, long max, long *out);
 bool cli_parse_double(const char *opt, const char *s, double *out);
+
+/* The value of KEY in a model's "key=value" metadata lines, into buf (cap
+ * bytes, cut to fit); NULL when the key is absent. */
+const char *cli_meta_get(const char *meta, const char *key, char *buf, size_t cap);
+
+/* Loads MODEL for a continuous-time run. *dt_us > 0 is the --dt given;
+ * 0 takes the step the model was trained with (its dt_us metadata, written
+ * when it was trained on event recordings), else 1000 us. */
+int cli_load_model_dt(const char *path, evsnn_net_t *net, double *dt_us);
 /* "event" or "dense" for --engine. */
 bool cli_parse_engine(const char *opt, const char *s, evsnn_engine_t *out);
 /* "HOST:PORT" or "[V6]:PORT" into host (cap bytes) and port (0-65535). */

@@ -211,14 +211,15 @@ static int usage_replay(void) {
          "  --window MS  decide per window of MS ms of recording, starting afresh each window (default: one window)\n"
          "  --out FILE   save the hidden layers' spikes (evsnn event format, kind SPIKES)\n"
          "  --layer L    for a spike recording: feed its layer-L spikes into layer L+1 (default 1)\n"
-         "  --dt US      the step the model was trained with, tau = -dt / ln(beta) (default 1000)\n"
+         "  --dt US      the step the model was trained with, tau = -dt / ln(beta) (default: the\n"
+         "               model's own, recorded when it was trained on event recordings, else 1000)\n"
          "  --crop, --pool, --polarity   how the sensor maps onto the inputs (default: fitted, see evsnn/sensor.h)\n");
   return 0;
 }
 
 int evsnn_cmd_replay(int argc, char **argv) {
   const char *model = NULL, *path = NULL, *out = NULL;
-  double speed = 1, window_ms = 0, dt = 1000;
+  double speed = 1, window_ms = 0, dt = 0; /* 0: the model's own step */
   long layer = 1;
   int json = 0;
   cli_map_t mapo;
@@ -255,8 +256,8 @@ int evsnn_cmd_replay(int argc, char **argv) {
   }
   if (!model || !path) return cli_usage("replay: --model MODEL and a FILE are required");
   evsnn_net_t net;
-  int err = evsnn_model_load(model, &net, NULL, NULL);
-  if (err) return cli_fail(err, model);
+  if (cli_load_model_dt(model, &net, &dt)) return 1;
+  int err;
   replay_t *rp = calloc(1, sizeof *rp);
   evsnn_event_t *bufs = malloc(sizeof(evsnn_event_t) * 2 * CHUNK);
   if (!rp || !bufs) {
@@ -335,9 +336,9 @@ int evsnn_cmd_replay(int argc, char **argv) {
   } else {
     printf("{\"file\": \"%s\", \"events\": %" PRIu64 ", \"fed\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"recording_seconds\": %.6f, "
            "\"wall_seconds\": %.6f, \"speedup\": %.3f, \"speed\": %g, \"max_lag_us\": %" PRIu64 ", \"synops\": %.0f, "
-           "\"synops_per_second\": %.1f, \"spikes\": [",
+           "\"synops_per_second\": %.1f, \"dt_us\": %g, \"spikes\": [",
            path, rp->events, rp->used, rp->dropped, span, wall, wall > 0 ? span / wall : 0.0, speed, rp->max_lag_us, syn,
-           wall > 0 ? syn / wall : 0.0);
+           wall > 0 ? syn / wall : 0.0, dt);
     for (uint32_t m = 0; m < net.n_layers; m++) printf("%s%" PRIu64, m ? ", " : "", c.spikes[m]);
     printf("], \"decision\": %d, \"label\": %d, \"decision_changes\": %" PRIu64 ", \"decisions\": [", decision, info->label,
            rp->n_dec);

@@ -64,7 +64,8 @@ static int usage_serve(void) {
          "  --listen        address to listen on (default 127.0.0.1:7463; port 0: pick a free one)\n"
          "  --idle-timeout  drop a connection that makes no progress this long (default 30000)\n"
          "  --max-conns     connections served at once, more are refused (default 256)\n"
-         "  --dt            the step the model was trained with, tau = -dt / ln(beta) (default 1000)\n"
+         "  --dt            the step the model was trained with, tau = -dt / ln(beta) (default: the\n"
+         "                  model's own, recorded when it was trained on event recordings, else 1000)\n"
          "Prints 'listening on HOST:PORT' first; stops on SIGINT/SIGTERM. Protocol: docs/protocol.md\n");
   return 0;
 }
@@ -72,7 +73,7 @@ static int usage_serve(void) {
 int evsnn_cmd_serve(int argc, char **argv) {
   const char *model = NULL, *listen = "127.0.0.1:7463";
   long idle = 30000, max_conns = 256;
-  double dt = 1000;
+  double dt = 0; /* 0: the model's own step */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage_serve();
@@ -93,8 +94,8 @@ int evsnn_cmd_serve(int argc, char **argv) {
   int port;
   if (!cli_parse_hostport("--listen", listen, host, sizeof host, &port)) return 2;
   evsnn_net_t net;
-  int err = evsnn_model_load(model, &net, NULL, NULL);
-  if (err) return cli_fail(err, model);
+  if (cli_load_model_dt(model, &net, &dt)) return 1;
+  int err;
   uv_loop_t loop;
   uv_loop_init(&loop);
   serve_ctx_t x = {0};

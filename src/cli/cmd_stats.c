@@ -45,7 +45,8 @@ static int usage_stats(void) {
          "                   [--crop x0,y0,w,h] [--pool K] [--polarity both|merge|on|off] [--json]\n"
          "  --data DIR   MNIST (IDX) test images, Poisson-encoded for T steps (default 5) as in evsnn test;\n"
          "               an event dataset (DIR/train, DIR/test): its test recordings in continuous time\n"
-         "  FILE...      event files, run in continuous time (tau = -dt / ln beta, --dt default 1000 us)\n");
+         "  FILE...      event files, run in continuous time (tau = -dt / ln beta, --dt default: the\n"
+         "               model's own step, recorded when it was trained on event recordings, else 1000 us)\n");
   return 0;
 }
 
@@ -162,7 +163,7 @@ static int run_files(acc_t *a, const evsnn_net_t *net, char **files, int n_files
 int evsnn_cmd_stats(int argc, char **argv) {
   const char *dir = NULL, *model = NULL;
   long T = 5, limit = 0, seed = 2;
-  double dt = 1000;
+  double dt = 0; /* 0: the model's own step */
   int json = 0, n_files = 0;
   cli_map_t mapo;
   cli_map_init(&mapo);
@@ -195,8 +196,7 @@ int evsnn_cmd_stats(int argc, char **argv) {
   if (!model) return free(files), cli_usage("stats: --model MODEL is required");
   if (dir && n_files) return free(files), cli_usage("stats: give --data DIR or event files, not both");
   evsnn_net_t net;
-  int err = evsnn_model_load(model, &net, NULL, NULL);
-  if (err) return free(files), cli_fail(err, model);
+  if (cli_load_model_dt(model, &net, &dt)) return free(files), 1;
   uint32_t L = net.n_layers;
   acc_t a = {.net = &net};
   int rc = 0;
@@ -264,6 +264,7 @@ int evsnn_cmd_stats(int argc, char **argv) {
   } else {
     printf("{\"model\": \"%s\", \"mode\": \"%s\", \"samples\": %llu, \"steps\": %llu, \"seconds\": %.6f, ", model,
            ctime ? "continuous" : "discrete", (unsigned long long)a.samples, (unsigned long long)c.steps, a.seconds);
+    if (ctime) printf("\"dt_us\": %g, ", dt);
     if (a.labelled) printf("\"accuracy\": %.6f, ", (double)a.correct / a.labelled);
     /* The input is not a layer of weights: its own object. Every layer
      * has spikes (0 for the output layer, which never spikes), synops

@@ -25,14 +25,15 @@ typedef struct {
   evsnn_init_h_t init;
   long epochs, batch, train_T, test_T, seed, shift, threads, limit_train, limit_test;
   double lr, cutoff;
-  int cosine; /* learning rate lr * (1 + cos(pi e / epochs)) / 2 in epoch e */
+  int cosine;   /* learning rate lr * (1 + cos(pi e / epochs)) / 2 in epoch e */
+  double dt_us; /* not an option: the mean step of the event recordings trained on, for replay */
 } config_t;
 
 static const config_t presets[] = {
     /* The paper's recipe, read as faithfully as the paper allows (docs/experiments.md). */
-    {"bondarev2021", EVSNN_GRAD_PAPER, EVSNN_ENGINE_EVENT, EVSNN_INIT_FANIN, 20, 64, 20, 5, 1, 0, 0, 0, 0, 1e-4, INFINITY, 0},
+    {"bondarev2021", EVSNN_GRAD_PAPER, EVSNN_ENGINE_EVENT, EVSNN_INIT_FANIN, 20, 64, 20, 5, 1, 0, 0, 0, 0, 1e-4, INFINITY, 0, 0},
     /* Same network; shifted images, a larger learning rate decayed to zero. */
-    {"best", EVSNN_GRAD_PAPER, EVSNN_ENGINE_EVENT, EVSNN_INIT_FANIN, 30, 64, 20, 5, 1, 2, 0, 0, 0, 1e-3, INFINITY, 1},
+    {"best", EVSNN_GRAD_PAPER, EVSNN_ENGINE_EVENT, EVSNN_INIT_FANIN, 30, 64, 20, 5, 1, 2, 0, 0, 0, 1e-3, INFINITY, 1, 0},
 };
 
 static const char *grad_name(evsnn_grad_t g) { return g == EVSNN_GRAD_BPTT ? "bptt" : "paper"; }
@@ -78,19 +79,6 @@ static int usage_train(void) {
 }
 
 /* The value of "key=" in the metadata, or NULL. */
-static const char *meta_get(const char *meta, const char *key, char *buf, size_t cap) {
-  size_t n = strlen(key);
-  for (const char *line = meta; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
-    if (!strncmp(line, key, n) && line[n] == '=') {
-      size_t len = strcspn(line + n + 1, "\n");
-      if (len >= cap) len = cap - 1;
-      memcpy(buf, line + n + 1, len);
-      buf[len] = '\0';
-      return buf;
-    }
-  return NULL;
-}
-
 static int parse_option(config_t *c, const char *a, const char *val) {
   if (!strcmp(a, "--epochs")) return cli_parse_long(a, val, 1, 100000, &c->epochs) ? 0 : 2;
   if (!strcmp(a, "--seed")) return cli_parse_long(a, val, 0, 0x7fffffffL, &c->seed) ? 0 : 2;
@@ -136,6 +124,8 @@ static void format_meta(char *buf, size_t cap, const config_t *c, const evsnn_ep
            c->preset, grad_name(c->grad), c->engine == EVSNN_ENGINE_DENSE ? "dense" : "event", init_name(c->init),
            c->train_T, c->test_T, c->lr, c->cosine ? "cosine" : "const", c->batch, c->shift, c->cutoff, c->seed,
            c->threads, c->epochs, c->limit_train, c->limit_test, ep->epoch, ep->done, ep->correct, ep->loss_sum, test_acc);
+  size_t len = strlen(buf);
+  if (c->dt_us > 0 && len < cap) snprintf(buf + len, cap - len, "dt_us=%.6g\n", c->dt_us);
 }
 
 /* Reads a checkpoint's settings (options given after --resume override them). */
@@ -148,7 +138,7 @@ static int config_from_meta(config_t *c, evsnn_epoch_t *ep, const char *meta, co
                                "--limit-train", "--limit-test"};
   char v[64];
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-    if (!meta_get(meta, keys[i], v, sizeof v)) continue; /* older checkpoints: the preset's value */
+    if (!cli_meta_get(meta, keys[i], v, sizeof v)) continue; /* older checkpoints: the preset's value */
     if (!strcmp(keys[i], "grad_cutoff") && !strcmp(v, "inf")) continue;
     if (parse_option(c, opts[i], v)) {
       fprintf(stderr, "evsnn: %s: bad %s in the model's metadata\n", path, keys[i]);
@@ -156,13 +146,13 @@ static int config_from_meta(config_t *c, evsnn_epoch_t *ep, const char *meta, co
     }
   }
   long e = 0, done = 0, correct = 0;
-  if (meta_get(meta, "epoch", v, sizeof v) && !cli_parse_long("epoch", v, 0, 100000, &e)) return 1;
-  if (meta_get(meta, "epoch_done", v, sizeof v) && !cli_parse_long("epoch_done", v, 0, 0x7fffffffL, &done)) return 1;
-  if (meta_get(meta, "epoch_correct", v, sizeof v) && !cli_parse_long("epoch_correct", v, 0, 0x7fffffffL, &correct))
+  if (cli_meta_get(meta, "epoch", v, sizeof v) && !cli_parse_long("epoch", v, 0, 100000, &e)) return 1;
+  if (cli_meta_get(meta, "epoch_done", v, sizeof v) && !cli_parse_long("epoch_done", v, 0, 0x7fffffffL, &done)) return 1;
+  if (cli_meta_get(meta, "epoch_correct", v, sizeof v) && !cli_parse_long("epoch_correct", v, 0, 0x7fffffffL, &correct))
     return 1;
   ep->epoch = (uint32_t)e, ep->done = (uint32_t)done, ep->correct = (uint32_t)correct;
-  ep->loss_sum = meta_get(meta, "epoch_loss_sum", v, sizeof v) ? strtod(v, NULL) : 0;
-  if (meta_get(meta, "preset", v, sizeof v))
+  ep->loss_sum = cli_meta_get(meta, "epoch_loss_sum", v, sizeof v) ? strtod(v, NULL) : 0;
+  if (cli_meta_get(meta, "preset", v, sizeof v))
     for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
       if (!strcmp(v, presets[i].preset)) c->preset = presets[i].preset;
   return 0;
@@ -235,7 +225,9 @@ int evsnn_cmd_train(int argc, char **argv) {
     if (c.shift) return cli_usage("train: --shift moves images; %s holds event recordings", dir);
     if ((err = evsnn_dataset_load_events_dir(&train, &test, dir, 784, (uint32_t)c.train_T, 0, EVSNN_BIN_BINARY)))
       return cli_fail(err, dir);
-    snprintf(used, sizeof used, "%s (event recordings in %ld bins)", dir, c.train_T);
+    snprintf(used, sizeof used, "%s (event recordings in %ld bins of %.0f us on average)", dir, c.train_T,
+             train.dt_us);
+    c.dt_us = train.dt_us;
   } else if ((err = evsnn_dataset_load_dir(&train, &test, dir, &is_sample, used, sizeof used)))
     return cli_fail(err, dir ? dir : "MNIST");
   if (c.limit_train) evsnn_dataset_limit(&train, (uint32_t)c.limit_train);

@@ -51,6 +51,32 @@ int cli_usage(const char *fmt, ...) {
   return 2;
 }
 
+const char *cli_meta_get(const char *meta, const char *key, char *buf, size_t cap) {
+  size_t n = strlen(key);
+  for (const char *line = meta; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+    if (!strncmp(line, key, n) && line[n] == '=') {
+      size_t len = strcspn(line + n + 1, "\n");
+      if (len >= cap) len = cap - 1;
+      memcpy(buf, line + n + 1, len);
+      buf[len] = '\0';
+      return buf;
+    }
+  return NULL;
+}
+
+int cli_load_model_dt(const char *path, evsnn_net_t *net, double *dt_us) {
+  char *meta, v[64];
+  int err = evsnn_model_load(path, net, &meta, NULL);
+  if (err) return cli_fail(err, path);
+  if (!(*dt_us > 0)) {
+    char *end = NULL;
+    double dt = cli_meta_get(meta, "dt_us", v, sizeof v) ? strtod(v, &end) : 0;
+    *dt_us = end && !*end && dt > 0 ? dt : 1000;
+  }
+  free(meta);
+  return 0;
+}
+
 bool cli_parse_long(const char *opt, const char *s, long min, long max, long *out) {
   char *end;
   errno = 0;

@@ -71,6 +71,7 @@ int evsnn_dataset_load_events(evsnn_dataset_t *d, const char *dir, uint32_t n_in
     return err;
   }
   size_t cap = 1 << 16, used = 0;
+  double dt_sum = 0;
   d->labels = malloc(n);
   d->start = malloc(sizeof(uint64_t) * (n * steps + 1));
   d->spikes = malloc(sizeof(uint32_t) * cap);
@@ -96,6 +97,7 @@ int evsnn_dataset_load_events(evsnn_dataset_t *d, const char *dir, uint32_t n_in
     for (uint32_t k = 0; k < steps; k++) d->start[i * steps + k] = used + b.start[k];
     used += len;
     d->labels[i] = (uint8_t)label;
+    dt_sum += b.dt_us;
   }
   evsnn_binned_free(&b);
   free_names(names, n);
@@ -105,6 +107,7 @@ int evsnn_dataset_load_events(evsnn_dataset_t *d, const char *dir, uint32_t n_in
   }
   d->start[n * steps] = used;
   d->n = (uint32_t)n, d->rows = 1, d->cols = n_inputs, d->steps = steps;
+  d->dt_us = n ? dt_sum / (double)n : 0;
   return 0;
 }
 
