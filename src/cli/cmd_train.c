@@ -49,17 +49,23 @@ static void on_sigint(int sig) {
 
 typedef struct {
   double t0;
-  uint32_t first; /* samples already done when this session's epoch began */
+  uint32_t first;   /* samples already done when this session's epoch began */
+  uint32_t quarter; /* of the epoch last reported in a log */
   int tty;
 } progress_t;
 
+/* On a terminal a line redrawn after every batch; in a log a plain line at
+ * each quarter of the epoch. */
 static int progress(void *arg, const evsnn_epoch_t *ep, uint32_t total) {
   progress_t *p = arg;
-  if (p->tty) {
+  uint32_t quarter = (uint32_t)((uint64_t)ep->done * 4 / total);
+  if (p->tty || (quarter > p->quarter && ep->done < total)) {
     double dt = evsnn__now() - p->t0, rate = (ep->done - p->first) / (dt > 0 ? dt : 1);
-    fprintf(stderr, "\r  %6u/%u  %7.0f samples/s  loss %.4f  acc %.4f  eta %4.0fs ", ep->done, total, rate,
-            ep->loss_sum / ep->done, (double)ep->correct / ep->done, (total - ep->done) / rate);
-    if (ep->done == total || interrupted) fputc('\n', stderr);
+    fprintf(stderr, "%s  epoch %u: %6u/%u  %7.0f samples/s  loss %.4f  acc %.4f  eta %4.0fs%s", p->tty ? "\r" : "",
+            ep->epoch + 1, ep->done, total, rate, ep->loss_sum / ep->done, (double)ep->correct / ep->done,
+            (total - ep->done) / rate, p->tty ? " " : "\n");
+    if (p->tty && (ep->done == total || interrupted)) fputc('\n', stderr);
+    p->quarter = quarter;
   }
   return interrupted;
 }
@@ -265,7 +271,7 @@ int evsnn_cmd_train(int argc, char **argv) {
           c.lr, c.cosine ? " cosine" : "", c.shift, c.seed, c.threads, evsnn_kernels()->name);
   if (resume)
     fprintf(stderr, "evsnn train: from epoch %u, sample %u\n", ep.epoch + 1, ep.done);
-  progress_t prog = {0, 0, isatty(2)};
+  progress_t prog = {.tty = isatty(2)};
   double test_acc = 0, peak = 0, seconds = 0, samples = 0;
   long peak_epoch = 0;
   evsnn_counts_t counts = {0};
@@ -276,7 +282,7 @@ int evsnn_cmd_train(int argc, char **argv) {
     if (e != ep.epoch) ep = (evsnn_epoch_t){0};
     ep.epoch = e, ep.batch = (uint32_t)c.batch, ep.seed = (uint64_t)c.seed, ep.shift = (uint32_t)c.shift;
     ep.progress = progress, ep.arg = &prog;
-    prog.t0 = evsnn__now(), prog.first = ep.done;
+    prog.t0 = evsnn__now(), prog.first = ep.done, prog.quarter = (uint32_t)((uint64_t)ep.done * 4 / train.n);
     err = evsnn_train_epoch(tr, (uint32_t)c.threads, c.threads > 1 ? &par.base : NULL, &opt, &net, &train, &ep);
     double dt = evsnn__now() - prog.t0;
     seconds += dt, samples += ep.done - prog.first;
