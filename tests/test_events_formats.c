@@ -6,6 +6,7 @@
  * names the byte or line. */
 #include <criterion/criterion.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "events_truth.h"
 
@@ -224,9 +225,10 @@ Test(text, bad_line_named) {
 Test(aedat4, dvxplorer_lz4) { check_file("aedat4_dvxplorer_tonic_sample.aedat4", "aedat4_dvxplorer_tonic_sample.aedat4", "aedat4"); }
 
 /* The real LZ4 sample cut inside its third packet: the events of the first
- * packets come out, then ETRUNC. The same header declaring zstd
- * (compression 3) is refused with EVSNN_EUNSUPPORTED at open. */
-Test(aedat4, truncated_and_zstd) {
+ * packets come out, then ETRUNC. The same header declaring an unknown
+ * compression is refused at open; declaring zstd over LZ4 packets, the
+ * first packet is named corrupt. */
+Test(aedat4, truncated_and_bad_compression) {
   size_t len, n;
   uint8_t *b = shared("aedat4_dvxplorer_tonic_sample.aedat4", &len);
   evsnn_event_reader_t *r;
@@ -244,10 +246,108 @@ Test(aedat4, truncated_and_zstd) {
   size_t vt = table - le32(b + table);
   size_t off = (size_t)(b[vt + 4] | b[vt + 5] << 8);
   cr_assert_eq(b[table + off], 1, "the sample is LZ4");
-  b[table + off] = 3;
+  b[table + off] = 7;
   cr_assert_eq(evsnn_event_reader_open_mem(&r, b, len, NULL), EVSNN_EUNSUPPORTED);
-  cr_assert(strstr(evsnn_error_detail(), "zstd") != NULL, "%s", evsnn_error_detail());
+  cr_assert(strstr(evsnn_error_detail(), "compression 7") != NULL, "%s", evsnn_error_detail());
+  b[table + off] = 3;
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, b, len, NULL), 0, "%s", evsnn_error_detail());
+  cr_assert_eq(drain(r, ev, 120000, &n), EVSNN_ECORRUPT);
+  cr_assert(n == 0 && strstr(evsnn_error_detail(), "zstd packet") != NULL, "%zu, %s", n, evsnn_error_detail());
+  evsnn_event_reader_close(r);
   free(b);
+}
+
+/* One EVTS packet as DV writes it before compression: a size-prefixed
+ * EventPacket flatbuffer (identifier "EVTS") whose field 0 is a vector of
+ * struct Event { i64 t; i16 x; i16 y; bool on; } (16 bytes, 8-aligned). */
+static size_t event_packet(uint8_t *p, const evsnn_event_t *ev, uint32_t n) {
+  uint8_t *fb = p + 4;
+  memset(p, 0, 36);
+  fb[0] = 16;                                 /* root table at 16 */
+  memcpy(fb + 4, "EVTS", 4);                  /* file identifier */
+  fb[8] = 6, fb[10] = 8, fb[12] = 4;          /* vtable: 6 bytes, table 8 bytes, field 0 at +4 */
+  fb[16] = 8;                                 /* table - vtable */
+  fb[20] = 8;                                 /* field 0: the vector, 8 bytes on */
+  for (int i = 0; i < 4; i++) fb[28 + i] = (uint8_t)(n >> (8 * i));
+  for (uint32_t i = 0; i < n; i++) {
+    uint8_t *e = fb + 32 + 16 * (size_t)i;
+    uint64_t t = (uint64_t)ev[i].t;
+    for (int k = 0; k < 8; k++) e[k] = (uint8_t)(t >> (8 * k));
+    e[8] = (uint8_t)ev[i].x, e[9] = (uint8_t)(ev[i].x >> 8), e[10] = (uint8_t)ev[i].y, e[11] = (uint8_t)(ev[i].y >> 8);
+    e[12] = ev[i].p, e[13] = e[14] = e[15] = 0;
+  }
+  size_t len = 32 + 16 * (size_t)n;
+  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(len >> (8 * i));
+  return 4 + len;
+}
+
+static size_t put_packet(uint8_t *dst, uint32_t stream, const uint8_t *data, size_t n) {
+  for (int i = 0; i < 4; i++) dst[i] = (uint8_t)(stream >> (8 * i)), dst[4 + i] = (uint8_t)(n >> (8 * i));
+  memcpy(dst + 8, data, n);
+  return 8 + n;
+}
+
+/* No zstd-compressed recording was found, so the real sample is made into
+ * one: its header with compression 3 (zstd) and no index, then its events
+ * in 4,096-event packets, each one zstd stream (two frames in the first),
+ * with a packet of another stream between. It must read back the events
+ * the LZ4 file gives; a corrupt and a cut zstd packet are named after the
+ * events before them. */
+Test(aedat4, zstd_packets_read_like_the_lz4_original) {
+  size_t len, n_ref;
+  uint8_t *b = shared("aedat4_dvxplorer_tonic_sample.aedat4", &len);
+  evsnn_event_reader_t *r;
+  static evsnn_event_t ref[120000], got[120000];
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, b, len, NULL), 0, "%s", evsnn_error_detail());
+  cr_assert_eq(drain(r, ref, 120000, &n_ref), 0);
+  evsnn_event_reader_close(r);
+  cr_assert_eq(n_ref, 111954);
+
+  size_t head = 18 + le32(b + 14), table = 18 + le32(b + 18), vt = table - le32(b + table);
+  size_t compression = (size_t)(b[vt + 4] | b[vt + 5] << 8), index = (size_t)(b[vt + 6] | b[vt + 7] << 8);
+  cr_assert(compression && index, "the sample's header states its compression and index");
+  uint8_t *z = malloc(head + 16 * n_ref + (1 << 20)), *raw = malloc(36 + 16 * 4096), *cz = malloc(1 << 20);
+  memcpy(z, b, head);
+  z[table + compression] = 3;
+  memset(z + table + index, 0xff, 8); /* index position -1: none */
+  size_t at = head, first_bad = 0;
+  for (size_t i = 0, k = 0; i < n_ref; i += 4096, k++) {
+    uint32_t cnt = (uint32_t)(n_ref - i < 4096 ? n_ref - i : 4096);
+    size_t rn = event_packet(raw, ref + i, cnt), cn;
+    if (k == 0) { /* two frames, split inside the flatbuffer */
+      cn = ZSTD_compress(cz, 1 << 20, raw, 1000, 3);
+      cn += ZSTD_compress(cz + cn, (1 << 20) - cn, raw + 1000, rn - 1000, 19);
+    } else
+      cn = ZSTD_compress(cz, 1 << 20, raw, rn, 3);
+    cr_assert(!ZSTD_isError(cn));
+    if (k == 10) first_bad = at;
+    at += put_packet(z + at, 0, cz, cn); /* stream 0 is EVTS in the sample's description */
+    if (k == 1) at += put_packet(z + at, 2, (const uint8_t *)"not zstd, skipped unread", 24);
+  }
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, z, at, NULL), 0, "%s", evsnn_error_detail());
+  size_t n;
+  cr_assert_eq(drain(r, got, 120000, &n), 0, "%s", evsnn_error_detail());
+  evsnn_event_reader_close(r);
+  cr_assert_eq(n, n_ref);
+  same(got, ref, n);
+
+  /* The 11th packet's compressed bytes damaged, then cut. */
+  z[first_bad + 8 + 20] ^= 0xff, z[first_bad + 8 + 21] ^= 0xff;
+  z[first_bad + 8] ^= 0xff; /* its zstd magic */
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, z, at, NULL), 0);
+  cr_assert_eq(drain(r, got, 120000, &n), EVSNN_ECORRUPT);
+  cr_assert_eq(n, 10 * 4096, "the events before the bad packet: %zu", n);
+  cr_assert(strstr(evsnn_error_detail(), "zstd packet") != NULL, "%s", evsnn_error_detail());
+  evsnn_event_reader_close(r);
+  z[first_bad + 8] ^= 0xff, z[first_bad + 8 + 20] ^= 0xff, z[first_bad + 8 + 21] ^= 0xff;
+  uint32_t size = (uint32_t)le32(z + first_bad + 4) / 2; /* the packet claims half its bytes */
+  for (int i = 0; i < 4; i++) z[first_bad + 4 + i] = (uint8_t)(size >> (8 * i));
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, z, first_bad + 8 + size, NULL), 0);
+  cr_assert_eq(drain(r, got, 120000, &n), EVSNN_ETRUNC);
+  cr_assert_eq(n, 10 * 4096);
+  cr_assert(strstr(evsnn_error_detail(), "zstd frame cut short") != NULL, "%s", evsnn_error_detail());
+  evsnn_event_reader_close(r);
+  free(z), free(raw), free(cz), free(b);
 }
 
 /* The text fixture gzipped (as Event Camera Dataset downloads are), read by

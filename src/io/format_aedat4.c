@@ -15,11 +15,12 @@
  *   without the packet prefix follows; we stop there.
  * LZ4 frames are decoded here (the frame and block formats of
  * https://github.com/lz4/lz4/blob/dev/doc/lz4_Frame_format.md and
- * lz4_Block_format.md; checksums are not verified). zstd is not: no zstd
- * library is a dependency, so such files give EVSNN_EUNSUPPORTED. Flatbuffers
- * are read by hand with every offset bounds-checked. */
+ * lz4_Block_format.md; checksums are not verified); zstd packets (one zstd
+ * stream each, as the reference decoder reads them) by libzstd's streaming
+ * decoder. Flatbuffers are read by hand with every offset bounds-checked. */
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "core/internal.h"
 #include "io/formats.h"
@@ -34,6 +35,7 @@ typedef struct {
   uint32_t evts;          /* stream id of the events */
   uint8_t *in, *out;      /* packet buffers, grown to the largest packet */
   size_t in_cap, out_cap;
+  ZSTD_DCtx *zd;          /* zstd files only, made at open */
   const uint8_t *ev;      /* the current packet's Event structs */
   uint32_t nev, iev;
   int err;                /* a fault met after events were returned: sticky,
@@ -51,6 +53,35 @@ static int grow(uint8_t **buf, size_t *cap, size_t need) {
 /* LZ4 block: sequences of literals and back-references into dst, which
  * already holds dst_pos bytes of earlier blocks (the frame's window).
  * Returns the new dst position or -1 on malformed input. */
+/* A zstd packet: one or more zstd frames back to back, inflated into z->out
+ * (grown as needed, at most PACKET_MAX) with the decoder made at open. */
+static int zstd_packet(a4state_t *z, const uint8_t *src, size_t n, size_t *got, uint64_t at) {
+  const char *name = evsnn_stream_name(z->s);
+  ZSTD_DCtx_reset(z->zd, ZSTD_reset_session_only);
+  ZSTD_inBuffer in = {src, n, 0};
+  ZSTD_outBuffer out = {z->out, z->out_cap, 0};
+  for (;;) {
+    if (out.pos == out.size) {
+      if (out.size >= PACKET_MAX)
+        return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %llu: packet inflates beyond %u bytes", name,
+                           (unsigned long long)at, PACKET_MAX);
+      size_t want = out.size < (1u << 16) ? 1u << 16 : 2 * out.size;
+      if (grow(&z->out, &z->out_cap, want < PACKET_MAX ? want : PACKET_MAX) != 0)
+        return evsnn__fail(EVSNN_ENOMEM, "%s: packet buffer", name);
+      out.dst = z->out, out.size = z->out_cap;
+    }
+    size_t r = ZSTD_decompressStream(z->zd, &out, &in);
+    if (ZSTD_isError(r))
+      return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %llu: zstd packet: %s", name, (unsigned long long)at,
+                         ZSTD_getErrorName(r));
+    if (r == 0 && in.pos == in.size) break; /* the last frame ended with the packet */
+    if (in.pos == in.size && out.pos < out.size)
+      return evsnn__fail(EVSNN_ETRUNC, "%s: byte %llu: zstd frame cut short", name, (unsigned long long)at);
+  }
+  *got = out.pos;
+  return 0;
+}
+
 static long lz4_block(const uint8_t *src, size_t n, uint8_t *dst, size_t dst_pos, size_t dst_cap) {
   size_t i = 0, o = dst_pos;
   while (i < n) {
@@ -210,11 +241,10 @@ static int open_aedat4(void *st, evsnn_stream_t *s, evsnn_event_info_t *info) {
       break;
     }
   }
-  if (z->compression > 2)
-    return evsnn__fail(EVSNN_EUNSUPPORTED,
-                       "%s: byte 18: packets are zstd-compressed (compression %d); this build reads "
-                       "uncompressed and LZ4 AEDAT 4.0 only", name, z->compression);
-  if (z->compression < 0) goto bad;
+  if (z->compression < 0 || z->compression > 4)
+    return evsnn__fail(EVSNN_EUNSUPPORTED, "%s: byte 18: unknown packet compression %d (0-4 are known)", name,
+                       z->compression);
+  if (z->compression >= 3 && !(z->zd = ZSTD_createDCtx())) return evsnn__fail(EVSNN_ENOMEM, "%s: zstd", name);
   return 0;
 bad:
   return evsnn__fail(EVSNN_ECORRUPT, "%s: byte 18: malformed IOHeader", name);
@@ -259,7 +289,7 @@ static int next_packet(a4state_t *z) {
                          (unsigned long long)at, got, size);
     if (z->compression == 0) return parse_packet(z, z->in, size, at);
     size_t n = 0;
-    if ((err = lz4_frame(z, z->in, size, &n, at)) != 0) return err;
+    if ((err = z->zd ? zstd_packet(z, z->in, size, &n, at) : lz4_frame(z, z->in, size, &n, at)) != 0) return err;
     return parse_packet(z, z->out, n, at);
   }
 }
@@ -293,6 +323,7 @@ static void close_aedat4(void *st) {
   a4state_t *z = st;
   free(z->in);
   free(z->out);
+  ZSTD_freeDCtx(z->zd);
 }
 
 const evsnn__event_format_t evsnn__format_aedat4 = {
