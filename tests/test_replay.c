@@ -300,6 +300,31 @@ Test(loop, encode_dvs_train_on_bins_replay_held_out, .timeout = 180) {
     right += (int)jnum(j, "decision") == (int)jnum(j, "label");
   }
   cr_expect_geq(right, 6, "%d of %d held-out recordings replayed to the right class", right, n_replay);
+
+  /* The whole sensor, both polarities: a 2 x 34 x 34 = 2,312-input network
+   * trains on the same recordings; test, stats and replay fit the
+   * recordings to it from the model alone. */
+  snprintf(args, sizeof args,
+           "train --data %s --inputs 2312 --epochs 2 --train-steps 20 --test-steps 20 --lr 1e-3 --threads 2 --out %s "
+           "--json", dir, m);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  cr_expect(strstr(err, "2312-300-300-10") != NULL, "%s", err);
+  double full_acc = jnum(out, "test_accuracy");
+  cr_expect_gt(full_acc, 0.5, "test accuracy with the whole sensor %g", full_acc);
+  cr_assert_eq(evsnn_model_load(m, &net, NULL, NULL), 0);
+  cr_expect_eq(net.sizes[0], 2312);
+  evsnn_net_free(&net);
+  snprintf(args, sizeof args, "test --model %s --data %s --steps 20 --json", m, dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  cr_expect_float_eq(jnum(strstr(out, "{\"accuracy\""), "accuracy"), full_acc, 1e-9);
+  snprintf(args, sizeof args, "replay --model %s %s/test/00000.evs.gz --speed 0 --json", m, dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  const char *j = strstr(out, "{\"file\"");
+  cr_assert(j, "%s", out);
+  cr_expect_eq((int)jnum(j, "dropped"), 0, "the whole sensor feeds the network: %s", j);
+  snprintf(args, sizeof args, "train --data %s --inputs 784 --resume %s --epochs 3", dir, m);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 2, "a checkpoint keeps its input size");
+  cr_expect(strstr(err, "takes 2312 inputs") != NULL, "%s", err);
   snprintf(args, sizeof args, "rm -rf '%s'", dir);
   cr_expect_eq(system(args), 0);
 }

@@ -27,13 +27,17 @@ typedef struct {
   double lr, cutoff;
   int cosine;   /* learning rate lr * (1 + cos(pi e / epochs)) / 2 in epoch e */
   double dt_us; /* not an option: the mean step of the event recordings trained on, for replay */
+  long inputs;  /* the network's input size; 0: the images' pixels, or 784 for event recordings */
 } config_t;
 
 static const config_t presets[] = {
     /* The paper's recipe, read as faithfully as the paper allows (docs/experiments.md). */
-    {"bondarev2021", EVSNN_GRAD_PAPER, EVSNN_ENGINE_EVENT, EVSNN_INIT_FANIN, 20, 64, 20, 5, 1, 0, 0, 0, 0, 1e-4, INFINITY, 0, 0},
+    {.preset = "bondarev2021", .grad = EVSNN_GRAD_PAPER, .engine = EVSNN_ENGINE_EVENT, .init = EVSNN_INIT_FANIN,
+     .epochs = 20, .batch = 64, .train_T = 20, .test_T = 5, .seed = 1, .lr = 1e-4, .cutoff = INFINITY},
     /* Same network; shifted images, a larger learning rate decayed to zero. */
-    {"best", EVSNN_GRAD_PAPER, EVSNN_ENGINE_EVENT, EVSNN_INIT_FANIN, 30, 64, 20, 5, 1, 2, 0, 0, 0, 1e-3, INFINITY, 1, 0},
+    {.preset = "best", .grad = EVSNN_GRAD_PAPER, .engine = EVSNN_ENGINE_EVENT, .init = EVSNN_INIT_FANIN,
+     .epochs = 30, .batch = 64, .train_T = 20, .test_T = 5, .seed = 1, .shift = 2, .lr = 1e-3, .cutoff = INFINITY,
+     .cosine = 1},
 };
 
 static const char *grad_name(evsnn_grad_t g) { return g == EVSNN_GRAD_BPTT ? "bptt" : "paper"; }
@@ -74,17 +78,19 @@ static int usage_train(void) {
   printf("usage: evsnn train [--preset bondarev2021|best] [--data DIR] [--epochs N] [--limit-train N]\n"
          "                   [--limit-test N] [--seed S] [--threads N] [--grad bptt|paper] [--engine event|dense]\n"
          "                   [--train-steps T] [--test-steps T] [--lr X] [--lr-schedule const|cosine] [--batch B]\n"
-         "                   [--init fanin|width] [--shift PX] [--grad-cutoff C] [--log FILE.csv|FILE.jsonl]\n"
-         "                   [--out MODEL] [--resume MODEL] [--json]\n"
+         "                   [--init fanin|width] [--shift PX] [--grad-cutoff C] [--inputs N]\n"
+         "                   [--log FILE.csv|FILE.jsonl] [--out MODEL] [--resume MODEL] [--json]\n"
          "  bondarev2021: 784-300-300-10, beta 0.8187, thresholds 5 and 3 x sqrt(3/300), weights\n"
          "    U(-sqrt(3/h), sqrt(3/h)) with h = fan-in, Adam lr 1e-4, batch 64, T = 20 train / 5 test,\n"
          "    20 epochs, per-step (paper) gradient.\n"
          "  best: the same network, images shifted by up to 2 pixels, lr 1e-3 with cosine decay, 30 epochs.\n"
+         "  --data DIR with DIR/train and DIR/test event recordings trains on them binned into T steps;\n"
+         "    --inputs N fits each sensor onto N inputs (2 x W x H: both polarities of the whole sensor;\n"
+         "    default 784, a centred 28 x 28 window, polarities merged; see evsnn/sensor.h).\n"
          "  Ctrl-C saves a checkpoint (to --out, or evsnn-checkpoint.evsnn); --resume MODEL continues it.\n");
   return 0;
 }
 
-/* The value of "key=" in the metadata, or NULL. */
 static int parse_option(config_t *c, const char *a, const char *val) {
   if (!strcmp(a, "--epochs")) return cli_parse_long(a, val, 1, 100000, &c->epochs) ? 0 : 2;
   if (!strcmp(a, "--seed")) return cli_parse_long(a, val, 0, 0x7fffffffL, &c->seed) ? 0 : 2;
@@ -95,6 +101,7 @@ static int parse_option(config_t *c, const char *a, const char *val) {
   if (!strcmp(a, "--limit-train")) return cli_parse_long(a, val, 0, 100000000, &c->limit_train) ? 0 : 2;
   if (!strcmp(a, "--limit-test")) return cli_parse_long(a, val, 0, 100000000, &c->limit_test) ? 0 : 2;
   if (!strcmp(a, "--shift")) return cli_parse_long(a, val, 0, 8, &c->shift) ? 0 : 2;
+  if (!strcmp(a, "--inputs")) return cli_parse_long(a, val, 1, 1L << 24, &c->inputs) ? 0 : 2;
   if (!strcmp(a, "--engine")) return cli_parse_engine(a, val, &c->engine) ? 0 : 2;
   if (!strcmp(a, "--lr")) {
     if (!cli_parse_double(a, val, &c->lr)) return 2;
@@ -212,6 +219,12 @@ int evsnn_cmd_train(int argc, char **argv) {
     else if ((rc = parse_option(&c, a, val)) > 0) return rc;
     else if (rc < 0) return cli_usage("train: unknown option '%s' (see evsnn train --help)", a);
   }
+  if (resume && c.inputs && c.inputs != (long)net.sizes[0]) {
+    rc = cli_usage("train: --inputs %ld, but %s takes %u inputs", c.inputs, resume, net.sizes[0]);
+    evsnn_net_free(&net), evsnn_adam_free(&opt);
+    return rc;
+  }
+  if (resume) c.inputs = net.sizes[0];
   if (resume && saved_threads != c.threads)
     fprintf(stderr, "evsnn: NOTE: the checkpoint ran on %ld thread(s), this run on %ld: batches split differently, so "
             "the result will not be bit-identical to an uninterrupted run\n", saved_threads, c.threads);
@@ -229,13 +242,26 @@ int evsnn_cmd_train(int argc, char **argv) {
     /* Event recordings in DIR/train and DIR/test, each binned into T steps
      * over its own span (evsnn/dataset.h); test uses the first test-steps bins. */
     if (c.shift) return cli_usage("train: --shift moves images; %s holds event recordings", dir);
-    if ((err = evsnn_dataset_load_events_dir(&train, &test, dir, 784, (uint32_t)c.train_T, 0, EVSNN_BIN_BINARY)))
+    if (!c.inputs) c.inputs = 784;
+    if ((err = evsnn_dataset_load_events_dir(&train, &test, dir, (uint32_t)c.inputs, (uint32_t)c.train_T, 0,
+                                             EVSNN_BIN_BINARY)))
       return cli_fail(err, dir);
     snprintf(used, sizeof used, "%s (event recordings in %ld bins of %.0f us on average)", dir, c.train_T,
              train.dt_us);
     c.dt_us = train.dt_us;
-  } else if ((err = evsnn_dataset_load_dir(&train, &test, dir, &is_sample, used, sizeof used)))
-    return cli_fail(err, dir ? dir : "MNIST");
+  } else {
+    if ((err = evsnn_dataset_load_dir(&train, &test, dir, &is_sample, used, sizeof used)))
+      return cli_fail(err, dir ? dir : "MNIST");
+    long px = (long)train.rows * train.cols;
+    if (c.inputs && c.inputs != px) {
+      evsnn_dataset_free(&train), evsnn_dataset_free(&test);
+      if (resume) evsnn_net_free(&net), evsnn_adam_free(&opt);
+      return resume ? cli_usage("train: %s takes %ld inputs, but the images of %s have %ld pixels", resume, c.inputs,
+                                used, px)
+                    : cli_usage("train: --inputs %ld, but the images of %s have %ld pixels", c.inputs, used, px);
+    }
+    c.inputs = px;
+  }
   if (c.limit_train) evsnn_dataset_limit(&train, (uint32_t)c.limit_train);
   if (c.limit_test) evsnn_dataset_limit(&test, (uint32_t)c.limit_test);
   if (is_sample)
@@ -243,7 +269,7 @@ int evsnn_cmd_train(int argc, char **argv) {
             "set; run datasets/fetch-mnist for the real thing\n", used, train.n, test.n);
 
   if (!resume) {
-    uint32_t sizes[] = {784, 300, 300, 10};
+    uint32_t sizes[] = {(uint32_t)c.inputs, 300, 300, 10};
     if ((err = evsnn_net_init(&net, sizes, 4, 0.8187f))) return cli_fail(err, "network");
     evsnn_net_init_params(&net, (uint64_t)c.seed, c.init, (float[]){5, 3});
     if ((err = evsnn_adam_init(&opt, net.n_params, (float)c.lr))) return cli_fail(err, "optimizer");
@@ -265,8 +291,8 @@ int evsnn_cmd_train(int argc, char **argv) {
   cli_parallel_init(&par, (uint32_t)c.threads);
   signal(SIGINT, on_sigint);
 
-  fprintf(stderr, "evsnn train: %s%s 784-300-300-10 on %s (%u train, %u test), grad %s, %s engine, T %ld/%ld, batch %ld, "
-          "lr %g%s, shift %ld, seed %ld, %ld thread(s), kernels %s\n", resume ? "resuming " : "", c.preset, used,
+  fprintf(stderr, "evsnn train: %s%s %ld-300-300-10 on %s (%u train, %u test), grad %s, %s engine, T %ld/%ld, batch %ld, "
+          "lr %g%s, shift %ld, seed %ld, %ld thread(s), kernels %s\n", resume ? "resuming " : "", c.preset, c.inputs, used,
           train.n, test.n, grad_name(c.grad), c.engine == EVSNN_ENGINE_DENSE ? "dense" : "event", c.train_T, c.test_T, c.batch,
           c.lr, c.cosine ? " cosine" : "", c.shift, c.seed, c.threads, evsnn_kernels()->name);
   if (resume)
