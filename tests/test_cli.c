@@ -343,6 +343,41 @@ Test(cli, events_bad_input_messages) {
 /* OUT.bin is N-MNIST's format: the AEDAT 3.1 fixture (t past 2^31 us, so
  * 256 overflow records) comes back from it unchanged; an event with
  * y = 240 (the overflow marker) cannot be written and says so. */
+/* AEDAT 3.1 out, read back by our reader: the committed fixture, and
+ * events on both sides of 2^31 us (a new packet with eventTSOverflow 1);
+ * time going back is refused, naming the event. */
+Test(cli, events_convert_to_aedat31) {
+  char dir[] = "/tmp/evsnn-cli-ev.XXXXXX", args[1024], first[4096], out[4096], err[4096], path[256];
+  cr_assert(mkdtemp(dir));
+  cr_assert_eq(run("events cat tests/fixtures/dvs128_gesture_like.aedat", first, sizeof first, err, sizeof err), 0);
+  snprintf(args, sizeof args, "events convert tests/fixtures/dvs128_gesture_like.aedat %s/a.aedat", dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  snprintf(args, sizeof args, "events cat %s/a.aedat", dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  cr_expect_str_eq(out, first);
+  snprintf(args, sizeof args, "events info %s/a.aedat --json", dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  cr_expect(strstr(out, "\"format\":\"aedat3\",\"width\":128,\"height\":128"), "%s", out);
+
+  snprintf(path, sizeof path, "%s/wrap.txt", dir);
+  FILE *f = fopen(path, "w");
+  fputs("1.000000 1 2 1\n2147.483000 3 4 0\n2147.484000 5 6 1\n5000.000001 32767 7 0\n", f);
+  fclose(f);
+  snprintf(args, sizeof args, "events convert %s %s/b.aedat", path, dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  snprintf(args, sizeof args, "events cat %s/b.aedat", dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  cr_expect_str_eq(out, "1000000 1 2 1\n2147483000 3 4 0\n2147484000 5 6 1\n5000000001 32767 7 0\n");
+  f = fopen(path, "w");
+  fputs("0.2 1 2 1\n0.1 3 4 0\n", f);
+  fclose(f);
+  snprintf(args, sizeof args, "events convert %s %s/c.aedat", path, dir);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
+  cr_expect(strstr(err, "event 1 (100000 3 4 0) does not fit AEDAT 3.1"), "stderr: %s", err);
+  snprintf(args, sizeof args, "rm -rf '%s'", dir);
+  cr_expect_eq(system(args), 0);
+}
+
 Test(cli, events_convert_to_nmnist_bin) {
   char dir[] = "/tmp/evsnn-cli-ev.XXXXXX", args[1024], first[4096], out[4096], err[4096], path[256];
   cr_assert(mkdtemp(dir));
