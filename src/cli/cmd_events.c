@@ -223,33 +223,27 @@ static int convert_cmd(const char *in, const char *out) {
     if (text) {
       for (size_t i = 0; i < n; i++) {
         const evsnn_event_t *e = &batch[i];
+        /* The binary formats' limits: time never going back, and the
+         * address fields' widths. */
+        if ((bin || aedat) && (e->t < last || e->x > (bin ? 255 : 0x7fff) || e->y > (bin ? 239 : 0x7fff))) {
+          fprintf(stderr,
+                  "evsnn: %s: event %" PRIu64 " (%" PRId64 " %u %u %u) does not fit %s (%s, t >= 0 and not "
+                  "decreasing)\n",
+                  out, index + i, e->t, e->x, e->y, e->p, bin ? "N-MNIST .bin" : "AEDAT 3.1",
+                  bin ? "x < 256, y < 240" : "x, y < 32768");
+          unfit = 1;
+          break;
+        }
+        last = e->t;
         if (bin) {
           /* N-MNIST's 40-bit records (src/io/format_nmnist.c), with a
            * y = 240 overflow record for each 2^23 us crossed. */
-          if (e->t < last || e->x > 255 || e->y >= 240) {
-            fprintf(stderr,
-                    "evsnn: %s: event %" PRIu64 " (%" PRId64 " %u %u %u) does not fit N-MNIST .bin "
-                    "(x < 256, y < 240, t >= 0 and not decreasing)\n",
-                    out, index + i, e->t, e->x, e->y, e->p);
-            unfit = 1;
-            break;
-          }
-          last = e->t;
           for (; e->t - epoch >= (1 << 23); epoch += 1 << 23) fwrite("\0\xf0\0\0\0", 1, 5, tf);
           uint32_t t = (uint32_t)(e->t - epoch);
           uint8_t rec[5] = {(uint8_t)e->x, (uint8_t)e->y, (uint8_t)(e->p << 7 | t >> 16), (uint8_t)(t >> 8),
                             (uint8_t)t};
           fwrite(rec, 1, 5, tf);
         } else if (aedat) {
-          if (e->t < last || e->x > 0x7fff || e->y > 0x7fff) {
-            fprintf(stderr,
-                    "evsnn: %s: event %" PRIu64 " (%" PRId64 " %u %u %u) does not fit AEDAT 3.1 "
-                    "(x, y < 32768, t >= 0 and not decreasing)\n",
-                    out, index + i, e->t, e->x, e->y, e->p);
-            unfit = 1;
-            break;
-          }
-          last = e->t;
           aedat3_add(tf, &packet, e);
         } else if (seconds) {
           int64_t a = e->t < 0 ? -e->t : e->t;
