@@ -65,9 +65,18 @@ static int progress(void *arg, const evsnn_epoch_t *ep, uint32_t total) {
   uint32_t quarter = (uint32_t)((uint64_t)ep->done * 4 / total);
   if (p->tty || (quarter > p->quarter && ep->done < total)) {
     double dt = evsnn__now() - p->t0, rate = (ep->done - p->first) / (dt > 0 ? dt : 1);
-    fprintf(stderr, "%s  epoch %u: %6u/%u  %7.0f samples/s  loss %.4f  acc %.4f  eta %4.0fs%s", p->tty ? "\r" : "",
-            ep->epoch + 1, ep->done, total, rate, ep->loss_sum / ep->done, (double)ep->correct / ep->done,
-            (total - ep->done) / rate, p->tty ? " " : "\n");
+    double loss = ep->loss_sum / ep->done, acc = (double)ep->correct / ep->done, eta = (total - ep->done) / rate;
+    if (p->tty) { /* under 80 columns, redrawn: epoch 3 [=========>          ] 31% ... */
+      char bar[21];
+      uint32_t fill = (uint32_t)((uint64_t)ep->done * 20 / total);
+      for (uint32_t i = 0; i < 20; i++) bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
+      bar[20] = '\0';
+      fprintf(stderr, "\r  epoch %u [%s] %3u%% %5.0f/s loss %.4f acc %.4f eta %3.0fs ", ep->epoch + 1, bar,
+              (uint32_t)((uint64_t)ep->done * 100 / total), rate, loss, acc, eta);
+    } else {
+      fprintf(stderr, "  epoch %u: %6u/%u  %7.0f samples/s  loss %.4f  acc %.4f  eta %4.0fs\n", ep->epoch + 1, ep->done,
+              total, rate, loss, acc, eta);
+    }
     if (p->tty && (ep->done == total || interrupted)) fputc('\n', stderr);
     p->quarter = quarter;
   }
