@@ -250,7 +250,8 @@ Test(plot, sparsity_draws_the_test_counters) {
   evsnn_dataset_limit(&test, 40);
   double acc;
   evsnn_counts_t c;
-  cr_assert_eq(evsnn_test_accuracy(&net, &test, 5, 2, EVSNN_ENGINE_EVENT, &acc, &c, NULL), 0);
+  evsnn_test_t pass = {.T = 5, .seed = 2, .engine = EVSNN_ENGINE_EVENT, .counts = &c};
+  cr_assert_eq(evsnn_test_accuracy(&net, &test, &pass, &acc), 0);
   snprintf(want, sizeof want, "per image: spikes %.1f %.1f %.1f; synaptic ops %.0f vs dense MACs %.0f", c.spikes[0] / 40.0,
            c.spikes[1] / 40.0, c.spikes[2] / 40.0, (c.synops[0] + c.synops[1] + c.synops[2]) / 40.0,
            (c.dense_macs[0] + c.dense_macs[1] + c.dense_macs[2]) / 40.0);

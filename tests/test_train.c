@@ -221,6 +221,12 @@ static void load_sample(evsnn_dataset_t *train, evsnn_dataset_t *test) {
   cr_assert_eq(evsnn_dataset_load_dir(train, test, dir, &is_sample, used, sizeof used), 0, "%s", evsnn_error_detail());
 }
 
+static void count_step(void *ud, uint32_t i, uint32_t k, const evsnn_state_t *st) {
+  uint64_t *seen = ud;
+  seen[1] += seen[0] != (uint64_t)i * 5 + k || st->net->n_layers != 3;
+  seen[0]++;
+}
+
 /* A small seeded run: 2,000 sample images, one epoch, T = 10, then test at
  * T = 5 on 500. The floor is below what the run reaches (80.2%, measured
  * by the same run through the CLI: evsnn train --data datasets/sample
@@ -247,9 +253,21 @@ Test(train, one_epoch_on_the_sample_learns_and_is_deterministic, .timeout = 120)
     cr_assert_eq(evsnn_train_epoch(tr, 2, NULL, &opt, &net, &train, &ep), 0);
     cr_expect_eq(ep.done, train.n);
     double anytime[5];
-    cr_assert_eq(evsnn_test_accuracy(&net, &test, 5, 2, EVSNN_ENGINE_EVENT, &test_acc, NULL, anytime), 0);
+    evsnn_test_t pass = {.T = 5, .seed = 2, .engine = EVSNN_ENGINE_EVENT, .anytime = anytime};
+    cr_assert_eq(evsnn_test_accuracy(&net, &test, &pass, &test_acc), 0);
     double plain;
-    cr_assert_eq(evsnn_test_accuracy(&net, &test, 5, 2, EVSNN_ENGINE_EVENT, &plain, NULL, NULL), 0);
+    pass.anytime = NULL;
+    cr_assert_eq(evsnn_test_accuracy(&net, &test, &pass, &plain), 0);
+    /* An observer sees every step of every sample, in order, and changes nothing. */
+    uint64_t seen[2] = {0, 0}; /* calls, and calls out of order */
+    evsnn_test_t observed = {.T = 5, .seed = 2, .engine = EVSNN_ENGINE_EVENT, .on_step = count_step, .ud = seen};
+    double with_observer;
+    cr_assert_eq(evsnn_test_accuracy(&net, &test, &observed, &with_observer), 0);
+    cr_expect_eq(seen[0], 5 * (uint64_t)test.n);
+    cr_expect_eq(seen[1], 0);
+    cr_expect_eq(with_observer, test_acc);
+    observed.engine = EVSNN_ENGINE_DENSE;
+    cr_expect_eq(evsnn_test_accuracy(&net, &test, &observed, &with_observer), EVSNN_EINVAL);
     cr_expect_eq(anytime[4], test_acc, "deciding after T steps is the accuracy");
     cr_expect_eq(plain, test_acc, "the anytime path classifies like evsnn_state_classify");
     cr_expect_lt(anytime[0], anytime[4], "one step decides worse than five");

@@ -111,12 +111,23 @@ typedef struct evsnn_epoch_s {
 typedef struct evsnn_dataset_s evsnn_dataset_t;
 int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par, evsnn_adam_t *opt,
                       evsnn_net_t *net, const evsnn_dataset_t *d, evsnn_epoch_t *ep);
-/* Test accuracy over d with T steps, sample i's input drawn from stream
+/* A test pass: T steps per sample, sample i's input drawn from stream
  * (seed, i), run by the event engine or the dense reference (the same
- * spikes, so the same decisions up to float ties); counts gets the
- * sparsity counters if non-NULL; anytime, if non-NULL, gets T accuracies:
- * deciding (argmax of the output potentials) after 1, 2, ..., T steps. */
-int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, uint32_t T, uint64_t seed,
-                        evsnn_engine_t engine, double *acc, evsnn_counts_t *counts, double *anytime);
+ * spikes, so the same decisions up to float ties). */
+typedef struct evsnn_test_s {
+  uint32_t T;
+  uint64_t seed;
+  evsnn_engine_t engine;
+  evsnn_counts_t *counts; /* if non-NULL: the sparsity counters */
+  double *anytime;        /* if non-NULL: T accuracies, deciding (argmax of the
+                             output potentials) after 1, 2, ..., T steps */
+  /* If non-NULL (event engine only): called after step k of sample i with
+   * the engine's state, whose spike lists hold that step's spikes. */
+  void (*on_step)(void *ud, uint32_t i, uint32_t k, const evsnn_state_t *st);
+  void *ud;
+} evsnn_test_t;
+
+/* Runs the test pass t over d; *acc gets the accuracy deciding after T steps. */
+int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, const evsnn_test_t *t, double *acc);
 
 #endif

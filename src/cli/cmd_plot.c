@@ -640,7 +640,8 @@ static int plot_anytime(const opts_t *o) {
   }
   uint32_t T = (uint32_t)o->steps;
   double acc, *any = malloc(T * sizeof(double)), *ks = malloc(T * sizeof(double));
-  int err = any && ks ? evsnn_test_accuracy(&net, &test, T, (uint64_t)o->seed, EVSNN_ENGINE_EVENT, &acc, NULL, any) : EVSNN_ENOMEM;
+  evsnn_test_t pass = {.T = T, .seed = (uint64_t)o->seed, .engine = EVSNN_ENGINE_EVENT, .anytime = any};
+  int err = any && ks ? evsnn_test_accuracy(&net, &test, &pass, &acc) : EVSNN_ENOMEM;
   if (err) {
     rc = cli_fail(err, "plot anytime");
     goto done;
@@ -825,7 +826,8 @@ static int plot_sparsity(const opts_t *o) {
   uint32_t T = (uint32_t)o->steps, L = net.n_layers;
   double acc;
   evsnn_counts_t cnt;
-  int err = evsnn_test_accuracy(&net, &test, T, (uint64_t)o->seed, EVSNN_ENGINE_EVENT, &acc, &cnt, NULL);
+  evsnn_test_t pass = {.T = T, .seed = (uint64_t)o->seed, .engine = EVSNN_ENGINE_EVENT, .counts = &cnt};
+  int err = evsnn_test_accuracy(&net, &test, &pass, &acc);
   if (err) {
     rc = cli_fail(err, "plot sparsity");
     goto done;

@@ -5,6 +5,7 @@
  * operations against the dense engine's multiply-accumulates, and an
  * energy estimate from per-operation costs. */
 #include <dirent.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@ typedef struct {
   uint32_t sample;                       /* current sample + 1 */
   uint64_t silent[EVSNN_MAX_LAYERS + 1]; /* sum over samples of neurons that never spiked */
   uint64_t samples, correct, labelled, input_events, dropped;
+  uint32_t T;                            /* discrete time: steps per sample */
   double seconds;                        /* continuous time: summed recording spans */
 } acc_t;
 
@@ -33,6 +35,16 @@ static void end_sample(acc_t *a) {
   for (uint32_t m = 0; m < a->net->n_layers; m++)
     for (uint32_t i = 0; i < a->net->sizes[m]; i++) a->silent[m] += a->stamp[m][i] != a->sample;
   a->samples++;
+}
+
+/* After step k of sample i: mark the neurons that spiked; close the
+ * sample after its last step. */
+static void on_step(void *ud, uint32_t i, uint32_t k, const evsnn_state_t *st) {
+  acc_t *a = ud;
+  a->sample = i + 1;
+  for (uint32_t m = 0; m < a->net->n_layers; m++)
+    for (uint32_t s = 0; s < st->n_spikes[m]; s++) mark(a, m, st->spikes[m][s]);
+  if (k + 1 == a->T) end_sample(a);
 }
 
 static void on_spike(void *ud, int64_t t, uint32_t layer, uint32_t neuron) {
@@ -64,35 +76,16 @@ static int run_mnist(acc_t *a, const evsnn_net_t *net, const char *dir, uint32_t
     fprintf(stderr, "evsnn: %s: %zu pixels per image, the model takes %u inputs\n", used, px, net->sizes[0]);
     return 1;
   }
-  evsnn_state_t st;
-  evsnn_poisson_t enc;
-  if ((err = evsnn_state_init(&st, net)) || (err = evsnn_poisson_init(&enc, net->sizes[0]))) {
-    evsnn_dataset_free(&test);
-    return cli_fail(err, "stats");
-  }
-  uint32_t L = net->n_layers;
-  /* The loop of evsnn_test_accuracy (image i from stream (seed, i)), also
-   * marking which neurons spiked. */
-  for (uint32_t i = 0; i < test.n; i++) {
-    evsnn_rng_t rng;
-    evsnn_rng_init(&rng, seed, i);
-    evsnn_poisson_set_image(&enc, test.pixels + i * px);
-    evsnn_state_reset(&st);
-    a->sample++;
-    for (uint32_t k = 0; k < T; k++) {
-      evsnn_state_step(&st, st.spikes[0], evsnn_poisson_step(&enc, &rng, st.spikes[0]));
-      for (uint32_t m = 0; m < L; m++)
-        for (uint32_t s = 0; s < st.n_spikes[m]; s++) mark(a, m, st.spikes[m][s]);
-    }
-    a->correct += evsnn_argmax(evsnn_state_potentials(&st, L), net->sizes[L]) == test.labels[i];
-    a->labelled++;
-    end_sample(a);
-  }
-  *counts = st.counts;
+  /* evsnn test's pass (image i from stream (seed, i)), marking which
+   * neurons spiked after every step. */
+  a->T = T;
+  evsnn_test_t pass = {.T = T, .seed = seed, .engine = EVSNN_ENGINE_EVENT, .counts = counts, .on_step = on_step, .ud = a};
+  double acc;
+  err = evsnn_test_accuracy(net, &test, &pass, &acc);
+  a->correct = (uint64_t)llround(acc * test.n), a->labelled = test.n;
   a->input_events = counts->spikes[0];
-  evsnn_poisson_free(&enc);
-  evsnn_state_free(&st);
   evsnn_dataset_free(&test);
+  if (err) return cli_fail(err, "stats");
   return 0;
 }
 

@@ -55,7 +55,8 @@ int evsnn_cmd_test(int argc, char **argv) {
   double acc, *anytime = malloc(sizeof(double) * (size_t)T);
   evsnn_counts_t counts;
   if (!anytime) return cli_fail(EVSNN_ENOMEM, "test");
-  if ((err = evsnn_test_accuracy(&net, &test, (uint32_t)T, (uint64_t)seed, engine, &acc, &counts, anytime)))
+  evsnn_test_t pass = {.T = (uint32_t)T, .seed = (uint64_t)seed, .engine = engine, .counts = &counts, .anytime = anytime};
+  if ((err = evsnn_test_accuracy(&net, &test, &pass, &acc)))
     return cli_fail(err, "test");
   printf("%s: %.2f%% on %u test images from %s at T=%ld (%s engine)\nanytime (accuracy deciding after k steps):", model,
          100 * acc, test.n, used, T, engine == EVSNN_ENGINE_DENSE ? "dense" : "event");

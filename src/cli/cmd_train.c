@@ -331,8 +331,9 @@ int evsnn_cmd_train(int argc, char **argv) {
       break;
     }
     if (err) return cli_fail(err, "training");
-    if ((err = evsnn_test_accuracy(&net, &test, (uint32_t)c.test_T, (uint64_t)c.seed + 1, EVSNN_ENGINE_EVENT, &test_acc,
-                                   &counts, NULL)))
+    evsnn_test_t pass = {.T = (uint32_t)c.test_T, .seed = (uint64_t)c.seed + 1, .engine = EVSNN_ENGINE_EVENT,
+                         .counts = &counts};
+    if ((err = evsnn_test_accuracy(&net, &test, &pass, &test_acc)))
       return cli_fail(err, "test");
     if (test_acc > peak) peak = test_acc, peak_epoch = e + 1;
     double loss = ep.loss_sum / train.n, acc = (double)ep.correct / train.n, rate = (ep.done - prog.first) / dt;

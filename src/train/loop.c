@@ -146,18 +146,21 @@ int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par,
   return err;
 }
 
-int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, uint32_t T, uint64_t seed,
-                        evsnn_engine_t engine, double *acc, evsnn_counts_t *counts, double *anytime) {
+int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, const evsnn_test_t *t, double *acc) {
   size_t px = (size_t)d->rows * d->cols;
   if (px != net->sizes[0])
     return evsnn__fail(EVSNN_EINVAL, "test data: %zu inputs per sample, network takes %u", px, net->sizes[0]);
+  if (t->on_step && t->engine == EVSNN_ENGINE_DENSE)
+    return evsnn__fail(EVSNN_EINVAL, "test: a per-step observer needs the event engine");
+  uint32_t T = t->T;
+  double *anytime = t->anytime;
   evsnn_state_t st = {0};
   evsnn_dense_t dense = {0};
   evsnn_poisson_t enc;
   /* The dense engine takes its input as a list too. */
-  uint32_t *list = engine == EVSNN_ENGINE_DENSE ? malloc(sizeof(uint32_t) * net->sizes[0]) : NULL;
-  int err = engine == EVSNN_ENGINE_DENSE ? (list ? evsnn_dense_init(&dense, net) : EVSNN_ENOMEM)
-                                         : evsnn_state_init(&st, net);
+  uint32_t *list = t->engine == EVSNN_ENGINE_DENSE ? malloc(sizeof(uint32_t) * net->sizes[0]) : NULL;
+  int err = t->engine == EVSNN_ENGINE_DENSE ? (list ? evsnn_dense_init(&dense, net) : EVSNN_ENOMEM)
+                                            : evsnn_state_init(&st, net);
   if (!err && (err = evsnn_poisson_init(&enc, net->sizes[0]))) {
     evsnn_state_free(&st);
     evsnn_dense_free(&dense);
@@ -172,26 +175,28 @@ int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, uint32
   for (uint32_t i = 0; i < d->n; i++) {
     evsnn_rng_t rng;
     evsnn_input_t in;
-    evsnn_rng_init(&rng, seed, i);
+    evsnn_rng_init(&rng, t->seed, i);
     evsnn_dataset_input(d, i, &enc, &rng, &in);
-    /* The decision is read after every step (for the anytime curve); the
-     * input is written straight into the engine's input spike list. */
+    /* The decision is read after every step (for the anytime curve and the
+     * observer); the input is written straight into the engine's input
+     * spike list. */
     uint32_t pred = 0;
-    if (engine == EVSNN_ENGINE_DENSE) {
+    if (t->engine == EVSNN_ENGINE_DENSE) {
       evsnn_dense_reset(&dense);
       for (uint32_t k = 0; k < T; k++) {
         evsnn_dense_step(&dense, list, evsnn_input_step(&in, k, list));
         pred = evsnn_argmax(dense.v[L - 1], net->sizes[L]);
         if (anytime) anytime[k] += pred == d->labels[i];
       }
-    } else if (!anytime) {
+    } else if (!anytime && !t->on_step) {
       pred = evsnn_state_classify(&st, &in, T);
     } else {
       evsnn_state_reset(&st);
       for (uint32_t k = 0; k < T; k++) {
         evsnn_state_step(&st, st.spikes[0], evsnn_input_step(&in, k, st.spikes[0]));
+        if (t->on_step) t->on_step(t->ud, i, k, &st);
         pred = evsnn_argmax(evsnn_state_potentials(&st, L), net->sizes[L]);
-        anytime[k] += pred == d->labels[i];
+        if (anytime) anytime[k] += pred == d->labels[i];
       }
     }
     correct += pred == d->labels[i];
@@ -199,7 +204,7 @@ int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, uint32
   if (anytime)
     for (uint32_t k = 0; k < T; k++) anytime[k] = d->n ? anytime[k] / d->n : 0;
   *acc = d->n ? (double)correct / d->n : 0;
-  if (counts) *counts = engine == EVSNN_ENGINE_DENSE ? dense.counts : st.counts;
+  if (t->counts) *t->counts = t->engine == EVSNN_ENGINE_DENSE ? dense.counts : st.counts;
   evsnn_state_free(&st);
   evsnn_dense_free(&dense);
   evsnn_poisson_free(&enc);
