@@ -276,3 +276,71 @@ Test(events, push_mode_decodes_any_cut_of_the_records) {
   cr_assert_eq(evsnn_event_header_decode(b.data, 35, &hi, &hl), EVSNN_ETRUNC); /* metadata cut */
   evsnn_event_buf_free(&b);
 }
+
+/* The other formats the writer picks by extension read back event for event
+ * through the readers (x, y cut to each format's fields; AEDAT 3.1 across
+ * 2^31 us, so more than one packet's overflow); an event a format cannot
+ * hold is EVSNN_ERANGE, and the events before it stay in the file. The
+ * .csv lines (microseconds, for other tools) are checked as text. */
+Test(events, other_formats_by_extension_round_trip) {
+  static const struct { const char *ext, *format; uint16_t max_x, max_y; } fmts[] = {
+      {".txt", "text", 65535, 65535}, {".bin", "nmnist", 255, 239}, {".aedat", "aedat3", 32767, 32767}};
+  static evsnn_event_t want[N], got[N];
+  make_events(3);
+  for (size_t f = 0; f < sizeof fmts / sizeof fmts[0]; f++) {
+    for (int i = 0; i < N; i++) {
+      want[i] = evs[i];
+      want[i].x %= fmts[f].max_x + 1, want[i].y %= fmts[f].max_y + 1;
+      want[i].t += (int64_t)1 << 31; /* past eventTSOverflow 0 and N-MNIST's 2^23 us windows */
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/evsnn-test-%d%s", (int)getpid(), fmts[f].ext);
+    evsnn_event_writer_t *w;
+    cr_assert_eq(evsnn_event_writer_open(&w, path, &info), 0, "%s", evsnn_error_detail());
+    cr_assert_eq(evsnn_event_write(w, want, N / 3), 0, "%s", evsnn_error_detail());
+    cr_assert_eq(evsnn_event_write(w, want + N / 3, N - N / 3), 0, "%s", evsnn_error_detail());
+    cr_assert_eq(evsnn_event_writer_close(w), 0, "%s", evsnn_error_detail());
+    evsnn_event_reader_t *r;
+    cr_assert_eq(evsnn_event_reader_open(&r, path, NULL), 0, "%s: %s", path, evsnn_error_detail());
+    cr_expect_str_eq(evsnn_event_reader_info(r)->format, fmts[f].format);
+    size_t n;
+    cr_assert_eq(read_all(r, got, &n), 0, "%s: %s", path, evsnn_error_detail());
+    evsnn_event_reader_close(r);
+    cr_assert_eq(n, N, "%s", path);
+    for (size_t i = 0; i < n; i++)
+      cr_assert(got[i].t == want[i].t && got[i].x == want[i].x && got[i].y == want[i].y && got[i].p == want[i].p,
+                "%s: event %zu differs", path, i);
+
+    if (fmts[f].max_x < 65535) { /* a field too narrow: the events before it are kept */
+      evsnn_event_t bad[3] = {want[0], want[1], want[2]};
+      bad[2].x = (uint16_t)(fmts[f].max_x + 1);
+      cr_assert_eq(evsnn_event_writer_open(&w, path, &info), 0);
+      cr_expect_eq(evsnn_event_write(w, bad, 3), EVSNN_ERANGE);
+      cr_expect(strstr(evsnn_error_detail(), "event 2 (") != NULL, "%s", evsnn_error_detail());
+      evsnn_event_writer_close(w);
+      cr_assert_eq(evsnn_event_reader_open(&r, path, NULL), 0);
+      cr_expect_eq(read_all(r, got, &n), 0);
+      cr_expect_eq(n, 2, "%s: the two events before the bad one", path);
+      evsnn_event_reader_close(r);
+    }
+    unlink(path);
+  }
+}
+
+Test(events, csv_lines_in_microseconds) {
+  char path[64], line[128];
+  snprintf(path, sizeof path, "/tmp/evsnn-test-%d.csv", (int)getpid());
+  evsnn_event_writer_t *w;
+  evsnn_event_t ev[2] = {{.t = 7, .x = 1, .y = 2, .p = 1}, {.t = 3000000001, .x = 65535, .y = 4, .p = 0}};
+  cr_assert_eq(evsnn_event_writer_open(&w, path, &info), 0, "%s", evsnn_error_detail());
+  cr_assert_eq(evsnn_event_write(w, ev, 2), 0);
+  cr_assert_eq(evsnn_event_writer_close(w), 0);
+  FILE *f = fopen(path, "r");
+  cr_assert(f && fgets(line, sizeof line, f));
+  cr_expect_str_eq(line, "7 1 2 1\n");
+  cr_assert(fgets(line, sizeof line, f));
+  cr_expect_str_eq(line, "3000000001 65535 4 0\n");
+  cr_expect(fgets(line, sizeof line, f) == NULL);
+  fclose(f);
+  unlink(path);
+}

@@ -7,7 +7,9 @@
  *   evsnn_event_reader_t  one interface over every event format (ours, EVT
  *                         2.0/3.0, .dat, AEDAT, N-MNIST, text), the decoder
  *                         chosen by content sniffing or by name;
- *   evsnn_event_writer_t  the project's own gzip container (docs/event-format.md).
+ *   evsnn_event_writer_t  the project's own gzip container (docs/event-format.md),
+ *                         or, by the path's extension, a format the readers
+ *                         read back: text, N-MNIST .bin, AEDAT 3.1.
  *
  * Every function returns 0 or a negative EVSNN_E* code and records a detail
  * line (file, byte or event offset, expected vs. got) for evsnn_error_detail().
@@ -87,7 +89,13 @@ void evsnn_event_reader_close(evsnn_event_reader_t *r);
 /* ------------------------------------------------------------ writers ---- */
 
 /* The project's own format: gzip (zcat-able), header then delta-encoded
- * records; see docs/event-format.md. Events must come in timestamp order. */
+ * records; see docs/event-format.md. Events must come in timestamp order.
+ * A path ending in .txt writes the Event Camera Dataset's text (t in
+ * seconds, a "width height" first line when the size is known), .csv
+ * `t x y p` lines in microseconds, .bin N-MNIST's 40-bit records, .aedat
+ * AEDAT 3.1 polarity packets (the sensor named when it has a known size);
+ * an event such a format cannot hold is EVSNN_ERANGE, the events before it
+ * written. */
 typedef struct evsnn_event_writer_s evsnn_event_writer_t;
 
 int evsnn_event_writer_open(evsnn_event_writer_t **w, const char *path,

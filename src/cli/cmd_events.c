@@ -135,139 +135,27 @@ static int cat_cmd(int argc, char **argv) {
   return rc;
 }
 
-static int ends_with(const char *s, const char *suffix) {
-  size_t a = strlen(s), b = strlen(suffix);
-  return a >= b && strcmp(s + a - b, suffix) == 0;
-}
 
-/* AEDAT 3.1 (the layout src/io/format_aedat.c reads, from
- * https://docs.inivation.com/software/software-advanced-usage/file-formats/aedat-3.1.html):
- * the header names the sensor so that readers know its size, then polarity
- * packets of at most 4,096 events, a new one whenever t >> 31 (the packet's
- * eventTSOverflow) changes. */
-enum { AEDAT3_PACKET = 4096 };
-typedef struct {
-  uint8_t ev[8 * AEDAT3_PACKET];
-  uint32_t n;
-  int64_t overflow;
-} aedat3_packet_t;
-
-static void aedat3_header(FILE *f, const evsnn_event_info_t *info) {
-  static const struct { uint32_t w, h; const char *name; } chips[] = {
-      {128, 128, "DVS128"}, {240, 180, "DAVIS240C"}, {346, 260, "DAVIS346"}, {640, 480, "DVXplorer"}};
-  const char *name = "evsnn";
-  for (size_t i = 0; i < sizeof chips / sizeof chips[0]; i++)
-    if (info->width == chips[i].w && info->height == chips[i].h) name = chips[i].name;
-  fprintf(f, "#!AER-DAT3.1\r\n#Format: RAW\r\n#Source 1: %s\r\n#!END-HEADER\r\n", name);
-}
-
-static void aedat3_flush(FILE *f, aedat3_packet_t *pk) {
-  if (!pk->n) return;
-  /* eventType 1 (polarity), eventSource 1, eventSize 8, eventTSOffset 4,
-   * eventTSOverflow, eventCapacity, eventNumber, eventValid. */
-  uint32_t h[7] = {1u | 1u << 16, 8, 4, (uint32_t)pk->overflow, pk->n, pk->n, pk->n};
-  uint8_t b[28];
-  for (int i = 0; i < 7; i++)
-    for (int k = 0; k < 4; k++) b[4 * i + k] = (uint8_t)(h[i] >> (8 * k));
-  fwrite(b, 1, sizeof b, f);
-  fwrite(pk->ev, 8, pk->n, f);
-  pk->n = 0;
-}
-
-static void aedat3_add(FILE *f, aedat3_packet_t *pk, const evsnn_event_t *e) {
-  if (pk->n == AEDAT3_PACKET || (pk->n && e->t >> 31 != pk->overflow)) aedat3_flush(f, pk);
-  pk->overflow = e->t >> 31;
-  /* validity bit 0, polarity bit 1, y bits 2-16, x bits 17-31 */
-  uint32_t d = 1u | (uint32_t)e->p << 1 | (uint32_t)e->y << 2 | (uint32_t)e->x << 17, t = (uint32_t)(e->t & 0x7fffffff);
-  uint8_t *p = pk->ev + 8 * pk->n++;
-  for (int k = 0; k < 4; k++) p[k] = (uint8_t)(d >> (8 * k)), p[4 + k] = (uint8_t)(t >> (8 * k));
-}
-
-/* Into our format; into the Event Camera Dataset's text (`t x y p`, t in
- * seconds, after a "width height" line when the size is known), which the
- * text reader reads back, when OUT ends in .txt; into N-MNIST's .bin when
- * OUT ends in .bin; into AEDAT 3.1 when it ends in .aedat; into `t x y p`
- * lines with t in microseconds, as cat prints them, when OUT ends in .csv. */
+/* Into any format evsnn_event_writer_open writes, chosen by OUT's name. */
 static int convert_cmd(const char *in, const char *out) {
   evsnn_event_reader_t *r;
+  evsnn_event_writer_t *w;
   int err = evsnn_event_reader_open(&r, in, NULL);
   if (err != 0) return cli_fail(err, in);
-  int seconds = ends_with(out, ".txt"), bin = ends_with(out, ".bin"), aedat = ends_with(out, ".aedat");
-  int text = seconds || bin || aedat || ends_with(out, ".csv");
-  static aedat3_packet_t packet; /* .aedat: the packet being filled */
-  int64_t epoch = 0, last = 0; /* .bin: start of the current 2^23 us window; .bin, .aedat: last t */
-  uint64_t index = 0;           /* events written, for messages */
-  int unfit = 0;                /* .bin: an event that the format cannot hold */
-  FILE *tf = NULL;
-  evsnn_event_writer_t *w = NULL;
-  if (text) {
-    tf = fopen(out, bin || aedat ? "wb" : "w");
-    if (tf == NULL) {
-      perror(out);
-      evsnn_event_reader_close(r);
-      return 1;
-    }
-    const evsnn_event_info_t *in_info = evsnn_event_reader_info(r);
-    if (seconds && in_info->width > 0) fprintf(tf, "%u %u\n", in_info->width, in_info->height);
-    if (aedat) aedat3_header(tf, in_info), packet.n = 0;
-  } else {
-    err = evsnn_event_writer_open(&w, out, evsnn_event_reader_info(r));
-  }
-  if (err != 0) {
+  if ((err = evsnn_event_writer_open(&w, out, evsnn_event_reader_info(r))) != 0) {
     evsnn_event_reader_close(r);
     return cli_fail(err, out);
   }
   const char *blame = in;
   size_t n;
-  while ((err = evsnn_event_read(r, batch, BATCH, &n)) == 0 && n > 0) {
-    if (text) {
-      for (size_t i = 0; i < n; i++) {
-        const evsnn_event_t *e = &batch[i];
-        /* The binary formats' limits: time never going back, and the
-         * address fields' widths. */
-        if ((bin || aedat) && (e->t < last || e->x > (bin ? 255 : 0x7fff) || e->y > (bin ? 239 : 0x7fff))) {
-          fprintf(stderr,
-                  "evsnn: %s: event %" PRIu64 " (%" PRId64 " %u %u %u) does not fit %s (%s, t >= 0 and not "
-                  "decreasing)\n",
-                  out, index + i, e->t, e->x, e->y, e->p, bin ? "N-MNIST .bin" : "AEDAT 3.1",
-                  bin ? "x < 256, y < 240" : "x, y < 32768");
-          unfit = 1;
-          break;
-        }
-        last = e->t;
-        if (bin) {
-          /* N-MNIST's 40-bit records (src/io/format_nmnist.c), with a
-           * y = 240 overflow record for each 2^23 us crossed. */
-          for (; e->t - epoch >= (1 << 23); epoch += 1 << 23) fwrite("\0\xf0\0\0\0", 1, 5, tf);
-          uint32_t t = (uint32_t)(e->t - epoch);
-          uint8_t rec[5] = {(uint8_t)e->x, (uint8_t)e->y, (uint8_t)(e->p << 7 | t >> 16), (uint8_t)(t >> 8),
-                            (uint8_t)t};
-          fwrite(rec, 1, 5, tf);
-        } else if (aedat) {
-          aedat3_add(tf, &packet, e);
-        } else if (seconds) {
-          int64_t a = e->t < 0 ? -e->t : e->t;
-          fprintf(tf, "%s%" PRId64 ".%06" PRId64 " %u %u %u\n", e->t < 0 ? "-" : "", a / 1000000,
-                  a % 1000000, e->x, e->y, e->p);
-        } else {
-          fprintf(tf, "%" PRId64 " %u %u %u\n", e->t, e->x, e->y, e->p);
-        }
-      }
-      index += n;
-      if (unfit) break;
-    } else if ((err = evsnn_event_write(w, batch, n)) != 0) {
+  while ((err = evsnn_event_read(r, batch, BATCH, &n)) == 0 && n > 0)
+    if ((err = evsnn_event_write(w, batch, n)) != 0) {
       blame = out;
       break;
     }
-  }
-  int rc = unfit ? 1 : err != 0 ? cli_fail(err, blame) : 0;
-  if (aedat) aedat3_flush(tf, &packet);
-  if (text) {
-    if (fclose(tf) != 0 && rc == 0) rc = (perror(out), 1);
-  } else {
-    int cerr = evsnn_event_writer_close(w);
-    if (cerr != 0 && rc == 0) rc = cli_fail(cerr, out);
-  }
+  int rc = err != 0 ? cli_fail(err, blame) : 0;
+  int cerr = evsnn_event_writer_close(w);
+  if (cerr != 0 && rc == 0) rc = cli_fail(cerr, out);
   evsnn_event_reader_close(r);
   return rc;
 }

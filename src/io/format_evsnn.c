@@ -5,9 +5,11 @@
  * and an end record, varint 1 then the event count u64le. Files are gzip
  * (zcat-able); the memory variant is the same bytes uncompressed. Deltas are
  * signed so a reader can say where a third-party file breaks time order. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zlib.h>
 
 #include "core/internal.h"
@@ -134,7 +136,49 @@ struct evsnn_event_writer_s {
   uint64_t count;
   int err;         /* first error, returned again by close */
   char path[256];
+  /* Another format (src/io/writers.c), when the path's extension names one. */
+  const evsnn__event_sink_t *sink;
+  FILE *f;
+  void *sink_state;
 };
+
+/* The other formats, by the path's last extension (exact: "x.txt.gz" is
+ * our gzip container). */
+static const evsnn__event_sink_t *sink_for(const char *path) {
+  static const evsnn__event_sink_t *const sinks[] = {&evsnn__sink_text, &evsnn__sink_csv, &evsnn__sink_nmnist,
+                                                      &evsnn__sink_aedat3};
+  size_t n = strlen(path);
+  for (size_t i = 0; i < sizeof sinks / sizeof sinks[0]; i++) {
+    size_t e = strlen(sinks[i]->ext);
+    if (n > e && strcasecmp(path + n - e, sinks[i]->ext) == 0) return sinks[i];
+  }
+  return NULL;
+}
+
+static int sink_open(evsnn_event_writer_t **out, const evsnn__event_sink_t *sink, const char *path,
+                     const evsnn_event_info_t *info) {
+  evsnn_event_writer_t *w = calloc(1, sizeof(*w));
+  if (w == NULL || (w->sink_state = calloc(1, sink->state_size)) == NULL) {
+    free(w);
+    return evsnn__fail(EVSNN_ENOMEM, "%s: writer", path);
+  }
+  snprintf(w->path, sizeof(w->path), "%s", path);
+  w->sink = sink;
+  if ((w->f = fopen(path, "wb")) == NULL) {
+    int e = errno;
+    free(w->sink_state), free(w);
+    return e == ENOENT ? evsnn__fail(EVSNN_ENOENT, "%s: cannot create it: its directory does not exist", path)
+                       : evsnn__fail(EVSNN_EIO, "%s: cannot create it: %s", path, strerror(e));
+  }
+  int err = sink->open(w->sink_state, w->f, info, w->path);
+  if (err != 0) {
+    w->err = err;
+    evsnn_event_writer_close(w);
+    return err;
+  }
+  *out = w;
+  return 0;
+}
 
 static int gz_put(evsnn_event_writer_t *w, const void *p, size_t len) {
   if (len > 0 && gzwrite(w->gz, p, (unsigned)len) != (int)len) {
@@ -149,6 +193,8 @@ static int gz_put(evsnn_event_writer_t *w, const void *p, size_t len) {
 int evsnn_event_writer_open(evsnn_event_writer_t **out, const char *path,
                             const evsnn_event_info_t *info) {
   *out = NULL;
+  const evsnn__event_sink_t *sink = sink_for(path);
+  if (sink) return sink_open(out, sink, path, info);
   int err = check_info(info, path);
   if (err != 0) return err;
   evsnn_event_writer_t *w = calloc(1, sizeof(*w));
@@ -183,6 +229,10 @@ int evsnn_event_writer_open(evsnn_event_writer_t **out, const char *path,
 
 int evsnn_event_write(evsnn_event_writer_t *w, const evsnn_event_t *ev, size_t n) {
   if (w->err != 0) return w->err;
+  if (w->sink) {
+    if ((w->err = w->sink->write(w->sink_state, w->f, ev, n, w->count, w->path)) == 0) w->count += n;
+    return w->err;
+  }
   const size_t per = STAGE / MAX_RECORD;
   for (size_t i = 0; i < n; i += per) {
     size_t m = n - i < per ? n - i : per, k;
@@ -197,6 +247,15 @@ int evsnn_event_write(evsnn_event_writer_t *w, const evsnn_event_t *ev, size_t n
 int evsnn_event_writer_close(evsnn_event_writer_t *w) {
   if (w == NULL) return 0;
   int err = w->err;
+  if (w->sink) {
+    /* Even after an event that did not fit: the ones before it are good. */
+    int ferr = w->sink->finish(w->sink_state, w->f, w->count, w->path);
+    if (err == 0) err = ferr;
+    if (fclose(w->f) != 0 && err == 0) err = evsnn__fail(EVSNN_EIO, "%s: close failed", w->path);
+    free(w->sink_state);
+    free(w);
+    return err;
+  }
   if (err == 0) {
     uint8_t end[9] = {1};
     evsnn__put_le64(end + 1, w->count);

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "evsnn/events.h"
 
@@ -31,6 +32,21 @@ extern const evsnn__event_format_t evsnn__format_evsnn;
 extern const evsnn__event_format_t evsnn__format_evt2, evsnn__format_evt3, evsnn__format_dat;
 extern const evsnn__event_format_t evsnn__format_aedat2, evsnn__format_aedat3, evsnn__format_aedat4;
 extern const evsnn__event_format_t evsnn__format_nmnist, evsnn__format_text;
+
+/* The encoders of the formats evsnn_event_writer_open writes besides its
+ * own (src/io/writers.c), chosen by the path's last extension. They write
+ * through a stdio FILE opened for writing in binary mode. */
+typedef struct evsnn__event_sink_s {
+  const char *ext;   /* ".txt", ".csv", ".bin", ".aedat" */
+  size_t state_size; /* zeroed and owned by the writer */
+  int (*open)(void *state, FILE *f, const evsnn_event_info_t *info, const char *path);
+  /* index: events written before these, for messages */
+  int (*write)(void *state, FILE *f, const evsnn_event_t *ev, size_t n, uint64_t index, const char *path);
+  /* Writes what is still held (a last packet); index: events written. */
+  int (*finish)(void *state, FILE *f, uint64_t index, const char *path);
+} evsnn__event_sink_t;
+
+extern const evsnn__event_sink_t evsnn__sink_text, evsnn__sink_csv, evsnn__sink_nmnist, evsnn__sink_aedat3;
 
 /* Longest text header line a decoder accepts. */
 #define EVSNN__LINE_MAX 65536
