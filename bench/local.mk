@@ -16,6 +16,12 @@ bench-infer: evsnn$(EXEEXT)
 	cd $(top_srcdir) && $(abs_top_builddir)/evsnn$(EXEEXT) bench --threads 2
 bench: bench-infer
 
+# Training: the event trainer vs the dense CBLAS trainer on the same batches.
+.PHONY: bench-train
+bench-train: evsnn$(EXEEXT)
+	cd $(top_srcdir) && $(abs_top_builddir)/evsnn$(EXEEXT) bench --train --batches 20 --repeat 3 --threads 2
+bench: bench-train
+
 # Event I/O (src/io): our format in memory and gzip, zlib baseline, EVT 3.0 decode.
 noinst_PROGRAMS += bench/bench_events
 bench_bench_events_SOURCES = bench/bench_events.c
