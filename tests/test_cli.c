@@ -56,6 +56,28 @@ Test(cli, missing_event_file_is_named_once) {
   cr_expect(strstr(out, "events cat FILE") != NULL, "stdout: %s", out);
 }
 
+/* Without --data, outside the source tree and with nothing installed, the
+ * one line says where it looked and what to do. */
+Test(cli, no_data_anywhere_says_where_it_looked) {
+  char sample[512];
+  snprintf(sample, sizeof sample, "%s/sample/train-images-idx3-ubyte.gz", EVSNN_PKGDATADIR);
+  if (access(sample, F_OK) == 0) cr_skip("an installed sample is there (%s)", sample);
+  const char *build = getenv("EVSNN_BUILDDIR");
+  char dir[] = "/tmp/evsnn-cli-empty.XXXXXX", cmd[8192], err[4096];
+  cr_assert(mkdtemp(dir));
+  snprintf(cmd, sizeof cmd, "cd '%s' && env -u EVSNN_DATA '%s/evsnn' train --epochs 1 2>&1 >/dev/null", dir,
+           build ? build : ".");
+  FILE *p = popen(cmd, "r");
+  cr_assert(p);
+  size_t n = fread(err, 1, sizeof err - 1, p);
+  err[n] = '\0';
+  int status = pclose(p);
+  rmdir(dir);
+  cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d: %s", status, err);
+  cr_expect(strstr(err, "datasets/mnist") && strstr(err, "--data DIR") && strstr(err, EVSNN_PKGDATADIR), "%s", err);
+  cr_expect_eq(count_lines(err), 1, "%s", err);
+}
+
 Test(cli, truncated_idx_file_is_reported_with_the_file) {
   char dir[] = "/tmp/evsnn-cli-data.XXXXXX", path[256], args[512], out[4096], err[4096];
   cr_assert(mkdtemp(dir));

@@ -319,15 +319,19 @@ int evsnn_dataset_load_dir(evsnn_dataset_t *train, evsnn_dataset_t *test, const 
   const char *chosen = dir;
   int sample = 0;
   if (!chosen) {
+    /* Full MNIST before the sample; the source tree (relative to the
+     * working directory) before what `make install` put in EVSNN_PKGDATADIR. */
+    static const struct { const char *dir; int sample; } places[] = {
+        {"datasets/mnist", 0}, {EVSNN_PKGDATADIR "/mnist", 0},
+        {"datasets/sample", 1}, {EVSNN_PKGDATADIR "/sample", 1}};
     const char *env = getenv("EVSNN_DATA");
-    if (env && *env && dir_has_data(env))
-      chosen = env;
-    else if (dir_has_data("datasets/mnist"))
-      chosen = "datasets/mnist";
-    else {
-      chosen = "datasets/sample";
-      sample = 1;
-    }
+    if (env && *env && dir_has_data(env)) chosen = env;
+    for (size_t i = 0; !chosen && i < sizeof places / sizeof places[0]; i++)
+      if (dir_has_data(places[i].dir)) chosen = places[i].dir, sample = places[i].sample;
+    if (!chosen)
+      return evsnn__fail(EVSNN_ENOENT,
+                         "not in $EVSNN_DATA, datasets/mnist or datasets/sample (from here), nor in " EVSNN_PKGDATADIR
+                         "/mnist or /sample; give --data DIR or run datasets/fetch-mnist");
   }
   if (dir_out && cap) snprintf(dir_out, cap, "%s", chosen);
   int rc = load_from(train, test, chosen);
