@@ -238,19 +238,20 @@ Test(cli, ctrl_c_checkpoint_resumes_to_the_same_model, .timeout = 120) {
   unlink(a), unlink(b);
 }
 
-/* The training benchmark runs both engines on the same batches from the
- * same start: the first batch's losses agree, and it prints the ratio, the
+/* The training benchmark runs the three trainers on the same batches from
+ * the same start: their mean losses agree, and it prints the ratios, the
  * trace sizes and the peak memory. */
 Test(cli, bench_train_compares_the_two_trainers, .timeout = 120) {
   char out[8192], err[4096];
   cr_assert_eq(run("bench --train --data datasets/sample --batches 2 --repeat 1 --steps 6", out, sizeof out, err,
                    sizeof err), 0, "stderr: %s", err);
-  double le, ld;
-  const char *e = strstr(out, "\nevent "), *d = strstr(out, "\ndense ");
-  cr_assert(e && d, "output: %s", out);
+  double le, ld, lb;
+  const char *e = strstr(out, "\nevent "), *d = strstr(out, "\ndense "), *b = strstr(out, "\ndense-batch ");
+  cr_assert(e && d && b, "output: %s", out);
   cr_assert_eq(sscanf(e, " event %*f %*f %lf", &le), 1, "output: %s", out);
   cr_assert_eq(sscanf(d, " dense %*f %*f %lf", &ld), 1, "output: %s", out);
-  cr_expect(fabs(le - ld) < 1e-3, "mean loss event %g vs dense %g", le, ld);
+  cr_assert_eq(sscanf(b, " dense-batch %*f %*f %lf", &lb), 1, "output: %s", out);
+  cr_expect(fabs(le - ld) < 1e-3 && fabs(lb - ld) < 1e-3, "mean loss event %g, dense %g, batched %g", le, ld, lb);
   cr_expect(strstr(out, "faster than the dense engine") != NULL, "output: %s", out);
   cr_expect(strstr(out, "trace per sample: spike lists") != NULL, "output: %s", out);
   cr_expect(strstr(out, "max RSS") != NULL, "output: %s", out);

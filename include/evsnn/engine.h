@@ -27,8 +27,11 @@
 #include "evsnn/net.h"
 
 /* Which engine runs a network: event-driven (evsnn_state_*, the sparse
- * trainer) or the dense CBLAS reference (evsnn_dense_*, the dense trainer). */
-typedef enum { EVSNN_ENGINE_EVENT = 0, EVSNN_ENGINE_DENSE = 1 } evsnn_engine_t;
+ * trainer) or the dense CBLAS reference (evsnn_dense_*, the dense trainer).
+ * EVSNN_ENGINE_DENSE_BATCH trains like the dense trainer on a worker's
+ * whole share of each mini-batch at once (sgemm), the strongest dense
+ * baseline; elsewhere it is EVSNN_ENGINE_DENSE. */
+typedef enum { EVSNN_ENGINE_EVENT = 0, EVSNN_ENGINE_DENSE = 1, EVSNN_ENGINE_DENSE_BATCH = 2 } evsnn_engine_t;
 
 /* Sparsity counters, accumulated over steps (reset by the caller). */
 typedef struct evsnn_counts_s {

@@ -43,6 +43,7 @@ typedef struct evsnn_trainer_s {
   float *dW;                           /* gradient, same layout as net->params */
   evsnn_counts_t counts;
   float *mem;
+  struct evsnn__batch_s *batch;        /* EVSNN_ENGINE_DENSE_BATCH: the share's buffers (src/train/batched.c) */
 } evsnn_trainer_t;
 
 /* engine EVSNN_ENGINE_DENSE runs the same equations on dense rasters with

@@ -73,8 +73,10 @@ const char *cli_meta_get(const char *meta, const char *key, char *buf, size_t ca
  * 0 takes the step the model was trained with (its dt_us metadata, written
  * when it was trained on event recordings), else 1000 us. */
 int cli_load_model_dt(const char *path, evsnn_net_t *net, double *dt_us);
-/* "event" or "dense" for --engine. */
+/* "event", "dense" or "dense-batch" for --engine. */
 bool cli_parse_engine(const char *opt, const char *s, evsnn_engine_t *out);
+/* "event", "dense" or "dense-batch". */
+const char *cli_engine_name(evsnn_engine_t e);
 /* "HOST:PORT" or "[V6]:PORT" into host (cap bytes) and port (0-65535). */
 bool cli_parse_hostport(const char *opt, const char *s, char *host, size_t cap, int *port);
 

@@ -59,7 +59,7 @@ int evsnn_cmd_test(int argc, char **argv) {
   if ((err = evsnn_test_accuracy(&net, &test, &pass, &acc)))
     return cli_fail(err, "test");
   printf("%s: %.2f%% on %u test images from %s at T=%ld (%s engine)\nanytime (accuracy deciding after k steps):", model,
-         100 * acc, test.n, used, T, engine == EVSNN_ENGINE_DENSE ? "dense" : "event");
+         100 * acc, test.n, used, T, cli_engine_name(engine));
   for (long k = 0; k < T; k++) printf("%s k=%ld %.2f%%", k ? "," : "", k + 1, 100 * anytime[k]);
   printf("\n");
   /* The same counters as train's test pass and evsnn stats. */

@@ -85,7 +85,8 @@ static int progress(void *arg, const evsnn_epoch_t *ep, uint32_t total) {
 
 static int usage_train(void) {
   printf("usage: evsnn train [--preset bondarev2021|best] [--data DIR] [--epochs N] [--limit-train N]\n"
-         "                   [--limit-test N] [--seed S] [--threads N] [--grad bptt|paper] [--engine event|dense]\n"
+         "                   [--limit-test N] [--seed S] [--threads N] [--grad bptt|paper]\n"
+         "                   [--engine event|dense|dense-batch]\n"
          "                   [--train-steps T] [--test-steps T] [--lr X] [--lr-schedule const|cosine] [--batch B]\n"
          "                   [--init fanin|width] [--shift PX] [--grad-cutoff C] [--inputs N]\n"
          "                   [--log FILE.csv|FILE.jsonl] [--out MODEL] [--resume MODEL] [--json]\n"
@@ -143,7 +144,7 @@ static void format_meta(char *buf, size_t cap, const config_t *c, const evsnn_ep
            "preset=%s\ngrad=%s\nengine=%s\ninit=%s\ntrain_steps=%ld\ntest_steps=%ld\nlr=%.17g\nlr_schedule=%s\n"
            "batch=%ld\nshift=%ld\ngrad_cutoff=%.9g\nseed=%ld\nthreads=%ld\nepochs=%ld\nlimit_train=%ld\nlimit_test=%ld\n"
            "epoch=%u\nepoch_done=%u\nepoch_correct=%u\nepoch_loss_sum=%.17g\ntest_accuracy=%.6f\n",
-           c->preset, grad_name(c->grad), c->engine == EVSNN_ENGINE_DENSE ? "dense" : "event", init_name(c->init),
+           c->preset, grad_name(c->grad), cli_engine_name(c->engine), init_name(c->init),
            c->train_T, c->test_T, c->lr, c->cosine ? "cosine" : "const", c->batch, c->shift, c->cutoff, c->seed,
            c->threads, c->epochs, c->limit_train, c->limit_test, ep->epoch, ep->done, ep->correct, ep->loss_sum, test_acc);
   size_t len = strlen(buf);
@@ -302,7 +303,7 @@ int evsnn_cmd_train(int argc, char **argv) {
 
   fprintf(stderr, "evsnn train: %s%s %ld-300-300-10 on %s (%u train, %u test), grad %s, %s engine, T %ld/%ld, batch %ld, "
           "lr %g%s, shift %ld, seed %ld, %ld thread(s), kernels %s\n", resume ? "resuming " : "", c.preset, c.inputs, used,
-          train.n, test.n, grad_name(c.grad), c.engine == EVSNN_ENGINE_DENSE ? "dense" : "event", c.train_T, c.test_T, c.batch,
+          train.n, test.n, grad_name(c.grad), cli_engine_name(c.engine), c.train_T, c.test_T, c.batch,
           c.lr, c.cosine ? " cosine" : "", c.shift, c.seed, c.threads, evsnn_kernels()->name);
   if (resume)
     fprintf(stderr, "evsnn train: from epoch %u, sample %u\n", ep.epoch + 1, ep.done);

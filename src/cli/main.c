@@ -101,12 +101,15 @@ bool cli_parse_double(const char *opt, const char *s, double *out) {
   return true;
 }
 
+static const char *const engine_names[] = {"event", "dense", "dense-batch"};
+
 bool cli_parse_engine(const char *opt, const char *s, evsnn_engine_t *out) {
-  if (s && !strcmp(s, "event")) *out = EVSNN_ENGINE_EVENT;
-  else if (s && !strcmp(s, "dense")) *out = EVSNN_ENGINE_DENSE;
-  else return cli_usage("%s: expected event or dense, got '%s'", opt, s ? s : ""), false;
-  return true;
+  for (int e = 0; e < 3; e++)
+    if (s && !strcmp(s, engine_names[e])) return *out = (evsnn_engine_t)e, true;
+  return cli_usage("%s: expected event, dense or dense-batch, got '%s'", opt, s ? s : ""), false;
 }
+
+const char *cli_engine_name(evsnn_engine_t e) { return engine_names[e]; }
 
 static void usage(FILE *f) {
   fprintf(f, "usage: evsnn <command> [options]   (evsnn <command> --help for its options)\n\n");

@@ -17,7 +17,7 @@ int evsnn_trainer_init(evsnn_trainer_t *tr, const evsnn_net_t *net, uint32_t T, 
   for (uint32_t m = 0; m < L; m++) {
     size_t ld = net->layer[m].ld;
     floats += ld + 2 * (size_t)T * ld;
-    if (engine == EVSNN_ENGINE_DENSE) floats += (size_t)T * evsnn__pad16(net->sizes[m]);
+    if (engine != EVSNN_ENGINE_EVENT) floats += (size_t)T * evsnn__pad16(net->sizes[m]);
     words += (size_t)T * net->sizes[m] + T + 1;
     if (evsnn__pad16(net->sizes[m]) > widest) widest = evsnn__pad16(net->sizes[m]);
     if (net->sizes[m] > widest_in) widest_in = net->sizes[m];
@@ -32,7 +32,7 @@ int evsnn_trainer_init(evsnn_trainer_t *tr, const evsnn_net_t *net, uint32_t T, 
   tr->T = T;
   tr->grad = grad;
   tr->engine = engine;
-  if (engine == EVSNN_ENGINE_DENSE) evsnn__blas_one_thread();
+  if (engine != EVSNN_ENGINE_EVENT) evsnn__blas_one_thread();
   float *p = tr->mem;
   tr->dW = p, p += net->n_params;
   for (uint32_t m = 0; m < L; m++) {
@@ -40,7 +40,7 @@ int evsnn_trainer_init(evsnn_trainer_t *tr, const evsnn_net_t *net, uint32_t T, 
     tr->v[m] = p, p += ld;
     tr->fprime[m] = p, p += (size_t)T * ld;
     tr->delta[m] = p, p += (size_t)T * ld;
-    if (engine == EVSNN_ENGINE_DENSE) tr->raster[m] = p, p += (size_t)T * evsnn__pad16(net->sizes[m]);
+    if (engine != EVSNN_ENGINE_EVENT) tr->raster[m] = p, p += (size_t)T * evsnn__pad16(net->sizes[m]);
   }
   tr->g = p;
   tr->cutoff = INFINITY;
@@ -55,6 +55,7 @@ int evsnn_trainer_init(evsnn_trainer_t *tr, const evsnn_net_t *net, uint32_t T, 
 }
 
 void evsnn_trainer_free(evsnn_trainer_t *tr) {
+  evsnn__batch_free(tr);
   evsnn__free_aligned(tr->mem);
   memset(tr, 0, sizeof *tr);
 }
@@ -114,33 +115,35 @@ static void weight_gradient(evsnn_trainer_t *tr, uint32_t m) {
     if (first[j] > begin) kern->colsum(dW + (size_t)j * l->ld, tr->delta[m], l->ld, steps + begin, first[j] - begin, l->n_out);
 }
 
+float evsnn__output_delta(const float *u, uint32_t n_out, uint32_t label, float scale, float beta, uint32_t T,
+                          float *delta, size_t stride, uint32_t *pred) {
+  /* Softmax cross-entropy on the output potentials at the last step (10-12). */
+  float umax = u[0], z = 0.0f;
+  for (uint32_t i = 1; i < n_out; i++) umax = fmaxf(umax, u[i]);
+  for (uint32_t i = 0; i < n_out; i++) z += expf(u[i] - umax);
+  *pred = evsnn_argmax(u, n_out);
+  /* Delta^M[k] = beta^(T-1-k) (P - onehot): the output layer leaks but never
+   * resets, so its step-k input reaches the scores scaled by that power. */
+  for (uint32_t i = 0; i < n_out; i++) delta[(size_t)(T - 1) * stride + i] = scale * (expf(u[i] - umax) / z - (i == label));
+  for (uint32_t k = T - 1; k-- > 0;)
+    for (uint32_t i = 0; i < n_out; i++) delta[(size_t)k * stride + i] = beta * delta[(size_t)(k + 1) * stride + i];
+  return logf(z) - (u[label] - umax);
+}
+
 float evsnn_trainer_sample(evsnn_trainer_t *tr, const evsnn_input_t *in, uint32_t label, float scale,
                            uint32_t *pred) {
   const evsnn_net_t *net = tr->net;
   const evsnn_kernels_t *kern = evsnn_kernels();
   uint32_t L = net->n_layers, T = tr->T, n_out = net->sizes[L];
-  if (tr->engine == EVSNN_ENGINE_DENSE)
+  if (tr->engine != EVSNN_ENGINE_EVENT)
     evsnn__dense_forward(tr, in);
   else
     forward(tr, in);
 
-  /* Softmax cross-entropy on the output potentials at the last step (10-12). */
-  const float *u = tr->v[L - 1];
-  float umax = u[0], z = 0.0f;
-  for (uint32_t i = 1; i < n_out; i++) umax = fmaxf(umax, u[i]);
-  for (uint32_t i = 0; i < n_out; i++) z += expf(u[i] - umax);
-  float loss = logf(z) - (u[label] - umax);
-  *pred = evsnn_argmax(u, n_out);
-
-  /* Delta^M[k] = beta^(T-1-k) (P - onehot): the output layer leaks but never
-   * resets, so its step-k input reaches the scores scaled by that power. */
   uint32_t ldM = net->layer[L - 1].ld;
-  float *dM = tr->delta[L - 1];
-  for (uint32_t i = 0; i < n_out; i++) dM[(size_t)(T - 1) * ldM + i] = scale * (expf(u[i] - umax) / z - (i == label));
-  for (uint32_t k = T - 1; k-- > 0;)
-    for (uint32_t i = 0; i < n_out; i++) dM[(size_t)k * ldM + i] = net->beta * dM[(size_t)(k + 1) * ldM + i];
+  float loss = evsnn__output_delta(tr->v[L - 1], n_out, label, scale, net->beta, T, tr->delta[L - 1], ldM, pred);
 
-  if (tr->engine == EVSNN_ENGINE_DENSE) {
+  if (tr->engine != EVSNN_ENGINE_EVENT) {
     evsnn__dense_backward(tr);
     return loss;
   }

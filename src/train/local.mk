@@ -1,6 +1,7 @@
 # src/train: BPTT over sparse traces, Adam.
 evsnninclude_HEADERS += include/evsnn/train.h
-libevsnn_la_SOURCES += src/train/bptt.c src/train/adam.c src/train/loop.c src/train/dense.c src/train/train_impl.h
+libevsnn_la_SOURCES += src/train/bptt.c src/train/adam.c src/train/loop.c src/train/dense.c src/train/batched.c \
+  src/train/train_impl.h
 
 check_PROGRAMS += tests/test_train
 TESTS += tests/test_train

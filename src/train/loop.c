@@ -8,6 +8,7 @@
 #include "core/internal.h"
 #include "evsnn/dataset.h"
 #include "evsnn/train.h"
+#include "train/train_impl.h"
 
 /* One worker's share of the current batch. */
 typedef struct {
@@ -16,6 +17,7 @@ typedef struct {
   uint8_t *moved; /* the shifted image, when augmenting */
   uint32_t begin, end, correct;
   double loss;
+  int err;
 } share_t;
 
 typedef struct {
@@ -45,6 +47,9 @@ static void run_share(void *ctx, uint32_t w) {
   memset(sh->tr->dW, 0, sizeof(float) * sh->tr->net->n_params);
   sh->loss = 0;
   sh->correct = 0;
+  /* The batched trainer takes the share's inputs first, then runs them all. */
+  int batched = sh->tr->engine == EVSNN_ENGINE_DENSE_BATCH;
+  if (batched && (sh->err = evsnn__batch_reserve(sh->tr, sh->end - sh->begin))) return;
   for (uint32_t s = sh->begin; s < sh->end; s++) {
     uint32_t i = b->order[s], pred;
     evsnn_rng_t rng;
@@ -57,9 +62,14 @@ static void run_share(void *ctx, uint32_t w) {
       shift_image(sh->moved, d->pixels + (size_t)i * d->rows * d->cols, d->rows, d->cols, dx, dy);
       evsnn_poisson_set_image(&sh->enc, sh->moved);
     }
+    if (batched) {
+      evsnn__batch_add(sh->tr, &in, d->labels[i]);
+      continue;
+    }
     sh->loss += evsnn_trainer_sample(sh->tr, &in, d->labels[i], b->scale, &pred);
     sh->correct += pred == d->labels[i];
   }
+  if (batched) sh->loss = evsnn__batch_run(sh->tr, b->scale, &sh->correct);
 }
 
 /* After a batch: worker w sums its slice of every share's dW in worker
@@ -131,6 +141,8 @@ int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par,
       par->run(par, run_share, &b);
     else
       for (uint32_t w = 0; w < n_tr; w++) run_share(&b, w);
+    for (uint32_t w = 0; w < n_tr && !err; w++) err = shares[w].err;
+    if (err) break;
     for (uint32_t w = 0; w < n_tr; w++) ep->loss_sum += shares[w].loss, ep->correct += shares[w].correct;
     evsnn_adam_next(opt);
     if (par)
@@ -150,16 +162,17 @@ int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, const 
   size_t px = (size_t)d->rows * d->cols;
   if (px != net->sizes[0])
     return evsnn__fail(EVSNN_EINVAL, "test data: %zu inputs per sample, network takes %u", px, net->sizes[0]);
-  if (t->on_step && t->engine == EVSNN_ENGINE_DENSE)
-    return evsnn__fail(EVSNN_EINVAL, "test: a per-step observer needs the event engine");
   uint32_t T = t->T;
   double *anytime = t->anytime;
+  int dense_engine = t->engine != EVSNN_ENGINE_EVENT; /* the batched trainer tests sample by sample */
+  if (t->on_step && dense_engine)
+    return evsnn__fail(EVSNN_EINVAL, "test: a per-step observer needs the event engine");
   evsnn_state_t st = {0};
   evsnn_dense_t dense = {0};
   evsnn_poisson_t enc;
   /* The dense engine takes its input as a list too. */
-  uint32_t *list = t->engine == EVSNN_ENGINE_DENSE ? malloc(sizeof(uint32_t) * net->sizes[0]) : NULL;
-  int err = t->engine == EVSNN_ENGINE_DENSE ? (list ? evsnn_dense_init(&dense, net) : EVSNN_ENOMEM)
+  uint32_t *list = dense_engine ? malloc(sizeof(uint32_t) * net->sizes[0]) : NULL;
+  int err = dense_engine ? (list ? evsnn_dense_init(&dense, net) : EVSNN_ENOMEM)
                                             : evsnn_state_init(&st, net);
   if (!err && (err = evsnn_poisson_init(&enc, net->sizes[0]))) {
     evsnn_state_free(&st);
@@ -181,7 +194,7 @@ int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, const 
      * observer); the input is written straight into the engine's input
      * spike list. */
     uint32_t pred = 0;
-    if (t->engine == EVSNN_ENGINE_DENSE) {
+    if (dense_engine) {
       evsnn_dense_reset(&dense);
       for (uint32_t k = 0; k < T; k++) {
         evsnn_dense_step(&dense, list, evsnn_input_step(&in, k, list));
@@ -204,7 +217,7 @@ int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, const 
   if (anytime)
     for (uint32_t k = 0; k < T; k++) anytime[k] = d->n ? anytime[k] / d->n : 0;
   *acc = d->n ? (double)correct / d->n : 0;
-  if (t->counts) *t->counts = t->engine == EVSNN_ENGINE_DENSE ? dense.counts : st.counts;
+  if (t->counts) *t->counts = dense_engine ? dense.counts : st.counts;
   evsnn_state_free(&st);
   evsnn_dense_free(&dense);
   evsnn_poisson_free(&enc);
