@@ -257,7 +257,6 @@ int evsnn_cmd_replay(int argc, char **argv) {
   if (!model || !path) return cli_usage("replay: --model MODEL and a FILE are required");
   evsnn_net_t net;
   if (cli_load_model_dt(model, &net, &dt)) return 1;
-  int err;
   replay_t *rp = calloc(1, sizeof *rp);
   evsnn_event_t *bufs = malloc(sizeof(evsnn_event_t) * 2 * CHUNK);
   if (!rp || !bufs) {
@@ -267,6 +266,7 @@ int evsnn_cmd_replay(int argc, char **argv) {
   int rc = 0;
   rp->path = path, rp->speed = speed, rp->json = json, rp->layer = (uint32_t)layer;
   rp->window_us = (int64_t)(window_ms * 1000);
+  int err;
   if ((err = evsnn_event_reader_open(&rp->r, path, NULL))) {
     rc = cli_fail(err, path);
     goto out;

@@ -95,13 +95,13 @@ int evsnn_cmd_serve(int argc, char **argv) {
   if (!cli_parse_hostport("--listen", listen, host, sizeof host, &port)) return 2;
   evsnn_net_t net;
   if (cli_load_model_dt(model, &net, &dt)) return 1;
-  int err;
   uv_loop_t loop;
   uv_loop_init(&loop);
   serve_ctx_t x = {0};
   evsnn__server_opts_t o = {.net = &net, .host = host, .port = port, .idle_ms = (uint32_t)idle,
                             .max_conns = (uint32_t)max_conns, .dt_us = dt, .log = serve_log};
-  if ((err = evsnn__server_start(&x.srv, &loop, &o))) {
+  int err = evsnn__server_start(&x.srv, &loop, &o);
+  if (err) {
     uv_loop_close(&loop);
     evsnn_net_free(&net);
     return cli_fail(err, "serve");
