@@ -104,7 +104,7 @@ bool cli_parse_double(const char *opt, const char *s, double *out) {
 static const char *const engine_names[] = {"event", "dense", "dense-batch"};
 
 bool cli_parse_engine(const char *opt, const char *s, evsnn_engine_t *out) {
-  for (int e = 0; e < 3; e++)
+  for (size_t e = 0; e < sizeof engine_names / sizeof engine_names[0]; e++)
     if (s && !strcmp(s, engine_names[e])) return *out = (evsnn_engine_t)e, true;
   return cli_usage("%s: expected event, dense or dense-batch, got '%s'", opt, s ? s : ""), false;
 }
