@@ -112,6 +112,10 @@ Test(cli, usage_errors_exit_2) {
   cr_expect(strstr(err, "--grad") != NULL, "stderr: %s", err);
   cr_expect_eq(run("bench --limit 0", out, sizeof out, err, sizeof err), 2);
   cr_expect_eq(run("train --epochs", out, sizeof out, err, sizeof err), 2);
+  cr_expect_eq(run("train --lr-schedule sideways", out, sizeof out, err, sizeof err), 2);
+  cr_expect(strstr(err, "--lr-schedule") && strstr(err, "warmup-cosine"), "stderr: %s", err);
+  cr_expect_eq(run("train --warmup 1", out, sizeof out, err, sizeof err), 2);
+  cr_expect(strstr(err, "--warmup") != NULL, "stderr: %s", err);
 }
 
 Test(cli, tiny_training_run_prints_a_json_summary, .timeout = 60) {
@@ -134,6 +138,9 @@ Test(cli, tiny_training_run_prints_a_json_summary, .timeout = 60) {
   cr_assert_eq(evsnn_model_load(model, &net, &meta, NULL), 0, "%s", evsnn_error_detail());
   cr_expect_eq(net.sizes[1], 300);
   cr_expect(strstr(meta, "preset=bondarev2021\n") && strstr(meta, "train_steps=8\n"), "meta: %s", meta);
+  /* The preset's schedule, with --lr as its initial rate: warm-up to 10 x --lr. */
+  cr_expect(strstr(meta, "lr_schedule=warmup-cosine\n") && strstr(meta, "lr_peak=0.01\n"), "meta: %s", meta);
+  cr_expect(strstr(err, "lr 0.001, up to 0.01 in 0.05 epoch(s), cosine to 0") != NULL, "stderr: %s", err);
   free(meta);
   evsnn_net_free(&net);
   /* evsnn test on the saved model repeats train's final test pass exactly. */

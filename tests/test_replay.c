@@ -62,7 +62,8 @@ static void train_model(void) {
   char out[8192], err[8192], args[512];
   snprintf(model, sizeof model, "/tmp/evsnn-replay-model-%d", (int)getpid());
   snprintf(args, sizeof args,
-           "train --data datasets/sample --epochs 1 --limit-train 3000 --limit-test 100 --lr 1e-3 --threads 1 --out %s",
+           "train --data datasets/sample --epochs 1 --limit-train 3000 --limit-test 100 --lr 1e-3 --lr-schedule const "
+           "--threads 1 --out %s",
            model);
   cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
 }
@@ -264,7 +265,8 @@ Test(loop, encode_dvs_train_on_bins_replay_held_out, .timeout = 180) {
   char m[300];
   snprintf(m, sizeof m, "%s/model.evsnn", dir);
   snprintf(args, sizeof args,
-           "train --data %s --epochs 6 --train-steps 20 --test-steps 20 --lr 1e-3 --threads 1 --out %s --json", dir, m);
+           "train --data %s --epochs 6 --train-steps 20 --test-steps 20 --lr 1e-3 --lr-schedule const --threads 1 "
+           "--out %s --json", dir, m);
   cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
   cr_expect(strstr(err, "event recordings") || strstr(out, "event recordings"), "%s%s", out, err);
   double binned_acc = jnum(out, "test_accuracy");
@@ -305,8 +307,8 @@ Test(loop, encode_dvs_train_on_bins_replay_held_out, .timeout = 180) {
    * trains on the same recordings; test, stats and replay fit the
    * recordings to it from the model alone. */
   snprintf(args, sizeof args,
-           "train --data %s --inputs 2312 --epochs 2 --train-steps 20 --test-steps 20 --lr 1e-3 --threads 2 --out %s "
-           "--json", dir, m);
+           "train --data %s --inputs 2312 --epochs 2 --train-steps 20 --test-steps 20 --lr 1e-3 --lr-schedule const "
+           "--threads 2 --out %s --json", dir, m);
   cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
   cr_expect(strstr(err, "2312-300-300-10") != NULL, "%s", err);
   double full_acc = jnum(out, "test_accuracy");

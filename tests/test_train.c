@@ -212,6 +212,34 @@ Test(adam, first_step_moves_each_weight_by_lr_against_the_gradient_sign) {
   evsnn_adam_free(&opt);
 }
 
+/* The schedules' shapes: constant; cosine held per epoch; warm-up from lr
+ * to peak, then a cosine from peak down to zero, continuous where they meet. */
+Test(adam, learning_rate_schedules) {
+  evsnn_lr_schedule_t c = {EVSNN_LR_CONST, 1e-4, 0, 0, 20};
+  cr_expect_eq(evsnn_lr_at(&c, 0), 1e-4f);
+  cr_expect_eq(evsnn_lr_at(&c, 19.9), 1e-4f);
+  evsnn_lr_schedule_t cos = {EVSNN_LR_COSINE, 1e-3, 0, 0, 20};
+  cr_expect_eq(evsnn_lr_at(&cos, 0), 1e-3f);
+  cr_expect_eq(evsnn_lr_at(&cos, 10.0), evsnn_lr_at(&cos, 10.99), "held for the whole epoch");
+  cr_expect_float_eq(evsnn_lr_at(&cos, 10.0), 0.5e-3f, 1e-9);
+  evsnn_lr_schedule_t w = {EVSNN_LR_WARMUP_COSINE, 1e-4, 1e-3, 1, 20};
+  cr_expect_eq(evsnn_lr_at(&w, 0), 1e-4f, "starts at the initial rate");
+  cr_expect_float_eq(evsnn_lr_at(&w, 0.5), 5.5e-4f, 1e-9);
+  cr_expect_float_eq(evsnn_lr_at(&w, 1 - 1e-9), 1e-3f, 1e-9);
+  cr_expect_eq(evsnn_lr_at(&w, 1), 1e-3f, "the peak after the warm-up");
+  cr_expect_float_eq(evsnn_lr_at(&w, 10.5), 0.5e-3f, 1e-9, "halfway down at the middle of the decay");
+  cr_expect_lt(evsnn_lr_at(&w, 20), 1e-12f, "zero at the end");
+  float prev = 0;
+  int rising = 1, falling = 1;
+  for (double t = 0; t < 20; t += 1.0 / 64) {
+    float lr = evsnn_lr_at(&w, t);
+    if (t <= 1) rising &= lr >= prev;
+    else falling &= lr <= prev;
+    prev = lr;
+  }
+  cr_expect(rising && falling);
+}
+
 static void load_sample(evsnn_dataset_t *train, evsnn_dataset_t *test) {
   const char *src = getenv("EVSNN_SRCDIR");
   char dir[4096];
@@ -480,7 +508,8 @@ static int stop_after_three(void *arg, const evsnn_epoch_t *ep, uint32_t total) 
 
 /* Stopping after a batch and resuming from the totals (what a Ctrl-C
  * checkpoint holds) gives the very same weights, Adam state and totals as
- * an epoch that ran through; shift augmentation included. */
+ * an epoch that ran through; shift augmentation and a learning-rate
+ * schedule (its warm-up ending within the epoch) included. */
 Test(train, a_stopped_epoch_resumes_bit_for_bit) {
   evsnn_dataset_t train, test;
   load_sample(&train, &test);
@@ -488,7 +517,9 @@ Test(train, a_stopped_epoch_resumes_bit_for_bit) {
   float *w[2];
   evsnn_epoch_t end[2];
   uint64_t t[2];
+  float lr[2];
   size_t n_params = 0;
+  evsnn_lr_schedule_t schedule = {EVSNN_LR_WARMUP_COSINE, 1e-4, 1e-3, 2.5, 4};
   for (int run = 0; run < 2; run++) {
     evsnn_net_t net;
     uint32_t sizes[] = {784, 50, 40, 10};
@@ -499,7 +530,7 @@ Test(train, a_stopped_epoch_resumes_bit_for_bit) {
     for (int k = 0; k < 2; k++) cr_assert_eq(evsnn_trainer_init(&tr[k], &net, 6, EVSNN_GRAD_BPTT, EVSNN_ENGINE_EVENT), 0);
     cr_assert_eq(evsnn_adam_init(&opt, net.n_params, 1e-3f), 0);
     int calls = 0;
-    evsnn_epoch_t ep = {.epoch = 2, .batch = 64, .seed = 9, .shift = 2};
+    evsnn_epoch_t ep = {.epoch = 2, .batch = 64, .seed = 9, .shift = 2, .schedule = &schedule};
     if (run) {
       ep.progress = stop_after_three, ep.arg = &calls;
       cr_assert_eq(evsnn_train_epoch(tr, 2, NULL, &opt, &net, &train, &ep), EVSNN_ECANCELED);
@@ -507,7 +538,7 @@ Test(train, a_stopped_epoch_resumes_bit_for_bit) {
       ep.progress = NULL;
     }
     cr_assert_eq(evsnn_train_epoch(tr, 2, NULL, &opt, &net, &train, &ep), 0);
-    end[run] = ep, t[run] = opt.t, n_params = net.n_params;
+    end[run] = ep, t[run] = opt.t, lr[run] = opt.lr, n_params = net.n_params;
     w[run] = malloc(sizeof(float) * net.n_params);
     memcpy(w[run], net.params, sizeof(float) * net.n_params);
     evsnn_adam_free(&opt);
@@ -516,6 +547,9 @@ Test(train, a_stopped_epoch_resumes_bit_for_bit) {
   }
   cr_expect(memcmp(w[0], w[1], sizeof(float) * n_params) == 0, "weights differ after resuming");
   cr_expect_eq(t[0], t[1]);
+  /* The last batch of the ten started at sample 576: its rate was the schedule's at t = 2 + 576 / 640. */
+  cr_expect_eq(lr[0], evsnn_lr_at(&schedule, 2 + 576.0 / 640));
+  cr_expect_eq(lr[1], lr[0]);
   cr_expect_eq(end[0].done, end[1].done);
   cr_expect_eq(end[0].correct, end[1].correct);
   cr_expect_eq(end[0].loss_sum, end[1].loss_sum);

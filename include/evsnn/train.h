@@ -76,6 +76,25 @@ void evsnn_adam_step(evsnn_adam_t *opt, float *params, const float *grad);
 void evsnn_adam_next(evsnn_adam_t *opt);
 void evsnn_adam_update(const evsnn_adam_t *opt, float *params, const float *grad, size_t begin, size_t end);
 
+/* Learning-rate schedules, as a function of the training progress t in
+ * epochs (t = epoch + samples done / samples per epoch, taken before each
+ * batch):
+ *   CONST          lr
+ *   COSINE         lr (1 + cos(pi e / epochs)) / 2, held for the whole of
+ *                  epoch e = floor(t) (the runs of docs/experiments.md)
+ *   WARMUP_COSINE  lr rising linearly to peak over the first warmup
+ *                  epochs (0 < warmup < epochs, need not be whole), then
+ *                  peak (1 + cos(pi (t - warmup) / (epochs - warmup))) / 2
+ *                  down to zero, both per batch */
+typedef enum { EVSNN_LR_CONST = 0, EVSNN_LR_COSINE = 1, EVSNN_LR_WARMUP_COSINE = 2 } evsnn_lr_shape_t;
+typedef struct evsnn_lr_schedule_s {
+  evsnn_lr_shape_t shape;
+  double lr, peak, warmup;
+  uint32_t epochs;
+} evsnn_lr_schedule_t;
+
+float evsnn_lr_at(const evsnn_lr_schedule_t *s, double t);
+
 /* Runs job(ctx, w) for w in [0, n_workers) and returns when all are done,
  * concurrently or not. The library has no threads of its own: the CLI
  * passes one backed by libuv's thread pool; NULL runs the jobs in turn. */
@@ -90,6 +109,7 @@ typedef struct evsnn_epoch_s {
   uint32_t batch;
   uint64_t seed;
   uint32_t shift; /* augmentation: images moved by up to +-shift pixels (0: off) */
+  const evsnn_lr_schedule_t *schedule; /* if non-NULL: sets opt->lr before every batch */
   /* Running totals over the samples done so far in this epoch. Zero to
    * start an epoch; restored from a checkpoint, training resumes at sample
    * `done` (a multiple of batch) bit for bit as if it had never stopped. */

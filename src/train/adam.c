@@ -45,3 +45,15 @@ void evsnn_adam_step(evsnn_adam_t *opt, float *params, const float *grad) {
   evsnn_adam_next(opt);
   evsnn_adam_update(opt, params, grad, 0, opt->n);
 }
+
+float evsnn_lr_at(const evsnn_lr_schedule_t *s, double t) {
+  switch (s->shape) {
+  case EVSNN_LR_COSINE:
+    return (float)(s->lr * 0.5 * (1 + cos(M_PI * floor(t) / s->epochs)));
+  case EVSNN_LR_WARMUP_COSINE:
+    if (t < s->warmup) return (float)(s->lr + (s->peak - s->lr) * t / s->warmup);
+    return (float)(s->peak * 0.5 * (1 + cos(M_PI * (t - s->warmup) / (s->epochs - s->warmup))));
+  default:
+    return (float)s->lr;
+  }
+}

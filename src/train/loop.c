@@ -133,6 +133,7 @@ int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par,
   for (uint32_t b0 = ep->done; b0 < d->n && !err; b0 += ep->batch) {
     uint32_t b1 = b0 + ep->batch < d->n ? b0 + ep->batch : d->n;
     b.scale = 1.0f / (float)(b1 - b0);
+    if (ep->schedule) opt->lr = evsnn_lr_at(ep->schedule, ep->epoch + (double)b0 / d->n);
     for (uint32_t w = 0; w < n_tr; w++) {
       shares[w].begin = b0 + (uint32_t)((uint64_t)(b1 - b0) * w / n_tr);
       shares[w].end = b0 + (uint32_t)((uint64_t)(b1 - b0) * (w + 1) / n_tr);
