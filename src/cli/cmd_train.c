@@ -184,6 +184,7 @@ static int config_from_meta(config_t *c, evsnn_epoch_t *ep, const char *meta, co
                                "--lr-peak", "--warmup", "--batch", "--shift", "--grad-cutoff", "--seed",
                                "--threads", "--epochs", "--engine", "--limit-train", "--limit-test"};
   char v[64];
+  if (!cli_meta_get(meta, "lr_schedule", v, sizeof v)) c->schedule = EVSNN_LR_CONST; /* older than schedules */
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
     if (!cli_meta_get(meta, keys[i], v, sizeof v)) continue; /* older checkpoints: the preset's value */
     if (!strcmp(keys[i], "grad_cutoff") && !strcmp(v, "inf")) continue;
