@@ -169,8 +169,9 @@ static void format_meta(char *buf, size_t cap, const config_t *c, const evsnn_ep
            "batch=%ld\nshift=%ld\ngrad_cutoff=%.9g\nseed=%ld\nthreads=%ld\nepochs=%ld\nlimit_train=%ld\nlimit_test=%ld\n"
            "epoch=%u\nepoch_done=%u\nepoch_correct=%u\nepoch_loss_sum=%.17g\ntest_accuracy=%.6f\n",
            c->preset, grad_name(c->grad), cli_engine_name(c->engine), init_name(c->init),
-           c->train_T, c->test_T, c->lr, schedule_names[c->schedule], lr_peak(c), c->warmup, c->batch, c->shift, c->cutoff, c->seed,
-           c->threads, c->epochs, c->limit_train, c->limit_test, ep->epoch, ep->done, ep->correct, ep->loss_sum, test_acc);
+           c->train_T, c->test_T, c->lr, schedule_names[c->schedule], lr_peak(c), c->warmup, c->batch, c->shift,
+           c->cutoff, c->seed, c->threads, c->epochs, c->limit_train, c->limit_test, ep->epoch, ep->done, ep->correct,
+           ep->loss_sum, test_acc);
   size_t len = strlen(buf);
   if (c->dt_us > 0 && len < cap) snprintf(buf + len, cap - len, "dt_us=%.6g\n", c->dt_us);
 }
