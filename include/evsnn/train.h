@@ -103,6 +103,21 @@ typedef struct evsnn_parallel_s {
   uint32_t n_workers;
 } evsnn_parallel_t;
 
+/* Splits each batch across processes as well as threads (the CLI's MPI
+ * module, src/dist; NULL: one process). The batch is cut into n_shares
+ * contiguous shares; this process runs shares [first, first + n_tr).
+ * After the shares ran, reduce leaves in dW[0] the sum of all n_shares
+ * gradients, taken in share order as one process with n_shares workers
+ * sums them (G_0 + G_1, then + G_2, ...: the same bits), and fills loss[s]
+ * and correct[s] for every share s (this process's entries come filled).
+ * dW[1..n_tr-1] may be overwritten. A non-zero return is an error code
+ * and stops the epoch. */
+typedef struct evsnn_reducer_s {
+  int (*reduce)(struct evsnn_reducer_s *r, float *const *dW, uint32_t n_tr, size_t n, double *loss,
+                uint32_t *correct);
+  uint32_t n_shares, first;
+} evsnn_reducer_t;
+
 /* One epoch's settings and running totals. */
 typedef struct evsnn_epoch_s {
   uint32_t epoch; /* 0-based; picks the shuffle and the input streams */
@@ -120,6 +135,7 @@ typedef struct evsnn_epoch_s {
    * EVSNN_ECANCELED with consistent totals). */
   int (*progress)(void *arg, const struct evsnn_epoch_s *ep, uint32_t total);
   void *arg;
+  evsnn_reducer_t *reducer; /* if non-NULL: the batch is shared with other processes */
 } evsnn_epoch_t;
 
 /* One epoch of mini-batch training over d, from sample ep->done on.
@@ -128,7 +144,8 @@ typedef struct evsnn_epoch_s {
  * (seed, epoch * d->n + index). Each batch is split into contiguous shares,
  * one per trainer tr[0..n_tr-1] (each with its own dW); the shares'
  * gradients are summed in worker order, so a seed and a worker count fix
- * every bit. */
+ * every bit. With ep->reducer, the shares are those of all processes, and
+ * the result equals one process's with as many trainers, bit for bit. */
 typedef struct evsnn_dataset_s evsnn_dataset_t;
 int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par, evsnn_adam_t *opt,
                       evsnn_net_t *net, const evsnn_dataset_t *d, evsnn_epoch_t *ep);

@@ -5,7 +5,10 @@
  * Every setting travels in the model's metadata, together with where the
  * run stands (epoch, samples done, running totals), so that a model saved
  * after an epoch or by Ctrl-C is also a checkpoint: --resume continues it
- * bit for bit (same thread count) as if it had never stopped. */
+ * bit for bit (same thread count) as if it had never stopped.
+ *
+ * Under mpirun the ranks share each batch (src/dist): rank 0 speaks, logs
+ * and saves; the others are silent unless they fail. */
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -14,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "core/internal.h"
+#include "dist/dist.h"
 #include "evsnn.h"
 #include "evsnn/dataset.h"
 
@@ -24,6 +28,8 @@ typedef struct {
   evsnn_engine_t engine;
   evsnn_init_h_t init;
   long epochs, batch, train_T, test_T, seed, shift, threads, limit_train, limit_test;
+  long ranks;          /* not an option: the processes sharing each batch (mpirun -np); the metadata's
+                          threads are the shares, ranks x threads, so that the model file is the same */
   double lr, cutoff;   /* lr: the initial learning rate */
   evsnn_lr_shape_t schedule;
   double lr_peak;      /* warmup-cosine: the rate reached after the warm-up; 0: 10 x lr */
@@ -52,23 +58,30 @@ static const char *init_name(evsnn_init_h_t h) { return h == EVSNN_INIT_FANIN ? 
 
 static volatile sig_atomic_t interrupted;
 
+/* Ctrl-C, or SIGTERM from a scheduler or from mpirun (which turns Ctrl-C
+ * into SIGTERM to every rank). */
 static void on_sigint(int sig) {
-  (void)sig;
   interrupted = 1;
-  signal(SIGINT, SIG_DFL); /* a second Ctrl-C stops at once */
+  signal(sig, SIG_DFL); /* a second one stops at once */
 }
+
+/* Under mpirun, a stop is taken when the ranks have agreed on it (at the
+ * end of a batch's reduction), so that all stop at the same batch. */
+static int stop_requested(const dist_t *d) { return d->size > 1 ? d->stopped : interrupted; }
 
 typedef struct {
   double t0;
   uint32_t first;   /* samples already done when this session's epoch began */
   uint32_t quarter; /* of the epoch last reported in a log */
   int tty;
+  const dist_t *dist;
 } progress_t;
 
 /* On a terminal a line redrawn after every batch; in a log a plain line at
  * each quarter of the epoch. */
 static int progress(void *arg, const evsnn_epoch_t *ep, uint32_t total) {
   progress_t *p = arg;
+  if (p->dist->rank) return stop_requested(p->dist);
   uint32_t quarter = (uint32_t)((uint64_t)ep->done * 4 / total);
   if (p->tty || (quarter > p->quarter && ep->done < total)) {
     double dt = evsnn__now() - p->t0, rate = (ep->done - p->first) / (dt > 0 ? dt : 1);
@@ -84,10 +97,10 @@ static int progress(void *arg, const evsnn_epoch_t *ep, uint32_t total) {
       fprintf(stderr, "  epoch %u: %6u/%u  %7.0f samples/s  loss %.4f  acc %.4f  eta %4.0fs\n", ep->epoch + 1, ep->done,
               total, rate, loss, acc, eta);
     }
-    if (p->tty && (ep->done == total || interrupted)) fputc('\n', stderr);
+    if (p->tty && (ep->done == total || stop_requested(p->dist))) fputc('\n', stderr);
     p->quarter = quarter;
   }
-  return interrupted;
+  return stop_requested(p->dist);
 }
 
 static int usage_train(void) {
@@ -98,6 +111,7 @@ static int usage_train(void) {
          "                   [--lr-schedule const|cosine|warmup-cosine] [--lr-peak X] [--warmup F]\n"
          "                   [--init fanin|width] [--shift PX] [--grad-cutoff C] [--inputs N]\n"
          "                   [--log FILE.csv|FILE.jsonl] [--out MODEL] [--resume MODEL] [--json]\n"
+         "                   [--mpi-timeout S]\n"
          "  bondarev2021: 784-300-300-10, beta 0.8187, thresholds 5 and 3 x sqrt(3/300), weights\n"
          "    U(-sqrt(3/h), sqrt(3/h)) with h = fan-in, Adam, batch 64, T = 20 train / 5 test, 20 epochs,\n"
          "    per-step (paper) gradient; the learning rate starts at 1e-4, rises to 1e-3 over the first\n"
@@ -109,7 +123,11 @@ static int usage_train(void) {
          "  --data DIR with DIR/train and DIR/test event recordings trains on them binned into T steps;\n"
          "    --inputs N fits each sensor onto N inputs (2 x W x H: both polarities of the whole sensor;\n"
          "    default 784, a centred 28 x 28 window, polarities merged; see evsnn/sensor.h).\n"
-         "  Ctrl-C saves a checkpoint (to --out, or evsnn-checkpoint.evsnn); --resume MODEL continues it.\n");
+         "  Ctrl-C saves a checkpoint (to --out, or evsnn-checkpoint.evsnn); --resume MODEL continues it.\n"
+         "  mpirun -np N evsnn train ...: N processes share each batch (N x --threads shares, default\n"
+         "    threads: the cores over the ranks on a node); the model is the one process's with as many\n"
+         "    threads, bit for bit. A rank waits --mpi-timeout seconds (default 60) for the others, then\n"
+         "    stops the run (docs/distributed.md).\n");
   return 0;
 }
 
@@ -170,7 +188,7 @@ static void format_meta(char *buf, size_t cap, const config_t *c, const evsnn_ep
            "epoch=%u\nepoch_done=%u\nepoch_correct=%u\nepoch_loss_sum=%.17g\ntest_accuracy=%.6f\n",
            c->preset, grad_name(c->grad), cli_engine_name(c->engine), init_name(c->init),
            c->train_T, c->test_T, c->lr, schedule_names[c->schedule], lr_peak(c), c->warmup, c->batch, c->shift,
-           c->cutoff, c->seed, c->threads, c->epochs, c->limit_train, c->limit_test, ep->epoch, ep->done, ep->correct,
+           c->cutoff, c->seed, c->threads * c->ranks, c->epochs, c->limit_train, c->limit_test, ep->epoch, ep->done, ep->correct,
            ep->loss_sum, test_acc);
   size_t len = strlen(buf);
   if (c->dt_us > 0 && len < cap) snprintf(buf + len, cap - len, "dt_us=%.6g\n", c->dt_us);
@@ -207,13 +225,25 @@ static int config_from_meta(config_t *c, evsnn_epoch_t *ep, const char *meta, co
   return 0;
 }
 
-int evsnn_cmd_train(int argc, char **argv) {
+/* Every rank checks that the others read the same samples and labels. */
+static int agree_data(dist_t *d, const evsnn_dataset_t *ds, const char *dir, int idx, const char *set) {
+  char images[1100], labels[1100];
+  snprintf(images, sizeof images, idx ? "%s/%s-images-idx3-ubyte" : "%s/%s", dir, set);
+  snprintf(labels, sizeof labels, idx ? "%s/%s-labels-idx1-ubyte" : "%s/%s", dir, set);
+  int differ = dist_agree(d, idx ? "images" : "recordings", images, dist_samples_crc(ds));
+  return dist_agree(d, "labels", labels, dist_labels_crc(ds)) || differ;
+}
+
+static int train(int argc, char **argv, dist_t *dist) {
   const char *dir = NULL, *log_path = NULL, *out_path = NULL, *resume = NULL;
   long cores = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
   config_t c = presets[0];
+  /* Ranks on one node share its cores. */
+  cores = cores / dist->local_size > 0 ? cores / dist->local_size : 1;
   c.threads = cores < CLI_MAX_THREADS ? cores : CLI_MAX_THREADS;
-  int json = 0, rc;
-  long saved_threads = 0;
+  int json = 0, rc, talk = dist->rank == 0;
+  long saved_shares = 0;
+  double timeout = 60;
   /* The preset and --resume first: other options override them wherever they stand. */
   for (int i = 1; i + 1 < argc; i++) {
     if (!strcmp(argv[i], "--resume")) resume = argv[i + 1];
@@ -235,7 +265,9 @@ int evsnn_cmd_train(int argc, char **argv) {
     if ((err = evsnn_model_load(resume, &net, &meta, &opt))) return cli_fail(err, resume);
     rc = !opt.n ? (fprintf(stderr, "evsnn: %s: no optimizer state in this model; it cannot be resumed\n", resume), 1)
                 : config_from_meta(&c, &ep, meta, resume);
-    saved_threads = c.threads; /* the checkpoint's, unless --threads says otherwise */
+    /* The checkpoint's shares, split over this run's ranks unless --threads says otherwise. */
+    saved_shares = c.threads;
+    if (saved_shares % dist->size == 0) c.threads = saved_shares / dist->size;
     free(meta);
     if (rc) {
       evsnn_net_free(&net), evsnn_adam_free(&opt);
@@ -252,6 +284,10 @@ int evsnn_cmd_train(int argc, char **argv) {
     else if (!strcmp(a, "--data")) dir = val;
     else if (!strcmp(a, "--log")) log_path = val;
     else if (!strcmp(a, "--out")) out_path = val;
+    else if (!strcmp(a, "--mpi-timeout")) {
+      if (!cli_parse_double(a, val, &timeout)) return 2;
+      if (!(timeout >= 1 && timeout <= 86400)) return cli_usage("train: --mpi-timeout: expected 1 to 86400 seconds");
+    }
     else if ((rc = parse_option(&c, a, val)) > 0) return rc;
     else if (rc < 0) return cli_usage("train: unknown option '%s' (see evsnn train --help)", a);
   }
@@ -261,9 +297,12 @@ int evsnn_cmd_train(int argc, char **argv) {
     return rc;
   }
   if (resume) c.inputs = net.sizes[0];
-  if (resume && saved_threads != c.threads)
-    fprintf(stderr, "evsnn: NOTE: the checkpoint ran on %ld thread(s), this run on %ld: batches split differently, so "
-            "the result will not be bit-identical to an uninterrupted run\n", saved_threads, c.threads);
+  c.ranks = dist->size;
+  /* What fixes the bits is the number of shares a batch is cut into. */
+  if (resume && talk && saved_shares != c.threads * c.ranks)
+    fprintf(stderr, "evsnn: NOTE: the checkpoint split its batches into %ld shares (ranks x threads), this run into "
+            "%ld x %ld: the result will not be bit-identical to an uninterrupted run\n", saved_shares, c.ranks,
+            c.threads);
   if (resume && ep.epoch >= c.epochs) {
     fprintf(stderr, "evsnn: %s: already trained for %u of %ld epochs (raise --epochs to go on)\n", resume, ep.epoch,
             c.epochs);
@@ -300,7 +339,24 @@ int evsnn_cmd_train(int argc, char **argv) {
   }
   if (c.limit_train) evsnn_dataset_limit(&train, (uint32_t)c.limit_train);
   if (c.limit_test) evsnn_dataset_limit(&test, (uint32_t)c.limit_test);
-  if (is_sample)
+  /* The ranks agree on the settings and the data before the first batch. */
+  {
+    char settings[1024];
+    evsnn_epoch_t start = ep;
+    format_meta(settings, sizeof settings, &c, &start, 0);
+    int events = dir && evsnn_dataset_is_events_dir(dir);
+    const char *where = events ? dir : used;
+    int differ = dist_agree(dist, "settings", "of the command line", dist_crc(settings, strlen(settings)));
+    differ |= agree_data(dist, &train, where, !events, "train");
+    differ |= agree_data(dist, &test, where, !events, events ? "test" : "t10k");
+    if (differ) {
+      evsnn_dataset_free(&train), evsnn_dataset_free(&test);
+      if (resume) evsnn_net_free(&net), evsnn_adam_free(&opt);
+      dist->together = 1;
+      return 1;
+    }
+  }
+  if (is_sample && talk)
     fprintf(stderr, "evsnn: NOTE: training on the EMBEDDED SAMPLE (%s: %u train, %u test images), not the full MNIST "
             "set; run datasets/fetch-mnist for the real thing\n", used, train.n, test.n);
 
@@ -312,6 +368,7 @@ int evsnn_cmd_train(int argc, char **argv) {
   }
   FILE *log = NULL;
   int jsonl = log_path && strlen(log_path) > 5 && !strcmp(log_path + strlen(log_path) - 5, "jsonl");
+  if (!talk) log_path = NULL; /* rank 0 logs and saves */
   if (log_path && !(log = fopen(log_path, resume ? "a" : "w"))) {
     evsnn_dataset_free(&train), evsnn_dataset_free(&test);
     return cli_fail(EVSNN_EIO, log_path);
@@ -325,7 +382,10 @@ int evsnn_cmd_train(int argc, char **argv) {
     else tr[w].cutoff = (float)c.cutoff;
   cli_parallel_t par;
   cli_parallel_init(&par, (uint32_t)c.threads);
+  dist_shares(dist, (uint32_t)c.threads, timeout);
+  dist->stop = &interrupted;
   signal(SIGINT, on_sigint);
+  signal(SIGTERM, on_sigint);
 
   evsnn_lr_schedule_t schedule = {c.schedule, c.lr, lr_peak(&c), c.warmup * c.epochs, (uint32_t)c.epochs};
   char lr_text[96];
@@ -333,13 +393,16 @@ int evsnn_cmd_train(int argc, char **argv) {
     snprintf(lr_text, sizeof lr_text, "%g, up to %g in %g epoch(s), cosine to 0", c.lr, schedule.peak, schedule.warmup);
   else
     snprintf(lr_text, sizeof lr_text, "%g%s", c.lr, c.schedule == EVSNN_LR_COSINE ? " cosine" : "");
-  fprintf(stderr, "evsnn train: %s%s %ld-300-300-10 on %s (%u train, %u test), grad %s, %s engine, T %ld/%ld, batch %ld, "
-          "lr %s, shift %ld, seed %ld, %ld thread(s), kernels %s\n", resume ? "resuming " : "", c.preset, c.inputs, used,
-          train.n, test.n, grad_name(c.grad), cli_engine_name(c.engine), c.train_T, c.test_T, c.batch,
-          lr_text, c.shift, c.seed, c.threads, evsnn_kernels()->name);
-  if (resume)
+  char ranks[32] = "";
+  if (dist->size > 1) snprintf(ranks, sizeof ranks, "%d ranks x ", dist->size);
+  if (talk)
+    fprintf(stderr, "evsnn train: %s%s %ld-300-300-10 on %s (%u train, %u test), grad %s, %s engine, T %ld/%ld, "
+            "batch %ld, lr %s, shift %ld, seed %ld, %s%ld thread(s), kernels %s\n", resume ? "resuming " : "", c.preset,
+            c.inputs, used, train.n, test.n, grad_name(c.grad), cli_engine_name(c.engine), c.train_T, c.test_T, c.batch,
+            lr_text, c.shift, c.seed, ranks, c.threads, evsnn_kernels()->name);
+  if (resume && talk)
     fprintf(stderr, "evsnn train: from epoch %u, sample %u\n", ep.epoch + 1, ep.done);
-  progress_t prog = {.tty = isatty(2)};
+  progress_t prog = {.tty = isatty(2), .dist = dist};
   double test_acc = 0, peak = 0, seconds = 0, samples = 0;
   long peak_epoch = 0;
   evsnn_counts_t counts = {0};
@@ -350,6 +413,7 @@ int evsnn_cmd_train(int argc, char **argv) {
     ep.epoch = e, ep.batch = (uint32_t)c.batch, ep.seed = (uint64_t)c.seed, ep.shift = (uint32_t)c.shift;
     ep.schedule = &schedule;
     ep.progress = progress, ep.arg = &prog;
+    ep.reducer = dist->size > 1 ? &dist->base : NULL;
     prog.t0 = evsnn__now(), prog.first = ep.done, prog.quarter = (uint32_t)((uint64_t)ep.done * 4 / train.n);
     err = evsnn_train_epoch(tr, (uint32_t)c.threads, c.threads > 1 ? &par.base : NULL, &opt, &net, &train, &ep);
     double dt = evsnn__now() - prog.t0;
@@ -357,7 +421,9 @@ int evsnn_cmd_train(int argc, char **argv) {
     if (err == EVSNN_ECANCELED) {
       const char *path = out_path ? out_path : "evsnn-checkpoint.evsnn";
       format_meta(meta, sizeof meta, &c, &ep, test_acc);
-      if ((err = evsnn_model_save(path, &net, meta, &opt))) return cli_fail(err, path);
+      if (talk && (err = evsnn_model_save(path, &net, meta, &opt))) return cli_fail(err, path);
+      dist->together = 1, rc = 130;
+      if (!talk) break;
       fprintf(stderr, "evsnn: interrupted in epoch %u after %u of %u samples; checkpoint saved to %s\n"
               "evsnn: continue with: evsnn train --resume %s\n", e + 1, ep.done, train.n, path, path);
       rc = 130;
@@ -381,12 +447,14 @@ int evsnn_cmd_train(int argc, char **argv) {
       fprintf(log, "%u,%.6f,%.6f,%.6f,%.3f,%.1f,%g\n", e + 1, loss, acc, test_acc, dt, rate, evsnn_lr_at(&schedule, e));
     if (log) fflush(log);
     /* Saved after every epoch (atomically): the model and its checkpoint. */
-    if (out_path) {
+    if (out_path && talk) {
       evsnn_epoch_t next = {.epoch = e + 1};
       format_meta(meta, sizeof meta, &c, &next, test_acc);
       if ((err = evsnn_model_save(out_path, &net, meta, &opt))) return cli_fail(err, out_path);
     }
-    if (interrupted) { /* between epochs: the model just saved is the checkpoint */
+    if (stop_requested(dist)) { /* between epochs: the model just saved is the checkpoint */
+      dist->together = 1, rc = 130;
+      if (!talk) break;
       fprintf(stderr, "evsnn: interrupted after epoch %u%s%s\n", e + 1, out_path ? "; continue with: evsnn train --resume " : "",
               out_path ? out_path : "");
       rc = 130;
@@ -410,7 +478,9 @@ int evsnn_cmd_train(int argc, char **argv) {
       printf("], \"synops_per_image\": %.1f, \"dense_macs_per_image\": %.1f}\n", synops / n, macs / n);
     }
   }
+  if (!rc) dist->together = 1;
   signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
   if (log) fclose(log);
   cli_parallel_close(&par);
   evsnn_adam_free(&opt);
@@ -419,4 +489,12 @@ int evsnn_cmd_train(int argc, char **argv) {
   evsnn_dataset_free(&train);
   evsnn_dataset_free(&test);
   return rc;
+}
+
+int evsnn_cmd_train(int argc, char **argv) {
+  dist_t dist;
+  if (dist_init(&dist, &argc, &argv)) return 1;
+  if (dist.rank && !freopen("/dev/null", "w", stdout)) return dist_finish(&dist, 1, 0); /* rank 0 prints */
+  int rc = train(argc, argv, &dist);
+  return dist_finish(&dist, rc, dist.together);
 }

@@ -23,6 +23,7 @@ typedef struct {
 typedef struct {
   share_t *shares;
   uint32_t n_shares;
+  uint32_t n_sum; /* the shares reduce_update sums: all, or 1 when a reducer summed them */
   const evsnn_dataset_t *d;
   const uint32_t *order;
   const evsnn_epoch_t *ep;
@@ -74,13 +75,14 @@ static void run_share(void *ctx, uint32_t w) {
 
 /* After a batch: worker w sums its slice of every share's dW in worker
  * order (so the sum does not depend on the slicing or on timing) and takes
- * the Adam step on that slice. Slices are whole 16-float blocks. */
+ * the Adam step on that slice. Slices are whole 16-float blocks. After a
+ * reducer, shares[0]'s dW already holds the sum: only the step is left. */
 static void reduce_update(void *ctx, uint32_t w) {
   batch_t *b = ctx;
   size_t n = b->opt->n, blocks = n / 16, n_w = b->n_shares;
   size_t begin = blocks * w / n_w * 16, end = w + 1 == n_w ? n : blocks * (w + 1) / n_w * 16;
   float *dW = b->shares[0].tr->dW;
-  for (uint32_t s = 1; s < n_w; s++) {
+  for (uint32_t s = 1; s < b->n_sum; s++) {
     const float *g = b->shares[s].tr->dW;
     for (size_t p = begin; p < end; p++) dW[p] += g[p];
   }
@@ -108,17 +110,27 @@ int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par,
                        ep->done, d->n, ep->batch);
   if (ep->shift && !d->pixels)
     return evsnn__fail(EVSNN_EINVAL, "training: shift augmentation needs images, not binned events");
+  /* With a reducer the batch's shares are those of every process; this one
+   * runs shares first .. first + n_tr - 1 of n_sh. */
+  evsnn_reducer_t *red = ep->reducer;
+  uint32_t n_sh = red ? red->n_shares : n_tr, first = red ? red->first : 0;
+  if (red && (first > n_sh || n_tr > n_sh - first))
+    return evsnn__fail(EVSNN_EINVAL, "training: shares %u to %u of %u", first, first + n_tr, n_sh);
   uint32_t *order = malloc(sizeof(uint32_t) * (d->n ? d->n : 1));
   share_t *shares = calloc(n_tr, sizeof *shares);
-  int err = order && shares ? 0 : EVSNN_ENOMEM;
+  double *loss = red ? calloc(n_sh, sizeof *loss) : NULL;
+  uint32_t *correct = red ? calloc(n_sh, sizeof *correct) : NULL;
+  float **dW = red ? calloc(n_tr, sizeof *dW) : NULL;
+  int err = order && shares && (!red || (loss && correct && dW)) ? 0 : EVSNN_ENOMEM;
   for (uint32_t w = 0; w < n_tr && !err; w++) {
     shares[w].tr = &tr[w];
+    if (red) dW[w] = tr[w].dW;
     err = evsnn_poisson_init(&shares[w].enc, net->sizes[0]);
     if (!err && ep->shift && !(shares[w].moved = malloc(px))) err = EVSNN_ENOMEM;
   }
   if (err) {
     free_shares(shares, n_tr);
-    free(order);
+    free(order), free(loss), free(correct), free(dW);
     return evsnn__fail(EVSNN_ENOMEM, "training epoch");
   }
   /* Fisher-Yates shuffle from the epoch's own stream. */
@@ -129,14 +141,14 @@ int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par,
     uint32_t j = evsnn_rng_below(&shuffle, i), t = order[i - 1];
     order[i - 1] = order[j], order[j] = t;
   }
-  batch_t b = {shares, n_tr, d, order, ep, 0.0f, opt, net->params};
+  batch_t b = {shares, n_tr, red ? 1 : n_tr, d, order, ep, 0.0f, opt, net->params};
   for (uint32_t b0 = ep->done; b0 < d->n && !err; b0 += ep->batch) {
     uint32_t b1 = b0 + ep->batch < d->n ? b0 + ep->batch : d->n;
     b.scale = 1.0f / (float)(b1 - b0);
     if (ep->schedule) opt->lr = evsnn_lr_at(ep->schedule, ep->epoch + (double)b0 / d->n);
     for (uint32_t w = 0; w < n_tr; w++) {
-      shares[w].begin = b0 + (uint32_t)((uint64_t)(b1 - b0) * w / n_tr);
-      shares[w].end = b0 + (uint32_t)((uint64_t)(b1 - b0) * (w + 1) / n_tr);
+      shares[w].begin = b0 + (uint32_t)((uint64_t)(b1 - b0) * (first + w) / n_sh);
+      shares[w].end = b0 + (uint32_t)((uint64_t)(b1 - b0) * (first + w + 1) / n_sh);
     }
     if (par)
       par->run(par, run_share, &b);
@@ -144,7 +156,13 @@ int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par,
       for (uint32_t w = 0; w < n_tr; w++) run_share(&b, w);
     for (uint32_t w = 0; w < n_tr && !err; w++) err = shares[w].err;
     if (err) break;
-    for (uint32_t w = 0; w < n_tr; w++) ep->loss_sum += shares[w].loss, ep->correct += shares[w].correct;
+    if (red) {
+      for (uint32_t w = 0; w < n_tr; w++) loss[first + w] = shares[w].loss, correct[first + w] = shares[w].correct;
+      if ((err = red->reduce(red, dW, n_tr, opt->n, loss, correct))) break;
+      for (uint32_t s = 0; s < n_sh; s++) ep->loss_sum += loss[s], ep->correct += correct[s];
+    } else {
+      for (uint32_t w = 0; w < n_tr; w++) ep->loss_sum += shares[w].loss, ep->correct += shares[w].correct;
+    }
     evsnn_adam_next(opt);
     if (par)
       par->run(par, reduce_update, &b);
@@ -155,7 +173,7 @@ int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par,
       err = evsnn__fail(EVSNN_ECANCELED, "training stopped after sample %u of %u of epoch %u", b1, d->n, ep->epoch + 1);
   }
   free_shares(shares, n_tr);
-  free(order);
+  free(order), free(loss), free(correct), free(dW);
   return err;
 }
 
