@@ -230,8 +230,8 @@ static int agree_data(dist_t *d, const evsnn_dataset_t *ds, const char *dir, int
   char images[1100], labels[1100];
   snprintf(images, sizeof images, idx ? "%s/%s-images-idx3-ubyte" : "%s/%s", dir, set);
   snprintf(labels, sizeof labels, idx ? "%s/%s-labels-idx1-ubyte" : "%s/%s", dir, set);
-  int differ = dist_agree(d, idx ? "images" : "recordings", images, dist_samples_crc(ds));
-  return dist_agree(d, "labels", labels, dist_labels_crc(ds)) || differ;
+  int differ = dist_agree(d, idx ? "the images" : "the binned recordings", images, dist_samples_crc(ds));
+  return dist_agree(d, "the labels", labels, dist_labels_crc(ds)) || differ;
 }
 
 static int train(int argc, char **argv, dist_t *dist) {
@@ -240,7 +240,8 @@ static int train(int argc, char **argv, dist_t *dist) {
   config_t c = presets[0];
   /* Ranks on one node share its cores. */
   cores = cores / dist->local_size > 0 ? cores / dist->local_size : 1;
-  c.threads = cores < CLI_MAX_THREADS ? cores : CLI_MAX_THREADS;
+  long default_threads = cores < CLI_MAX_THREADS ? cores : CLI_MAX_THREADS;
+  c.threads = default_threads;
   int json = 0, rc, talk = dist->rank == 0;
   long saved_shares = 0;
   double timeout = 60;
@@ -267,7 +268,7 @@ static int train(int argc, char **argv, dist_t *dist) {
                 : config_from_meta(&c, &ep, meta, resume);
     /* The checkpoint's shares, split over this run's ranks unless --threads says otherwise. */
     saved_shares = c.threads;
-    if (saved_shares % dist->size == 0) c.threads = saved_shares / dist->size;
+    c.threads = saved_shares % dist->size == 0 ? saved_shares / dist->size : default_threads;
     free(meta);
     if (rc) {
       evsnn_net_free(&net), evsnn_adam_free(&opt);
@@ -346,7 +347,7 @@ static int train(int argc, char **argv, dist_t *dist) {
     format_meta(settings, sizeof settings, &c, &start, 0);
     int events = dir && evsnn_dataset_is_events_dir(dir);
     const char *where = events ? dir : used;
-    int differ = dist_agree(dist, "settings", "of the command line", dist_crc(settings, strlen(settings)));
+    int differ = dist_agree(dist, "the settings", "the command line", dist_crc(settings, strlen(settings)));
     differ |= agree_data(dist, &train, where, !events, "train");
     differ |= agree_data(dist, &test, where, !events, events ? "test" : "t10k");
     if (differ) {

@@ -35,7 +35,7 @@ typedef struct {
 int dist_init(dist_t *d, int *argc, char ***argv);
 void dist_shares(dist_t *d, uint32_t threads, double timeout);
 /* Every rank's (what, value) must equal rank 0's: each rank whose value
- * differs prints "evsnn: rank R: <what> <name>: differs from rank 0's" and
+ * differs prints "evsnn: rank R: <name>: <what> differ from rank 0's" and
  * every rank gets 1; 0 when all agree. Collective. */
 int dist_agree(dist_t *d, const char *what, const char *name, uint32_t value);
 /* CRC-32s: of len bytes; of a dataset's samples (with its shape); of its labels. */

@@ -167,8 +167,8 @@ int dist_agree(dist_t *d, const char *what, const char *name, uint32_t value) {
   int differ = 0;
   for (int r = 1; r < d->size && rc == MPI_SUCCESS; r++) differ |= all[r] != all[0];
   if (rc == MPI_SUCCESS && all[d->rank] != all[0])
-    fprintf(stderr, "evsnn: rank %d: %s %s: differs from rank 0's (crc32 %08x, rank 0 %08x); every rank must read "
-            "the same data with the same settings\n", d->rank, what, name, all[d->rank], all[0]);
+    fprintf(stderr, "evsnn: rank %d: %s: %s differ from rank 0's (crc32 %08x, rank 0 %08x); every rank must read "
+            "the same data with the same settings\n", d->rank, name, what, all[d->rank], all[0]);
   free(all);
   if (rc != MPI_SUCCESS) {
     cli_fail(mpi_fail(d, rc, what), "MPI");
