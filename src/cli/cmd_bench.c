@@ -3,7 +3,9 @@
  * same encoded input for both, their predictions compared before any
  * figure is printed; with --train, training (forward, backward and Adam)
  * with the event trainer and the dense trainer from the same start on the
- * same batches. Timings are medians of --repeat runs. */
+ * same batches. Timings are medians of --repeat runs. Under mpirun, --train
+ * times the event trainer on the ranks against rank 0 alone with as many
+ * threads, and the reduction between them. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "core/internal.h"
+#include "dist/dist.h"
 #include "evsnn.h"
 #include "evsnn/dataset.h"
 
@@ -76,16 +79,19 @@ static int usage_bench(void) {
          "                   [--repeat R] [--threads N] [--seed S]\n"
          "  Times inference of the 784-300-300-10 network (paper initialisation) with the\n"
          "  event engine and the dense CBLAS engine on the same encoded test images; with\n"
-         "  --train, N training batches of 64 (default 40, T = 20) with each engine.\n");
+         "  --train, N training batches of 64 (default 40, T = 20) with each engine.\n"
+         "  mpirun -np N evsnn bench --train: the event trainer on N ranks x --threads against rank 0 alone\n"
+         "  with N x --threads threads (the same model, checked), the reduction's time and bytes per batch.\n");
   return 0;
 }
 
 /* Trains a fresh paper network on the first n_batches x 64 training images
- * with the given engine; returns the wall time, the mean loss in *loss and
- * the trace statistics in *c (summed over the workers). */
+ * with the given engine (sharing the batches through red if non-NULL);
+ * returns the wall time, the mean loss in *loss, the trace statistics in
+ * *c (summed over the workers) and the CRC-32 of the weights in *crc. */
 static double train_run(cli_parallel_t *par, evsnn_trainer_t *tr, const evsnn_dataset_t *d, evsnn_engine_t engine,
                         uint32_t T, evsnn_grad_t grad, float cutoff, uint64_t seed, double *loss, evsnn_counts_t *c,
-                        double *fprime_zero) {
+                        double *fprime_zero, evsnn_reducer_t *red, uint32_t *crc) {
   evsnn_net_t net;
   evsnn_adam_t opt;
   uint32_t sizes[] = {784, 300, 300, 10}, n_w = par->base.n_workers;
@@ -95,11 +101,12 @@ static double train_run(cli_parallel_t *par, evsnn_trainer_t *tr, const evsnn_da
     if (!(err = evsnn_trainer_init(&tr[w], &net, T, grad, engine))) tr[w].cutoff = cutoff;
   if (!err) err = evsnn_adam_init(&opt, net.n_params, 1e-4f);
   if (err) return cli_fail(err, "bench --train"), -1;
-  evsnn_epoch_t ep = {.batch = 64, .seed = seed};
+  evsnn_epoch_t ep = {.batch = 64, .seed = seed, .reducer = red};
   double t0 = evsnn__now();
   err = evsnn_train_epoch(tr, n_w, n_w > 1 ? &par->base : NULL, &opt, &net, d, &ep);
   double dt = evsnn__now() - t0;
   *loss = ep.loss_sum / d->n;
+  *crc = dist_crc(net.params, sizeof(float) * net.n_params);
   /* How sparse a cutoff made f' (and so Delta), in worker 0's last sample. */
   double zero = 0, cells = 0;
   for (uint32_t m = 0; m + 1 < net.n_layers; m++)
@@ -118,7 +125,91 @@ static double train_run(cli_parallel_t *par, evsnn_trainer_t *tr, const evsnn_da
   return err ? (cli_fail(err, "bench --train"), -1) : dt;
 }
 
-static int bench_train(int argc, char **argv) {
+/* Under mpirun: the event trainer on every rank's `threads`, then on rank
+ * 0 alone with as many threads in all while the others sleep; the two
+ * models must be the same bits before a figure is printed. Then the
+ * reduction alone, on zero gradients: its cost without waiting for a
+ * slower rank. */
+static int bench_ranks(dist_t *dist, const evsnn_dataset_t *d, long threads, long repeat, uint32_t T,
+                       evsnn_grad_t grad, float cutoff, uint64_t seed, const char *used) {
+  uint32_t shares = (uint32_t)(dist->size * threads);
+  if (shares > CLI_MAX_THREADS) return cli_usage("bench: %u shares, at most %d", shares, CLI_MAX_THREADS);
+  cli_parallel_t mine, alone;
+  cli_parallel_init(&mine, (uint32_t)threads);
+  cli_parallel_init(&alone, shares); /* the pool's size is read at its first use: the larger one */
+  dist_shares(dist, (uint32_t)threads, 60);
+  evsnn_trainer_t *tr = calloc(shares, sizeof *tr);
+  if (!tr) return cli_fail(EVSNN_ENOMEM, "bench");
+  if (!dist->rank)
+    printf("evsnn bench --train: 784-300-300-10, %u training images (%u batches of 64) from %s, T %u, event engine,\n"
+           "                     %d ranks x %ld thread(s) against 1 rank x %u threads, median of %ld runs\n",
+           d->n, (d->n + 63) / 64, used, T, dist->size, threads, shares, repeat);
+  double t_ranks[100], t_alone[100], reduce_s[100], loss_ranks = 0, loss_alone = 0, unused;
+  uint64_t bytes = 0, batches = 0;
+  uint32_t crc_ranks = 0, crc_alone = 0;
+  evsnn_counts_t c;
+  int rc = 0;
+  for (long r = 0; r < repeat && !rc; r++) {
+    if ((rc = dist_barrier(dist))) break;
+    double s0 = dist->seconds;
+    uint64_t b0 = dist->batches, y0 = dist->bytes;
+    t_ranks[r] = train_run(&mine, tr, d, EVSNN_ENGINE_EVENT, T, grad, cutoff, seed, &loss_ranks, &c, &unused,
+                           &dist->base, &crc_ranks);
+    if (t_ranks[r] < 0) return dist_finish(dist, 1, 0);
+    reduce_s[r] = (dist->seconds - s0) / (double)(dist->batches - b0);
+    bytes = (dist->bytes - y0) / (dist->batches - b0), batches = dist->batches - b0;
+    if ((rc = dist_barrier(dist))) break;
+    if (!dist->rank && (t_alone[r] = train_run(&alone, tr, d, EVSNN_ENGINE_EVENT, T, grad, cutoff, seed, &loss_alone, &c,
+                                               &unused, NULL, &crc_alone)) < 0)
+      return dist_finish(dist, 1, 0);
+  }
+  if (!rc && !dist->rank && crc_ranks != crc_alone) {
+    fprintf(stderr, "evsnn: bench: %d ranks x %ld thread(s) and 1 x %u trained different weights (crc32 %08x, %08x)\n",
+            dist->size, threads, shares, crc_ranks, crc_alone);
+    rc = 1;
+  }
+  /* The reduction alone: zero gradients, every rank at the barrier first. */
+  evsnn_net_t net;
+  if (!rc && (rc = evsnn_net_init(&net, (uint32_t[]){784, 300, 300, 10}, 4, 0.8187f))) rc = cli_fail(rc, "bench");
+  size_t n = rc ? 1 : net.n_params;
+  if (!rc) evsnn_net_free(&net);
+  float **g = calloc((size_t)threads, sizeof *g);
+  double *loss = calloc(shares, sizeof *loss), alone_s[20];
+  uint32_t *correct = calloc(shares, sizeof *correct);
+  for (long w = 0; g && w < threads; w++) g[w] = calloc(n, sizeof(float));
+  if (!rc && !(g && loss && correct && g[threads - 1])) rc = cli_fail(EVSNN_ENOMEM, "bench");
+  for (int k = 0; k < 20 && !rc; k++) {
+    if ((rc = dist_barrier(dist))) break;
+    double t0 = evsnn__now();
+    if ((rc = dist->base.reduce(&dist->base, g, (uint32_t)threads, n, loss, correct))) rc = cli_fail(rc, "bench");
+    alone_s[k] = evsnn__now() - t0;
+  }
+  if (!rc && !dist->rank) {
+    double mr = median(t_ranks, (int)repeat), ma = median(t_alone, (int)repeat), red = median(reduce_s, (int)repeat);
+    double pure = median(alone_s, 20);
+    char ranks_name[32], alone_name[32];
+    snprintf(ranks_name, sizeof ranks_name, "%d ranks x %ld", dist->size, threads);
+    snprintf(alone_name, sizeof alone_name, "1 rank x %u", shares);
+    printf("%-14s %10s %10s %16s %18s %10s\n", "layout", "samples/s", "ms/batch", "reduce ms/batch", "bytes/batch/rank",
+           "mean loss");
+    printf("%-14s %10.0f %10.2f %16.2f %18llu %10.4f\n", ranks_name, d->n / mr, 1e3 * mr / (double)batches, 1e3 * red,
+           (unsigned long long)bytes, loss_ranks);
+    printf("%-14s %10.0f %10.2f %16s %18s %10.4f\n", alone_name, d->n / ma, 1e3 * ma / (double)batches, "-", "-",
+           loss_alone);
+    printf("the same weights, bit for bit (crc32 %08x); %d ranks x %ld at %.2fx the speed of 1 rank x %u\n", crc_ranks,
+           dist->size, threads, ma / mr, shares);
+    printf("the reduction alone (%zu floats, no compute, median of 20): %.3f ms per batch, %.2f GB/s per link\n", n,
+           1e3 * pure, 2 * 4.0 * (double)n / pure / 1e9);
+  }
+  for (long w = 0; g && w < threads; w++) free(g[w]);
+  free(g), free(loss), free(correct);
+  for (uint32_t w = 0; w < shares; w++) evsnn_trainer_free(&tr[w]);
+  free(tr);
+  cli_parallel_close(&mine), cli_parallel_close(&alone);
+  return dist_finish(dist, rc, !rc);
+}
+
+static int bench_train(int argc, char **argv, dist_t *dist) {
   const char *dir = NULL;
   long batches = 40, repeat = 3, seed = 1, threads = 1, T = 20;
   double cutoff = INFINITY;
@@ -143,12 +234,17 @@ static int bench_train(int argc, char **argv) {
     } else return cli_usage("bench: unknown option '%s' with --train (see evsnn bench --help)", a);
   }
   evsnn_dataset_t train = {0}, test = {0};
-  int is_sample = 0, err;
+  int is_sample = 0, err, rc;
   char used[1024];
   if ((err = evsnn_dataset_load_dir(&train, &test, dir, &is_sample, used, sizeof used)))
     return cli_fail(err, dir ? dir : "MNIST");
   evsnn_dataset_free(&test);
   evsnn_dataset_limit(&train, (uint32_t)(batches * 64));
+  if (dist->size > 1) {
+    rc = bench_ranks(dist, &train, threads, repeat, (uint32_t)T, grad, (float)cutoff, (uint64_t)seed, used);
+    evsnn_dataset_free(&train);
+    return rc;
+  }
   cli_parallel_t par;
   cli_parallel_init(&par, (uint32_t)threads);
   evsnn_trainer_t *tr = calloc((size_t)threads, sizeof *tr);
@@ -162,11 +258,12 @@ static int bench_train(int argc, char **argv) {
    * worker's share of the batch: the stronger dense baseline). */
   enum { ENGINES = 3 };
   double t[ENGINES][100], loss[ENGINES] = {0}, fprime_zero = 0, unused;
+  uint32_t crc;
   evsnn_counts_t c[ENGINES];
   for (long r = 0; r < repeat; r++)
     for (int e = 0; e < ENGINES; e++)
       if ((t[e][r] = train_run(&par, tr, &train, (evsnn_engine_t)e, (uint32_t)T, grad, (float)cutoff, (uint64_t)seed,
-                               &loss[e], &c[e], e == EVSNN_ENGINE_EVENT ? &fprime_zero : &unused)) < 0)
+                               &loss[e], &c[e], e == EVSNN_ENGINE_EVENT ? &fprime_zero : &unused, NULL, &crc)) < 0)
         return 1;
   double med[ENGINES], n = train.n;
   printf("%-12s %12s %14s %12s\n", "engine", "samples/s", "epoch (60k) s", "mean loss");
@@ -204,7 +301,13 @@ static int bench_train(int argc, char **argv) {
 
 int evsnn_cmd_bench(int argc, char **argv) {
   for (int i = 1; i < argc; i++)
-    if (!strcmp(argv[i], "--train")) return bench_train(argc, argv);
+    if (!strcmp(argv[i], "--train")) {
+      dist_t dist;
+      if (dist_init(&dist, &argc, &argv)) return 1;
+      if (dist.rank && !freopen("/dev/null", "w", stdout)) return dist_finish(&dist, 1, 0); /* rank 0 prints */
+      int rc = bench_train(argc, argv, &dist);
+      return dist.size > 1 ? rc : dist_finish(&dist, rc, 1);
+    }
   const char *dir = NULL, *steps_arg = "5,20";
   long limit = 10000, repeat = 3, seed = 1, threads = 1;
   for (int i = 1; i < argc; i++) {

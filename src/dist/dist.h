@@ -38,6 +38,11 @@ void dist_shares(dist_t *d, uint32_t threads, double timeout);
  * differs prints "evsnn: rank R: <name>: <what> differ from rank 0's" and
  * every rank gets 1; 0 when all agree. Collective. */
 int dist_agree(dist_t *d, const char *what, const char *name, uint32_t value);
+/* Waits until every rank is here; the ranks but 0 sleep while they wait
+ * (MPI's own barrier spins, and would take a core from rank 0's threads
+ * when it times something alone). Returns 0, or prints why not and 1. */
+int dist_barrier(dist_t *d);
+
 /* CRC-32s: of len bytes; of a dataset's samples (with its shape); of its labels. */
 uint32_t dist_crc(const void *p, size_t len);
 uint32_t dist_samples_crc(const evsnn_dataset_t *ds);

@@ -31,6 +31,8 @@
 /* 16 Ki floats (64 KiB): large enough that a chunk costs its bytes, not
  * its latency, on shared memory and on 10 Gb/s links alike. */
 #define CHUNK 16384
+/* Tags up to 32767 are the least MPI promises; the chunks take the others. */
+#define BARRIER_TAG 32767
 
 static char watchdog_msg[256];
 static size_t watchdog_len;
@@ -89,7 +91,7 @@ static int reduce(evsnn_reducer_t *base, float *const *dW, uint32_t n_tr, size_t
     size_t lo = c * CHUNK, len = n - lo < CHUNK ? n - lo : CHUNK;
     recv[c] = send[c] = MPI_REQUEST_NULL;
     if (d->rank && rc == MPI_SUCCESS)
-      rc = MPI_Irecv(acc + lo, (int)len, MPI_FLOAT, d->rank - 1, (int)(c % 32768), MPI_COMM_WORLD, &recv[c]);
+      rc = MPI_Irecv(acc + lo, (int)len, MPI_FLOAT, d->rank - 1, (int)(c % BARRIER_TAG), MPI_COMM_WORLD, &recv[c]);
   }
   for (size_t c = 0; c < chunks && rc == MPI_SUCCESS; c++) {
     size_t lo = c * CHUNK, hi = lo + CHUNK < n ? lo + CHUNK : n;
@@ -99,7 +101,7 @@ static int reduce(evsnn_reducer_t *base, float *const *dW, uint32_t n_tr, size_t
       for (size_t p = lo; p < hi; p++) acc[p] += g[p];
     }
     if (d->rank < last)
-      rc = MPI_Isend(acc + lo, (int)(hi - lo), MPI_FLOAT, d->rank + 1, (int)(c % 32768), MPI_COMM_WORLD, &send[c]);
+      rc = MPI_Isend(acc + lo, (int)(hi - lo), MPI_FLOAT, d->rank + 1, (int)(c % BARRIER_TAG), MPI_COMM_WORLD, &send[c]);
   }
   if (rc == MPI_SUCCESS) rc = MPI_Waitall((int)chunks, send, MPI_STATUSES_IGNORE);
   free(req);
@@ -116,9 +118,9 @@ static int reduce(evsnn_reducer_t *base, float *const *dW, uint32_t n_tr, size_t
     for (uint32_t w = 0; w < n_tr; w++) loss[r * n_tr + w] = s[2 * w], correct[r * n_tr + w] = (uint32_t)s[2 * w + 1];
     d->stopped |= s[2 * n_tr] != 0;
   }
-  /* What crossed this rank's links: the running sum out (all but the
-   * last), the total in (all but the last), the stats both ways. */
-  d->bytes += (d->rank < last ? 2 : 0) * sizeof(float) * n + sizeof(double) * per * (size_t)d->size;
+  /* What crossed rank 0's link: the running sum out, the total in, and
+   * the stats (every rank's, in). The other ranks move at least as much. */
+  d->bytes += 2 * sizeof(float) * n + sizeof(double) * per * (size_t)d->size;
   d->seconds += evsnn__now() - t0;
   d->batches++;
   return 0;
@@ -175,6 +177,31 @@ int dist_agree(dist_t *d, const char *what, const char *name, uint32_t value) {
     return 1;
   }
   return differ;
+}
+
+int dist_barrier(dist_t *d) {
+  if (d->size == 1) return 0;
+  int rc = MPI_SUCCESS, token = 0;
+  watch(d);
+  /* Everyone reports to rank 0, which then lets everyone go. */
+  if (d->rank == 0) {
+    for (int r = 1; r < d->size && rc == MPI_SUCCESS; r++)
+      rc = MPI_Recv(&token, 1, MPI_INT, r, BARRIER_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    for (int r = 1; r < d->size && rc == MPI_SUCCESS; r++) rc = MPI_Send(&token, 1, MPI_INT, r, BARRIER_TAG, MPI_COMM_WORLD);
+  } else {
+    MPI_Request req;
+    int done = 0;
+    rc = MPI_Send(&token, 1, MPI_INT, 0, BARRIER_TAG, MPI_COMM_WORLD);
+    if (rc == MPI_SUCCESS) rc = MPI_Irecv(&token, 1, MPI_INT, 0, BARRIER_TAG, MPI_COMM_WORLD, &req);
+    while (rc == MPI_SUCCESS && !done && (rc = MPI_Test(&req, &done, MPI_STATUS_IGNORE)) == MPI_SUCCESS && !done)
+      usleep(1000);
+  }
+  unwatch();
+  if (rc != MPI_SUCCESS) {
+    cli_fail(mpi_fail(d, rc, "waiting for the other ranks"), "MPI");
+    return 1;
+  }
+  return 0;
 }
 
 int dist_finish(dist_t *d, int rc, int collective) {

@@ -21,3 +21,8 @@ int dist_finish(dist_t *d, int rc, int collective) {
   (void)d, (void)collective;
   return rc;
 }
+
+int dist_barrier(dist_t *d) {
+  (void)d;
+  return 0;
+}
