@@ -23,9 +23,11 @@ typedef struct {
   double seconds;                    /* spent in reduce, waiting included */
   uint64_t bytes;                    /* sent and received */
   uint64_t batches;
+  /* Private to src/dist/mpi.c, sized at the first reduction. */
   float *partial;                    /* the running sum from the previous rank, n floats */
-  size_t n;
+  size_t n, per;                     /* per: doubles of stats a rank sends */
   double *stats;                     /* the shares' loss, correct and stop request, of every rank */
+  void *req;                         /* MPI requests, two a chunk */
 } dist_t;
 
 /* Starts the run's processes: MPI when launched by mpirun (and built with

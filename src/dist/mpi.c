@@ -62,16 +62,20 @@ static int reduce(evsnn_reducer_t *base, float *const *dW, uint32_t n_tr, size_t
                   uint32_t *correct) {
   dist_t *d = (dist_t *)base;
   double t0 = evsnn__now();
-  if (n != d->n) {
-    float *p = realloc(d->partial, sizeof(float) * (n ? n : 1));
-    if (!p) return evsnn__fail(EVSNN_ENOMEM, "rank %d: reduction buffer", d->rank);
-    d->partial = p, d->n = n;
-  }
   /* This rank's stats, then every rank's: loss, correct and stop request
    * of each share (as doubles, so one allgather carries them). */
-  size_t per = 2 * (size_t)n_tr + 1;
-  if (!d->stats && !(d->stats = malloc(sizeof(double) * per * (size_t)(d->size + 1))))
-    return evsnn__fail(EVSNN_ENOMEM, "rank %d: reduction buffer", d->rank);
+  size_t per = 2 * (size_t)n_tr + 1, chunks = (n + CHUNK - 1) / CHUNK;
+  if (n != d->n || per != d->per) { /* sized at the first batch */
+    free(d->partial), free(d->stats), free(d->req);
+    d->partial = malloc(sizeof(float) * (n ? n : 1));
+    d->stats = malloc(sizeof(double) * per * (size_t)(d->size + 1));
+    d->req = malloc(sizeof(MPI_Request) * 2 * (chunks ? chunks : 1));
+    d->n = n, d->per = per;
+    if (!d->partial || !d->stats || !d->req) {
+      d->per = 0; /* sized again next time */
+      return evsnn__fail(EVSNN_ENOMEM, "rank %d: reduction buffers", d->rank);
+    }
+  }
   double *mine = d->stats + per * (size_t)d->size;
   for (uint32_t w = 0; w < n_tr; w++)
     mine[2 * w] = loss[d->base.first + w], mine[2 * w + 1] = correct[d->base.first + w];
@@ -79,14 +83,11 @@ static int reduce(evsnn_reducer_t *base, float *const *dW, uint32_t n_tr, size_t
 
   watch(d);
   int rc = MPI_SUCCESS, last = d->size - 1;
-  size_t chunks = (n + CHUNK - 1) / CHUNK;
   /* Rank 0 sums into its first share's gradient, the others into partial
    * (received from the previous rank): the same additions in the same
    * order as src/train/loop.c's reduce_update. */
   float *acc = d->rank ? d->partial : dW[0];
-  MPI_Request *req = malloc(sizeof(MPI_Request) * 2 * (chunks ? chunks : 1));
-  if (!req) return unwatch(), evsnn__fail(EVSNN_ENOMEM, "rank %d: reduction requests", d->rank);
-  MPI_Request *recv = req, *send = req + chunks;
+  MPI_Request *recv = d->req, *send = recv + chunks;
   for (size_t c = 0; c < chunks; c++) {
     size_t lo = c * CHUNK, len = n - lo < CHUNK ? n - lo : CHUNK;
     recv[c] = send[c] = MPI_REQUEST_NULL;
@@ -104,7 +105,6 @@ static int reduce(evsnn_reducer_t *base, float *const *dW, uint32_t n_tr, size_t
       rc = MPI_Isend(acc + lo, (int)(hi - lo), MPI_FLOAT, d->rank + 1, (int)(c % BARRIER_TAG), MPI_COMM_WORLD, &send[c]);
   }
   if (rc == MPI_SUCCESS) rc = MPI_Waitall((int)chunks, send, MPI_STATUSES_IGNORE);
-  free(req);
   if (rc != MPI_SUCCESS) return unwatch(), mpi_fail(d, rc, "summing the gradients");
   if (d->rank == last) memcpy(dW[0], acc, sizeof(float) * n);
   if ((rc = MPI_Bcast(dW[0], (int)n, MPI_FLOAT, last, MPI_COMM_WORLD)) != MPI_SUCCESS)
@@ -206,8 +206,8 @@ int dist_barrier(dist_t *d) {
 
 int dist_finish(dist_t *d, int rc, int collective) {
   if (!d->mpi) return rc;
-  free(d->partial), free(d->stats);
-  d->partial = NULL, d->stats = NULL;
+  free(d->partial), free(d->stats), free(d->req);
+  d->partial = NULL, d->stats = NULL, d->req = NULL;
   if (rc && !collective) MPI_Abort(MPI_COMM_WORLD, rc);
   MPI_Finalize();
   return rc;
