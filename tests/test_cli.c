@@ -9,29 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "run.h"
 #include "evsnn/error.h"
 #include "evsnn/model.h"
-
-/* Runs `evsnn ARGS`, capturing stdout and stderr; returns the exit status. */
-static int run(const char *args, char *out, size_t out_cap, char *err, size_t err_cap) {
-  const char *build = getenv("EVSNN_BUILDDIR"), *src = getenv("EVSNN_SRCDIR");
-  char cmd[8192], eo[] = "/tmp/evsnn-cli-err.XXXXXX";
-  int fd = mkstemp(eo);
-  cr_assert(fd >= 0);
-  close(fd);
-  snprintf(cmd, sizeof cmd, "cd '%s' && '%s/evsnn' %s 2>'%s'", src ? src : ".", build ? build : ".", args, eo);
-  FILE *p = popen(cmd, "r");
-  cr_assert(p);
-  size_t n = fread(out, 1, out_cap - 1, p);
-  out[n] = '\0';
-  int status = pclose(p);
-  FILE *e = fopen(eo, "r");
-  n = e ? fread(err, 1, err_cap - 1, e) : 0;
-  err[n] = '\0';
-  if (e) fclose(e);
-  unlink(eo);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 static int count_lines(const char *s) {
   int n = 0;

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "run.h"
 #include "evsnn/dataset.h"
 #include "evsnn/error.h"
 #include "evsnn/dvs.h"
@@ -373,28 +374,6 @@ Test(dvs, mnist_digit_on_saccades_lands_in_34x34_and_reads_back, .timeout = 30) 
 }
 
 /* ------------------------------------------------- evsnn encode dvs ---- */
-
-/* Runs `evsnn ARGS` from the source tree; returns the exit status, with
- * stdout in out and stderr in err. */
-static int run(const char *args, char *out, size_t out_cap, char *err, size_t err_cap) {
-  const char *build = getenv("EVSNN_BUILDDIR"), *src = getenv("EVSNN_SRCDIR");
-  char cmd[8192], eo[] = "/tmp/evsnn-dvs-err.XXXXXX";
-  int fd = mkstemp(eo);
-  cr_assert(fd >= 0);
-  close(fd);
-  snprintf(cmd, sizeof cmd, "cd '%s' && '%s/evsnn' %s 2>'%s'", src ? src : ".", build ? build : ".", args, eo);
-  FILE *p = popen(cmd, "r");
-  cr_assert(p);
-  size_t n = fread(out, 1, out_cap - 1, p);
-  out[n] = '\0';
-  int status = pclose(p);
-  FILE *e = fopen(eo, "r");
-  n = e ? fread(err, 1, err_cap - 1, e) : 0;
-  err[n] = '\0';
-  if (e) fclose(e);
-  unlink(eo);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 static int files_equal(const char *a, const char *b) {
   FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "run.h"
+
 #define MPIRUN "mpirun --allow-run-as-root --oversubscribe --mca plm isolated --mca btl self,vader"
 
 /* A small run on the committed sample: 640 images, 10 batches of 64. */
@@ -35,28 +37,6 @@ static double now(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-/* Runs `sh -c LINE` in the source tree with the build's evsnn as $E, stdout
- * into out and stderr into err; returns the exit status. */
-static int sh(const char *line, char *out, size_t out_cap, char *err, size_t err_cap) {
-  const char *build = getenv("EVSNN_BUILDDIR"), *src = getenv("EVSNN_SRCDIR");
-  char cmd[8192], eo[] = "/tmp/evsnn-mpi-err.XXXXXX";
-  int fd = mkstemp(eo);
-  cr_assert(fd >= 0);
-  close(fd);
-  snprintf(cmd, sizeof cmd, "cd '%s' && E='%s/evsnn' && (%s) 2>'%s'", src ? src : ".", build ? build : ".", line, eo);
-  FILE *p = popen(cmd, "r");
-  cr_assert(p);
-  size_t n = fread(out, 1, out_cap - 1, p);
-  out[n] = '\0';
-  int status = pclose(p);
-  FILE *e = fopen(eo, "r");
-  n = e ? fread(err, 1, err_cap - 1, e) : 0;
-  err[n] = '\0';
-  if (e) fclose(e);
-  unlink(eo);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static int count(const char *s, const char *what) {
@@ -82,9 +62,9 @@ static void matches_one_process(int ranks) {
   snprintf(many, sizeof many, "/tmp/evsnn-mpi-many-%d.evsnn", (int)getpid());
   snprintf(log, sizeof log, "/tmp/evsnn-mpi-log-%d.csv", (int)getpid());
   snprintf(line, sizeof line, "$E " SMALL " --threads %d --out %s", ranks, one);
-  cr_assert_eq(sh(line, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  cr_assert_eq(run_line(line, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
   snprintf(line, sizeof line, MPIRUN " -np %d $E " SMALL " --threads 1 --out %s --log %s --json", ranks, many, log);
-  cr_assert_eq(sh(line, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  cr_assert_eq(run_line(line, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
   cr_expect(same_file(one, many), "%d ranks x 1 thread and 1 process x %d threads wrote different models", ranks, ranks);
   cr_expect_eq(count(out, "epoch 1/1"), 1, "stdout: %s", out);
   cr_expect_eq(count(out, "{\"preset\""), 1, "stdout: %s", out);
@@ -117,7 +97,7 @@ Test(mpi, three_ranks_write_the_model_of_three_threads, .timeout = 120) {
 Test(mpi, bench_train_compares_ranks_with_threads, .timeout = 120) {
   need_mpi();
   static char out[16384], err[16384];
-  cr_assert_eq(sh(MPIRUN " -np 2 $E bench --train --data datasets/sample --batches 2 --repeat 1 --steps 6 --threads 1",
+  cr_assert_eq(run_line(MPIRUN " -np 2 $E bench --train --data datasets/sample --batches 2 --repeat 1 --steps 6 --threads 1",
                   out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
   cr_expect(strstr(out, "\n2 ranks x 1 ") && strstr(out, "\n1 rank x 2 "), "stdout: %s", out);
   cr_expect(strstr(out, "the same weights, bit for bit"), "stdout: %s", out);
@@ -222,7 +202,7 @@ Test(mpi, checkpoint_under_mpirun_resumes_to_the_same_model, .timeout = 180) {
   snprintf(whole, sizeof whole, "/tmp/evsnn-mpi-whole-%d.evsnn", (int)getpid());
   snprintf(stopped, sizeof stopped, "/tmp/evsnn-mpi-stopped-%d.evsnn", (int)getpid());
   snprintf(line, sizeof line, MPIRUN " -np 2 $E " LONG " --epochs 3 --limit-train 1280 --threads 1 --out %s", whole);
-  cr_assert_eq(sh(line, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  cr_assert_eq(run_line(line, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
 
   int fd;
   snprintf(line, sizeof line, "-np 2 $E " LONG " --epochs 3 --limit-train 1280 --threads 1 --out %s", stopped);
@@ -238,7 +218,7 @@ Test(mpi, checkpoint_under_mpirun_resumes_to_the_same_model, .timeout = 180) {
   cr_assert_eq(count(err, "evsnn: interrupted "), 1, "the run was not stopped, or not once; stderr: %s", err);
 
   snprintf(line, sizeof line, MPIRUN " -np 2 $E train --data datasets/sample --resume %s --out %s", stopped, stopped);
-  cr_assert_eq(sh(line, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  cr_assert_eq(run_line(line, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
   cr_expect(!strstr(err, "NOTE: the checkpoint split"), "stderr: %s", err);
   cr_expect(same_file(whole, stopped), "the resumed run's model differs from the uninterrupted one");
   unlink(whole), unlink(stopped);
@@ -256,11 +236,11 @@ Test(mpi, a_data_mismatch_stops_every_rank_naming_the_rank_and_file, .timeout = 
   snprintf(line, sizeof line, "mkdir -p %s && cp datasets/sample/t10k-* %s/ && cp %s/t10k-images-idx3-ubyte.gz "
            "%s/train-images-idx3-ubyte.gz && cp %s/t10k-labels-idx1-ubyte.gz %s/train-labels-idx1-ubyte.gz",
            dir, dir, dir, dir, dir, dir);
-  cr_assert_eq(sh(line, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  cr_assert_eq(run_line(line, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
   double t0 = now();
   snprintf(line, sizeof line, MPIRUN " -np 1 $E " SMALL " --threads 1 --out %s : -np 1 $E " SMALL
            " --threads 1 --out %s --data %s", model, model, dir);
-  int rc = sh(line, out, sizeof out, err, sizeof err);
+  int rc = run_line(line, out, sizeof out, err, sizeof err);
   cr_expect_neq(rc, 0, "stderr: %s", err);
   cr_expect(now() - t0 < 60, "took %.0f s", now() - t0);
   char want[256];
@@ -272,10 +252,10 @@ Test(mpi, a_data_mismatch_stops_every_rank_naming_the_rank_and_file, .timeout = 
   cr_expect(!exists(model), "a model was saved");
   /* Settings too: a different seed on rank 1. */
   snprintf(line, sizeof line, MPIRUN " -np 1 $E " SMALL " --threads 1 : -np 1 $E " SMALL " --threads 1 --seed 7");
-  cr_expect_neq(sh(line, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
+  cr_expect_neq(run_line(line, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
   cr_expect(strstr(err, "evsnn: rank 1: the command line: the settings differ from rank 0's"), "stderr: %s", err);
   snprintf(line, sizeof line, "rm -rf %s", dir);
-  sh(line, out, sizeof out, err, sizeof err);
+  run_line(line, out, sizeof out, err, sizeof err);
 }
 
 /* Stops rank 1 with sig once training runs; the run must end non-zero

@@ -12,31 +12,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "run.h"
 #include "evsnn/dataset.h"
 #include "evsnn/events.h"
 #include "evsnn/model.h"
 #include "evsnn/net.h"
 #include "evsnn/rng.h"
-
-static int run(const char *args, char *out, size_t out_cap, char *err, size_t err_cap) {
-  const char *build = getenv("EVSNN_BUILDDIR"), *src = getenv("EVSNN_SRCDIR");
-  char cmd[8192], eo[] = "/tmp/evsnn-replay-err.XXXXXX";
-  int fd = mkstemp(eo);
-  cr_assert(fd >= 0);
-  close(fd);
-  snprintf(cmd, sizeof cmd, "cd '%s' && '%s/evsnn' %s 2>'%s'", src ? src : ".", build ? build : ".", args, eo);
-  FILE *p = popen(cmd, "r");
-  cr_assert(p);
-  size_t n = fread(out, 1, out_cap - 1, p);
-  out[n] = '\0';
-  int status = pclose(p);
-  FILE *e = fopen(eo, "r");
-  n = e ? fread(err, 1, err_cap - 1, e) : 0;
-  err[n] = '\0';
-  if (e) fclose(e);
-  unlink(eo);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 /* The number after "key": in a JSON line (no nesting needed here). */
 static double jnum(const char *json, const char *key) {

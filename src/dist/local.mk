@@ -13,7 +13,7 @@ endif
 # Under mpirun as a user runs it; skipped with a message when HAVE_MPI is no.
 check_PROGRAMS += tests/test_mpi
 TESTS += tests/test_mpi
-tests_test_mpi_SOURCES = tests/test_mpi.c
+tests_test_mpi_SOURCES = tests/test_mpi.c tests/run.h
 tests_test_mpi_CFLAGS = $(TEST_CFLAGS)
 tests_test_mpi_LDADD = $(TEST_LIBS)
 AM_TESTS_ENVIRONMENT += EVSNN_HAVE_MPI='$(HAVE_MPI)'; export EVSNN_HAVE_MPI;
