@@ -6,7 +6,9 @@
  * without MPI.
  *
  * The mpirun line works in a container as root without ssh: plm isolated
- * launches on this host only, btl self,vader keeps to shared memory. */
+ * launches on this host only, btl self,vader keeps to shared memory, and
+ * copying through it (not process_vm_readv, which containers often deny)
+ * needs no ptrace rights (docs/distributed.md). */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <signal.h>
@@ -19,7 +21,9 @@
 
 #include "run.h"
 
-#define MPIRUN "mpirun --allow-run-as-root --oversubscribe --mca plm isolated --mca btl self,vader"
+#define MPIRUN                                                                                                \
+  "mpirun --allow-run-as-root --oversubscribe --mca plm isolated --mca btl self,vader "                      \
+  "--mca btl_vader_single_copy_mechanism none"
 
 /* A small run on the committed sample: 640 images, 10 batches of 64. */
 #define SMALL "train --data datasets/sample --epochs 1 --limit-train 640 --limit-test 100 --train-steps 6"
