@@ -14,6 +14,7 @@ endif
 check_PROGRAMS += tests/test_mpi
 TESTS += tests/test_mpi
 tests_test_mpi_SOURCES = tests/test_mpi.c tests/run.h
+EXTRA_DIST += tests/lsan-mpi.supp
 tests_test_mpi_CFLAGS = $(TEST_CFLAGS)
 tests_test_mpi_LDADD = $(TEST_LIBS)
 AM_TESTS_ENVIRONMENT += EVSNN_HAVE_MPI='$(HAVE_MPI)'; export EVSNN_HAVE_MPI;
