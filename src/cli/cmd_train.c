@@ -59,7 +59,8 @@ static const char *init_name(evsnn_init_h_t h) { return h == EVSNN_INIT_FANIN ? 
 static volatile sig_atomic_t interrupted;
 
 /* Ctrl-C, or SIGTERM from a scheduler or from mpirun (which turns Ctrl-C
- * into SIGTERM to every rank). */
+ * into SIGTERM to every rank, and SIGKILL soon after), or SIGUSR1 (which
+ * mpirun passes on to every rank, and no SIGKILL after it). */
 static void on_sigint(int sig) {
   interrupted = 1;
   signal(sig, SIG_DFL); /* a second one stops at once */
@@ -340,7 +341,11 @@ static int train(int argc, char **argv, dist_t *dist) {
   }
   if (c.limit_train) evsnn_dataset_limit(&train, (uint32_t)c.limit_train);
   if (c.limit_test) evsnn_dataset_limit(&test, (uint32_t)c.limit_test);
-  /* The ranks agree on the settings and the data before the first batch. */
+  /* The ranks agree on the settings and the data before the first batch;
+   * past the agreement, every rank has its stop handlers in place. */
+  signal(SIGINT, on_sigint);
+  signal(SIGTERM, on_sigint);
+  signal(SIGUSR1, on_sigint);
   {
     char settings[1024];
     evsnn_epoch_t start = ep;
@@ -385,8 +390,6 @@ static int train(int argc, char **argv, dist_t *dist) {
   cli_parallel_init(&par, (uint32_t)c.threads);
   dist_shares(dist, (uint32_t)c.threads, timeout);
   dist->stop = &interrupted;
-  signal(SIGINT, on_sigint);
-  signal(SIGTERM, on_sigint);
 
   evsnn_lr_schedule_t schedule = {c.schedule, c.lr, lr_peak(&c), c.warmup * c.epochs, (uint32_t)c.epochs};
   char lr_text[96];
@@ -482,6 +485,7 @@ static int train(int argc, char **argv, dist_t *dist) {
   if (!rc) dist->together = 1;
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
+  signal(SIGUSR1, SIG_DFL);
   if (log) fclose(log);
   cli_parallel_close(&par);
   evsnn_adam_free(&opt);
