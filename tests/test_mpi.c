@@ -153,14 +153,15 @@ static void wait_banner(FILE *e) {
 /* The rank-r child of mpirun (its environment says its rank), or -1. */
 static pid_t rank_pid(pid_t mpirun, int r) {
   char want[64];
-  int len = snprintf(want, sizeof want, "OMPI_COMM_WORLD_RANK=%d", r);
+  snprintf(want, sizeof want, "OMPI_COMM_WORLD_RANK=%d", r);
   DIR *proc = opendir("/proc");
   cr_assert(proc);
   pid_t found = -1;
   for (struct dirent *de; found < 0 && (de = readdir(proc));) {
     pid_t pid = (pid_t)atoi(de->d_name);
     if (pid <= 0) continue;
-    char path[64], buf[1024];
+    char path[64];
+    static char env[1 << 17];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     FILE *f = fopen(path, "r");
     int ppid = 0;
@@ -170,13 +171,11 @@ static pid_t rank_pid(pid_t mpirun, int r) {
     if (ppid != mpirun) continue;
     snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
     if (!(f = fopen(path, "r"))) continue;
-    /* NUL-separated KEY=VALUE strings. */
-    size_t n;
-    while (found < 0 && (n = fread(buf, 1, sizeof buf, f)) > 0)
-      for (size_t i = 0; i + (size_t)len <= n; i++)
-        if ((i == 0 || buf[i - 1] == '\0') && !memcmp(buf + i, want, (size_t)len) &&
-            (i + (size_t)len == n || buf[i + len] == '\0'))
-          found = pid;
+    /* NUL-separated KEY=VALUE strings, read whole. */
+    size_t n = fread(env, 1, sizeof env - 1, f);
+    env[n] = '\0';
+    for (size_t i = 0; found < 0 && i < n; i += strlen(env + i) + 1)
+      if (!strcmp(env + i, want)) found = pid;
     fclose(f);
   }
   closedir(proc);
