@@ -323,3 +323,12 @@ Test(mpi, a_hung_rank_times_out, .timeout = 120) {
   need_mpi();
   lose_rank_1(SIGSTOP, "--mpi-timeout 2", "no word from the other ranks for 2 s");
 }
+
+/* In either build: --mpi-timeout takes seconds, 1 to a day. */
+Test(mpi, a_bad_timeout_is_a_usage_error) {
+  static char out[4096], err[4096];
+  cr_expect_eq(run("train --mpi-timeout 0", out, sizeof out, err, sizeof err), 2);
+  cr_expect(strstr(err, "--mpi-timeout: expected 1 to 86400 seconds"), "stderr: %s", err);
+  cr_expect_eq(run("train --mpi-timeout soon", out, sizeof out, err, sizeof err), 2);
+  cr_expect(strstr(err, "--mpi-timeout"), "stderr: %s", err);
+}
