@@ -223,7 +223,7 @@ int evsnn_net_parse(evsnn_net_t *net, const char *desc) {
     int matched = 0;
     if (pos == 1) err = parse_input(net, &t);
     else if (t.len == 7 && !strncmp(t.tok, "flatten", 7)) {
-      if (ps.pending) err = bad(&t, "expected a neuron model (lif, if, li) before flatten");
+      if (ps.pending && !ps.pool_only) err = bad(&t, "expected a neuron model (lif, if, li) before flatten");
       ps.flat = 1;
     } else if (t.len == 3 && !strncmp(t.tok, "rec", 3)) {
       if (ps.pending || net->n_pops < 2) err = bad(&t, "rec follows a neuron model: it makes that population recurrent");
