@@ -393,11 +393,18 @@ Test(graph, event_trainer_gradients_equal_the_dense_trainers) {
  * the reset's own derivative is dropped by design. */
 static double smooth_F(double x) { return x < 0 ? exp(x) : 2 - exp(-x); }
 
+/* Neuron (c, y, x) of population m: channels first in the input, last elsewhere. */
+static uint32_t at(const evsnn_net_t *net, uint32_t m, uint32_t c, uint32_t y, uint32_t x) {
+  const evsnn_pop_t *p = &net->pop[m];
+  return m == 0 ? (c * p->h + y) * p->w + x : (y * p->w + x) * p->c + c;
+}
+
 /* out (n_out) = the projection p applied to x (the source's values). */
 static void apply(const evsnn_net_t *net, const evsnn_proj_t *p, const double *W, const double *x, double *out) {
   const evsnn_pop_t *src = &net->pop[p->src], *dst = &net->pop[p->dst];
   double pooled[4096];
   const double *in = x;
+  int in_chw = p->src == 0 && !p->pool_k;
   if (p->pool_k) {
     for (uint32_t oy = 0; oy < p->in_h; oy++)
       for (uint32_t ox = 0; ox < p->in_w; ox++)
@@ -405,7 +412,7 @@ static void apply(const evsnn_net_t *net, const evsnn_proj_t *p, const double *W
           double s = 0;
           for (uint32_t dy = 0; dy < p->pool_k; dy++)
             for (uint32_t dx = 0; dx < p->pool_k; dx++)
-              s += x[((oy * p->pool_stride + dy) * src->w + ox * p->pool_stride + dx) * src->c + c];
+              s += x[at(net, p->src, c, oy * p->pool_stride + dy, ox * p->pool_stride + dx)];
           pooled[(oy * p->in_w + ox) * src->c + c] = p->pool_avg ? s / (p->pool_k * p->pool_k) : s;
         }
     in = pooled;
@@ -423,7 +430,9 @@ static void apply(const evsnn_net_t *net, const evsnn_proj_t *p, const double *W
                 int y = (int)(oy * p->stride + ky) - (int)p->pad, xx = (int)(ox * p->stride + kx) - (int)p->pad;
                 if (y < 0 || xx < 0 || y >= (int)p->in_h || xx >= (int)p->in_w) continue;
                 out[(oy * dst->w + ox) * dst->c + co] +=
-                    W[((ci * p->k + ky) * p->k + kx) * dst->c + co] * in[((uint32_t)y * p->in_w + (uint32_t)xx) * p->in_c + ci];
+                    W[((ci * p->k + ky) * p->k + kx) * dst->c + co] *
+                    in[in_chw ? (ci * p->in_h + (uint32_t)y) * p->in_w + (uint32_t)xx
+                              : ((uint32_t)y * p->in_w + (uint32_t)xx) * p->in_c + ci];
               }
   } else {
     for (uint32_t j = 0; j < p->n_in; j++)
@@ -523,6 +532,7 @@ static void check_smooth(const char *desc, uint32_t T, int min_checked) {
 Test(graph, conv_and_pooling_gradients_match_finite_differences) {
   check_smooth("1x6x6 conv3c3s1p1 lif[beta=0,th=0.3] pool2 conv2c2 lif[beta=0,th=0.3] avgpool2s1 lif[beta=0,th=0.2] "
                "dense3 li[beta=0]", 3, 15);
+  check_smooth("2x5x5 pool2s1 conv2c2 lif[beta=0,th=0.3] dense3 li[beta=0]", 3, 15);
   check_smooth("2x5x5 conv2c3s2p1 lif[beta=0,th=0.4] flatten dense4 li[beta=0]", 3, 20);
 }
 

@@ -5,9 +5,11 @@
  * N x 1 x 1) and one neuron model: LIF (leak beta, threshold s, reset to
  * zero or by subtracting s), IF (LIF with beta = 1), or LI, the leaky
  * integrator that never spikes and whose potentials are the scores a
- * classifier reads. Population 0 is the input; it only spikes. Neuron
- * (c, y, x) of a population is number (y W + x) C + c: channels last, so
- * that the C neurons of one pixel are contiguous and a convolution's
+ * classifier reads. Population 0 is the input; it only spikes, and its
+ * neuron (c, y, x) is number (c H + y) W + x, channels first, as sensors
+ * (evsnn/sensor.h), datasets and other frameworks number them. Every
+ * other population is channels last, neuron (c, y, x) at (y W + x) C + c,
+ * so that the C neurons of one pixel are contiguous and a convolution's
  * spike adds runs of C floats (src/net/proj_conv.c).
  *
  * A projection carries the spikes of a source population to a target and
@@ -80,6 +82,7 @@ typedef struct evsnn_proj_s {
    * operation then sees. */
   uint32_t pool_k, pool_stride, pool_avg;
   uint32_t in_c, in_h, in_w, n_in;
+  uint32_t in_chw;       /* the operation's input is numbered channels first (the unpooled input) */
   uint32_t k, stride, pad; /* conv2d */
   uint32_t n_out;        /* the target's neurons */
   uint32_t ld;           /* dense: floats per column, pad16(n_out) */

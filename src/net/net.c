@@ -80,6 +80,7 @@ int evsnn_net_add_proj(evsnn_net_t *net, const evsnn_proj_t *given) {
     p.in_w = (src->w - p.pool_k) / p.pool_stride + 1;
   }
   p.n_in = p.in_c * p.in_h * p.in_w;
+  p.in_chw = p.src == 0 && !p.pool_k; /* pooling writes channels last */
   p.n_out = dst->n;
   if (p.kind == EVSNN_PROJ_CONV) {
     if (!p.k || !p.stride || p.pad >= p.k || p.in_h + 2 * p.pad < p.k || p.in_w + 2 * p.pad < p.k)

@@ -63,6 +63,18 @@ struct evsnn_proj_ops_s {
 
 extern const evsnn_proj_ops_t evsnn__proj_dense, evsnn__proj_conv, evsnn__proj_pool;
 
+/* Neuron numbers in a C x H x W map: channels first for the input (as
+ * sensors, datasets and other frameworks number it: (c H + y) W + x),
+ * channels last for every computed population ((y W + x) C + c). */
+static inline uint32_t evsnn__at(int chw, uint32_t c, uint32_t y, uint32_t x, uint32_t C, uint32_t H, uint32_t W) {
+  return chw ? (c * H + y) * W + x : (y * W + x) * C + c;
+}
+static inline void evsnn__coords(int chw, uint32_t i, uint32_t C, uint32_t H, uint32_t W, uint32_t *c, uint32_t *y,
+                                 uint32_t *x) {
+  if (chw) *x = i % W, *y = i / W % H, *c = i / (W * H);
+  else *c = i % C, *x = i / C % W, *y = i / C / W;
+}
+
 /* The scale a delivery through p's pooling carries: 1, or 1/k^2 when
  * average-pooling. */
 static inline float evsnn__pool_scale(const evsnn_proj_t *p) {

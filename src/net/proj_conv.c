@@ -40,7 +40,8 @@ static inline int tap_out(uint32_t i, uint32_t t, const evsnn_proj_t *p, uint32_
 }
 
 static uint32_t conv_fanout(const evsnn_proj_t *p, uint32_t i) {
-  uint32_t pix = i / p->in_c, x = pix % p->in_w, y = pix / p->in_w, ny = 0, nx = 0;
+  uint32_t c, y, x, ny = 0, nx = 0;
+  evsnn__coords(p->in_chw, i, p->in_c, p->in_h, p->in_w, &c, &y, &x);
   for (uint32_t t = 0; t < p->k; t++) ny += tap_out(y, t, p, out_h(p)) >= 0, nx += tap_out(x, t, p, out_w(p)) >= 0;
   return ny * nx * c_out(p);
 }
@@ -50,7 +51,8 @@ static uint64_t conv_propagate(const evsnn_proj_t *p, evsnn__target_t *tgt, cons
   uint32_t ho = out_h(p), wo = out_w(p), co = c_out(p), k = p->k;
   uint64_t ops = 0;
   for (uint32_t s = 0; s < n; s++) {
-    uint32_t ci = idx[s] % p->in_c, pix = idx[s] / p->in_c, x = pix % p->in_w, y = pix / p->in_w;
+    uint32_t ci, y, x;
+    evsnn__coords(p->in_chw, idx[s], p->in_c, p->in_h, p->in_w, &ci, &y, &x);
     for (uint32_t ky = 0; ky < k; ky++) {
       int oy = tap_out(y, ky, p, ho);
       if (oy < 0) continue;
@@ -93,7 +95,7 @@ static void conv_input_grad(const evsnn_proj_t *p, float *g, size_t ldg, const f
               for (uint32_t c = 0; c < co; c++) acc += w[c] * d[c];
             }
           }
-          gt[((size_t)y * p->in_w + x) * p->in_c + ci] = a * acc;
+          gt[evsnn__at(p->in_chw, ci, y, x, p->in_c, p->in_h, p->in_w)] = a * acc;
         }
   }
 }
@@ -104,7 +106,8 @@ static void conv_weight_grad(const evsnn_proj_t *p, float *dW, const float *delt
   for (uint32_t t = 0; t < T; t++) {
     const float *dt = delta + (size_t)t * ldd;
     for (uint32_t s = start[t]; s < start[t + 1]; s++) {
-      uint32_t ci = idx[s] % p->in_c, pix = idx[s] / p->in_c, x = pix % p->in_w, y = pix / p->in_w;
+      uint32_t ci, y, x;
+      evsnn__coords(p->in_chw, idx[s], p->in_c, p->in_h, p->in_w, &ci, &y, &x);
       for (uint32_t ky = 0; ky < k; ky++) {
         int oy = tap_out(y, ky, p, ho);
         if (oy < 0) continue;
@@ -133,7 +136,8 @@ static void im2col(const evsnn_proj_t *p, const float *b, float *X) {
           for (uint32_t kx = 0; kx < k; kx++) {
             int y = (int)(oy * p->stride + ky) - (int)p->pad, x = (int)(ox * p->stride + kx) - (int)p->pad;
             int inside = y >= 0 && x >= 0 && y < (int)p->in_h && x < (int)p->in_w;
-            row[((size_t)ci * k + ky) * k + kx] = inside ? b[((size_t)y * p->in_w + (uint32_t)x) * p->in_c + ci] : 0.0f;
+            row[((size_t)ci * k + ky) * k + kx] =
+                inside ? b[evsnn__at(p->in_chw, ci, (uint32_t)y, (uint32_t)x, p->in_c, p->in_h, p->in_w)] : 0.0f;
           }
     }
 }
@@ -158,7 +162,8 @@ static void conv_input_grad_dense(const evsnn_proj_t *p, float *g, const float *
           for (uint32_t kx = 0; kx < k; kx++) {
             int y = (int)(oy * p->stride + ky) - (int)p->pad, x = (int)(ox * p->stride + kx) - (int)p->pad;
             if (y >= 0 && x >= 0 && y < (int)p->in_h && x < (int)p->in_w)
-              g[((size_t)y * p->in_w + (uint32_t)x) * p->in_c + ci] += row[((size_t)ci * k + ky) * k + kx];
+              g[evsnn__at(p->in_chw, ci, (uint32_t)y, (uint32_t)x, p->in_c, p->in_h, p->in_w)] +=
+                  row[((size_t)ci * k + ky) * k + kx];
           }
     }
 }

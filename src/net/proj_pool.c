@@ -1,6 +1,7 @@
 /* Pooling, sum or average, k x k windows every `stride` pixels, no
  * padding: the pooled map of a C x H x W source is C x Ho x Wo with
- * Ho = (H - k) / stride + 1. In the event engine pooling is a remapping of
+ * Ho = (H - k) / stride + 1, numbered channels last whatever the source's
+ * numbering (evsnn/net.h). In the event engine pooling is a remapping of
  * spike lists, since the next operation is linear: a spike at (c, y, x)
  * becomes one spike at every pooled (c, oy, ox) whose window holds it,
  * and a pooled count of n is n deliveries (times 1/k^2 when averaging).
@@ -31,7 +32,8 @@ uint32_t evsnn__pool_spikes(const evsnn_proj_t *p, const evsnn_pop_t *src, const
   }
   uint32_t m = 0, C = src->c, ho = p->in_h, wo = p->in_w;
   for (uint32_t s = 0; s < n; s++) {
-    uint32_t c = idx[s] % C, pix = idx[s] / C, x = pix % src->w, y = pix / src->w, y0, y1, x0, x1;
+    uint32_t c, y, x, y0, y1, x0, x1;
+    evsnn__coords(p->src == 0, idx[s], C, src->h, src->w, &c, &y, &x);
     windows(y, p, ho, &y0, &y1);
     windows(x, p, wo, &x0, &x1);
     for (uint32_t oy = y0; oy <= y1 && oy < ho; oy++)
@@ -52,7 +54,7 @@ void evsnn__pool_dense(const evsnn_proj_t *p, const evsnn_pop_t *src, const floa
         float sum = 0.0f;
         for (uint32_t dy = 0; dy < p->pool_k; dy++)
           for (uint32_t dx = 0; dx < p->pool_k; dx++)
-            sum += b_src[((oy * p->pool_stride + dy) * src->w + ox * p->pool_stride + dx) * C + c];
+            sum += b_src[evsnn__at(p->src == 0, c, oy * p->pool_stride + dy, ox * p->pool_stride + dx, C, src->h, src->w)];
         b_in[(oy * p->in_w + ox) * C + c] = sum;
       }
 }
@@ -69,7 +71,7 @@ void evsnn__unpool(const evsnn_proj_t *p, const evsnn_pop_t *src, const float *g
         float g = g_in[(oy * p->in_w + ox) * C + c];
         for (uint32_t dy = 0; dy < p->pool_k; dy++)
           for (uint32_t dx = 0; dx < p->pool_k; dx++)
-            g_src[((oy * p->pool_stride + dy) * src->w + ox * p->pool_stride + dx) * C + c] += g;
+            g_src[evsnn__at(p->src == 0, c, oy * p->pool_stride + dy, ox * p->pool_stride + dx, C, src->h, src->w)] += g;
       }
 }
 
