@@ -4,10 +4,9 @@
  *
  * Every setting travels in the model's metadata, together with where the
  * run stands (epoch, samples done, running totals), so that a model saved
- * after an epoch or by Ctrl-C is also a checkpoint: --resume continues it
+ * after an epoch or by Ctrl-C (or SIGTERM) is also a checkpoint: --resume continues it
  * bit for bit (same thread count) as if it had never stopped. */
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -61,14 +60,6 @@ static const char *const schedule_names[] = {[EVSNN_LR_CONST] = "const", [EVSNN_
 static const char *grad_name(evsnn_grad_t g) { return g == EVSNN_GRAD_BPTT ? "bptt" : "paper"; }
 static const char *init_name(evsnn_init_h_t h) { return h == EVSNN_INIT_FANIN ? "fanin" : "width"; }
 
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig) {
-  (void)sig;
-  interrupted = 1;
-  signal(SIGINT, SIG_DFL); /* a second Ctrl-C stops at once */
-}
-
 typedef struct {
   double t0;
   uint32_t first;   /* samples already done when this session's epoch began */
@@ -95,10 +86,10 @@ static int progress(void *arg, const evsnn_epoch_t *ep, uint32_t total) {
       fprintf(stderr, "  epoch %u: %6u/%u  %7.0f samples/s  loss %.4f  acc %.4f  eta %4.0fs\n", ep->epoch + 1, ep->done,
               total, rate, loss, acc, eta);
     }
-    if (p->tty && (ep->done == total || interrupted)) fputc('\n', stderr);
+    if (p->tty && (ep->done == total || cli_stop_signal())) fputc('\n', stderr);
     p->quarter = quarter;
   }
-  return interrupted;
+  return cli_stop_signal();
 }
 
 static int usage_train(void) {
@@ -127,7 +118,7 @@ static int usage_train(void) {
          "    each sensor is fitted onto the network's inputs (2 x W x H: both polarities of the whole\n"
          "    sensor; 784: a centred 28 x 28 window, polarities merged; see evsnn/sensor.h); --inputs N\n"
          "    sets the input size of a network whose input is a plain size, such as the presets' 784.\n"
-         "  Ctrl-C saves a checkpoint (to --out, or evsnn-checkpoint.evsnn); --resume MODEL continues it.\n");
+         "  Ctrl-C or SIGTERM saves a checkpoint (to --out, or evsnn-checkpoint.evsnn); --resume MODEL continues it.\n");
   return 0;
 }
 
@@ -361,7 +352,7 @@ int evsnn_cmd_train(int argc, char **argv) {
     else evsnn_trainer_set_cutoff(tr[w], (float)c.cutoff);
   cli_parallel_t par;
   cli_parallel_init(&par, (uint32_t)c.threads);
-  signal(SIGINT, on_sigint);
+  cli_stop_catch();
 
   evsnn_lr_schedule_t schedule = {c.schedule, c.lr, lr_peak(&c), c.warmup * c.epochs, (uint32_t)c.epochs};
   char lr_text[96];
@@ -397,7 +388,7 @@ int evsnn_cmd_train(int argc, char **argv) {
       if ((err = evsnn_model_save(path, &net, meta, &opt))) return cli_fail(err, path);
       fprintf(stderr, "evsnn: interrupted in epoch %u after %u of %u samples; checkpoint saved to %s\n"
               "evsnn: continue with: evsnn train --resume %s\n", e + 1, ep.done, train.n, path, path);
-      rc = 130;
+      rc = 128 + cli_stop_signal();
       break;
     }
     if (err) return cli_fail(err, "training");
@@ -423,10 +414,10 @@ int evsnn_cmd_train(int argc, char **argv) {
       format_meta(meta, sizeof meta, &c, &next, test_acc);
       if ((err = evsnn_model_save(out_path, &net, meta, &opt))) return cli_fail(err, out_path);
     }
-    if (interrupted) { /* between epochs: the model just saved is the checkpoint */
+    if (cli_stop_signal()) { /* between epochs: the model just saved is the checkpoint */
       fprintf(stderr, "evsnn: interrupted after epoch %u%s%s\n", e + 1, out_path ? "; continue with: evsnn train --resume " : "",
               out_path ? out_path : "");
-      rc = 130;
+      rc = 128 + cli_stop_signal();
       break;
     }
   }
@@ -447,7 +438,7 @@ int evsnn_cmd_train(int argc, char **argv) {
       printf("], \"synops_per_image\": %.1f, \"dense_macs_per_image\": %.1f}\n", synops / n, macs / n);
     }
   }
-  signal(SIGINT, SIG_DFL);
+  cli_stop_release();
   if (log) fclose(log);
   cli_parallel_close(&par);
   evsnn_adam_free(&opt);

@@ -18,7 +18,7 @@ tests_test_events_prophesee_LDADD = $(TEST_LIBS)
 
 check_PROGRAMS += tests/test_events_formats
 TESTS += tests/test_events_formats
-tests_test_events_formats_SOURCES = tests/test_events_formats.c tests/events_truth.h
+tests_test_events_formats_SOURCES = tests/test_events_formats.c tests/events_truth.h tests/aedat4_packets.h
 tests_test_events_formats_CFLAGS = $(TEST_CFLAGS)
 tests_test_events_formats_LDADD = $(TEST_LIBS)
 

@@ -5,6 +5,7 @@
 #include "evsnn/model.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,7 +122,8 @@ int evsnn_model_save(const char *path, const evsnn_net_t *net, const char *meta,
   return err;
 }
 
-/* A bounds-checked reader over the loaded bytes. */
+/* A bounds-checked reader over the loaded bytes; len is the end of what
+ * it may read (the file before its checksum, or one chunk's payload). */
 typedef struct {
   const uint8_t *p;
   size_t len, at;
@@ -131,6 +133,15 @@ typedef struct {
 static int need(rd_t *r, size_t n, const char *what) {
   if (r->len - r->at < n)
     return evsnn__fail(EVSNN_ETRUNC, "%s: byte %zu: %s needs %zu bytes, %zu left", r->path, r->at, what, n, r->len - r->at);
+  return 0;
+}
+
+/* As need, inside a chunk: a payload too short for its own fields is a
+ * wrong length (ECORRUPT), not a cut file. */
+static int need_in(rd_t *c, size_t n, const char *what, const char *tag) {
+  if (c->len - c->at < n)
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: %s needs %zu bytes, the %s chunk has %zu left", c->path, c->at,
+                       what, n, tag, c->len - c->at);
   return 0;
 }
 
@@ -149,6 +160,50 @@ static void get_params(rd_t *r, const evsnn_net_t *net, float *params) {
     for (uint32_t j = 0; j < l->n_in; j++)
       for (uint32_t i = 0; i < l->n_out; i++) params[l->offset + (size_t)j * l->ld + i] = get_f32(r);
   }
+}
+
+/* ------------------------------------------------ parameter checks ---- */
+
+/* The first parameter a network cannot run with: a leak outside [0, 1]
+ * (NaN included), a threshold or weight that is not finite. Found in the
+ * file's order (beta, thresholds, weights layer by layer, column by
+ * column), so the loader can turn it into a byte offset. */
+typedef struct {
+  enum { BAD_NONE, BAD_BETA, BAD_THRESHOLD, BAD_WEIGHT } what;
+  uint32_t m, i, j; /* 0-based weight layer; weight w_ij: target i, presynaptic j */
+  uint64_t index;   /* weights before it, in the file's order */
+  float value;
+} bad_param_t;
+
+static int find_bad(const evsnn_net_t *net, bad_param_t *b) {
+  memset(b, 0, sizeof *b);
+  if (!(net->beta >= 0.0f && net->beta <= 1.0f)) return b->what = BAD_BETA, b->value = net->beta, 1;
+  for (uint32_t m = 0; m < net->n_layers; m++)
+    if (!isfinite(net->layer[m].threshold))
+      return b->what = BAD_THRESHOLD, b->m = m, b->value = net->layer[m].threshold, 1;
+  for (uint32_t m = 0; m < net->n_layers; m++) {
+    const evsnn_layer_t *l = &net->layer[m];
+    for (uint32_t j = 0; j < l->n_in; j++)
+      for (uint32_t i = 0; i < l->n_out; i++, b->index++)
+        if (!isfinite(l->W[(size_t)j * l->ld + i]))
+          return b->what = BAD_WEIGHT, b->m = m, b->i = i, b->j = j, b->value = l->W[(size_t)j * l->ld + i], 1;
+  }
+  return 0;
+}
+
+/* "layer 2: weight from neuron 7 to neuron 3 is nan" into buf. */
+static const char *describe(const bad_param_t *b, char *buf, size_t cap) {
+  if (b->what == BAD_BETA) snprintf(buf, cap, "leak beta %g outside [0, 1]", (double)b->value);
+  else if (b->what == BAD_THRESHOLD) snprintf(buf, cap, "layer %u: threshold %g is not finite", b->m + 1, (double)b->value);
+  else snprintf(buf, cap, "layer %u: weight from neuron %u to neuron %u is %g, not finite", b->m + 1, b->j, b->i, (double)b->value);
+  return buf;
+}
+
+int evsnn_model_check(const evsnn_net_t *net, const char *name) {
+  bad_param_t b;
+  char what[160];
+  if (!find_bad(net, &b)) return 0;
+  return evsnn__fail(EVSNN_ECORRUPT, "%s: %s", name ? name : "network", describe(&b, what, sizeof what));
 }
 
 static int read_file(const char *path, uint8_t **data, size_t *len) {
@@ -175,6 +230,115 @@ static int read_file(const char *path, uint8_t **data, size_t *len) {
   return 0;
 }
 
+/* ------------------------------------------------------- the loader ---- */
+
+/* What a load is building, shared by the chunk readers. */
+typedef struct {
+  const char *path;
+  evsnn_net_t *net;
+  char *text;          /* META, or NULL */
+  evsnn_adam_t *adam;  /* NULL: the caller does not want the Adam state */
+} load_t;
+
+/* NET: sizes, leak, thresholds, weights (docs/model-format.md). Every size
+ * is checked against the payload length before anything is allocated, so
+ * the weights allocated are bounded by the bytes the file really holds. */
+static int read_net(load_t *ld, rd_t *c) {
+  const char *path = ld->path;
+  size_t start = c->at;
+  int err;
+  if ((err = need_in(c, 4, "the layer count", "NET "))) return err;
+  uint32_t L = get_u32(c), sizes[EVSNN_MAX_LAYERS + 1];
+  if (L < 1 || L > EVSNN_MAX_LAYERS)
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: %u layers, expected 1 to %d", path, c->at - 4, L, EVSNN_MAX_LAYERS);
+  if ((err = need_in(c, 4 * (L + 1) + 4 + 4 * L, "the network sizes", "NET "))) return err;
+  uint64_t weights = 0;
+  for (uint32_t m = 0; m <= L; m++) {
+    sizes[m] = get_u32(c);
+    if (sizes[m] < 1 || sizes[m] > 65535)
+      return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: layer %u has %u neurons, expected 1 to 65535", path, c->at - 4, m,
+                         sizes[m]);
+    if (m > 0) weights += (uint64_t)sizes[m - 1] * sizes[m];
+  }
+  size_t at_beta = c->at;
+  float beta = get_f32(c);
+  if (!(beta >= 0.0f && beta <= 1.0f))
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: leak beta %g outside [0, 1]", path, at_beta, (double)beta);
+  uint64_t want = 4 + 4 * ((uint64_t)L + 1) + 4 + 4 * (uint64_t)L + 4 * weights, size = c->len - start;
+  if (size != want)
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: NET chunk of %llu bytes, its sizes need %llu", path, start,
+                       (unsigned long long)size, (unsigned long long)want);
+  if ((err = evsnn_net_init(ld->net, sizes, L + 1, beta))) return err;
+  for (uint32_t m = 0; m < L; m++) evsnn_net_set_threshold(ld->net, m + 1, get_f32(c));
+  size_t at_weights = c->at;
+  get_params(c, ld->net, ld->net->params);
+  bad_param_t b;
+  char what[160];
+  if (find_bad(ld->net, &b))
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: %s", path,
+                       b.what == BAD_THRESHOLD ? at_beta + 4 + 4 * (size_t)b.m : at_weights + 4 * (size_t)b.index,
+                       describe(&b, what, sizeof what));
+  return 0;
+}
+
+static int read_meta(load_t *ld, rd_t *c) {
+  size_t n = c->len - c->at;
+  if (!(ld->text = malloc(n + 1))) return evsnn__fail(EVSNN_ENOMEM, "%s: metadata (%zu bytes)", ld->path, n);
+  memcpy(ld->text, c->p + c->at, n);
+  ld->text[n] = '\0';
+  return 0;
+}
+
+/* ADAM: checked whether or not the caller wants it (its place after NET is
+ * the walker's; its length, and finite settings here), loaded if wanted. */
+static int read_adam(load_t *ld, rd_t *c) {
+  const char *path = ld->path;
+  size_t n = evsnn_net_n_weights(ld->net), start = c->at;
+  uint64_t size = c->len - c->at, want = 8 + 16 + 8 * (uint64_t)n;
+  if (size != want)
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: ADAM chunk of %llu bytes, the network's %zu weights need %llu", path,
+                       start, (unsigned long long)size, n, (unsigned long long)want);
+  uint64_t t = get_u64(c);
+  float h[4]; /* lr, beta1, beta2, eps */
+  for (int k = 0; k < 4; k++)
+    if (!isfinite(h[k] = get_f32(c)))
+      return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: Adam's %s is %g, not finite", path, c->at - 4,
+                         (const char *[]){"lr", "beta1", "beta2", "eps"}[k], (double)h[k]);
+  if (!ld->adam) return 0;
+  int err = evsnn_adam_init(ld->adam, ld->net->n_params, h[0]);
+  if (err) return err;
+  ld->adam->t = t;
+  ld->adam->beta1 = h[1], ld->adam->beta2 = h[2], ld->adam->eps = h[3];
+  size_t at_m = c->at;
+  get_params(c, ld->net, ld->adam->m);
+  get_params(c, ld->net, ld->adam->v);
+  /* The moments in the file's order: m then v, weight by weight. */
+  rd_t r = {c->p, c->len, at_m, path};
+  for (size_t k = 0; k < 2 * n; k++) {
+    float x = get_f32(&r);
+    if (!isfinite(x) || (k >= n && x < 0.0f))
+      return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: Adam's %s moment %g is %s", path, r.at - 4, k < n ? "first" : "second",
+                         (double)x, isfinite(x) ? "negative" : "not finite");
+  }
+  return 0;
+}
+
+/* The chunk kinds this version knows. Each may appear once; `after` names
+ * the kinds that must come before it. A new kind is one more line (its
+ * reader gets the payload bounds); unknown tags are skipped, so optional
+ * chunks need no new version. */
+enum { K_NET, K_META, K_ADAM, K_COUNT };
+static const struct {
+  char tag[5];
+  int (*read)(load_t *ld, rd_t *payload);
+  unsigned after;    /* bit k: kind k must precede */
+  int required;
+} kinds[K_COUNT] = {
+    [K_NET] = {"NET ", read_net, 0, 1},
+    [K_META] = {"META", read_meta, 0, 0},
+    [K_ADAM] = {"ADAM", read_adam, 1u << K_NET, 0},
+};
+
 int evsnn_model_load(const char *path, evsnn_net_t *net, char **meta, evsnn_adam_t *adam) {
   memset(net, 0, sizeof *net);
   if (meta) *meta = NULL;
@@ -184,7 +348,7 @@ int evsnn_model_load(const char *path, evsnn_net_t *net, char **meta, evsnn_adam
   int err = read_file(path, &data, &len);
   if (err) return err;
   rd_t r = {data, len, 0, path};
-  char *text = NULL;
+  load_t ld = {path, net, NULL, adam};
   if ((err = need(&r, 12, "the header"))) goto fail;
   if (memcmp(data, MAGIC, 8) != 0) {
     err = evsnn__fail(EVSNN_EFORMAT, "%s: byte 0: not an evsnn model (magic \"EVSNNMDL\" expected)", path);
@@ -200,77 +364,48 @@ int evsnn_model_load(const char *path, evsnn_net_t *net, char **meta, evsnn_adam
   if ((err = need(&r, 4, "the checksum"))) goto fail;
   uint32_t want = evsnn__le32(data + len - 4), got = (uint32_t)crc32(0L, data, (uInt)(len - 4));
   if (want != got) {
-    err = evsnn__fail(EVSNN_ECHECKSUM, "%s: CRC-32 %08x stored, %08x computed (corrupt or truncated)", path, want, got);
+    err = evsnn__fail(EVSNN_ECHECKSUM, "%s: byte %zu: CRC-32 %08x stored, %08x computed over bytes 0 to %zu (corrupt or "
+                      "truncated)", path, len - 4, want, got, len - 5);
     goto fail;
   }
   r.len = len - 4;
-  int have_net = 0;
+  unsigned seen = 0;
   while (r.at < r.len) {
+    size_t at = r.at;
     if ((err = need(&r, 12, "a chunk header"))) goto fail;
     char tag[5] = {0};
     memcpy(tag, r.p + r.at, 4);
     r.at += 4;
     uint64_t size = get_u64(&r);
-    size_t start = r.at;
     if ((err = need(&r, size, tag))) goto fail;
-    if (!strcmp(tag, "NET ")) {
-      if (have_net) {
-        err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: a second NET chunk", path, start - 12);
-        goto fail;
-      }
-      if ((err = need(&r, 4, "layer count"))) goto fail;
-      uint32_t L = get_u32(&r), sizes[EVSNN_MAX_LAYERS + 1];
-      if (L < 1 || L > EVSNN_MAX_LAYERS) {
-        err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: %u layers, expected 1 to %d", path, r.at - 4, L, EVSNN_MAX_LAYERS);
-        goto fail;
-      }
-      if ((err = need(&r, 4 * (L + 1) + 4 + 4 * L, "network sizes"))) goto fail;
-      for (uint32_t m = 0; m <= L; m++) sizes[m] = get_u32(&r);
-      float beta = get_f32(&r);
-      if ((err = evsnn_net_init(net, sizes, L + 1, beta))) goto fail;
-      for (uint32_t m = 0; m < L; m++) evsnn_net_set_threshold(net, m + 1, get_f32(&r));
-      if (r.at + 4 * evsnn_net_n_weights(net) != start + size) {
-        err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: NET chunk of %llu bytes does not match its sizes", path, start,
-                          (unsigned long long)size);
-        goto fail;
-      }
-      get_params(&r, net, net->params);
-      have_net = 1;
-    } else if (!strcmp(tag, "META")) {
-      free(text);
-      if (!(text = malloc(size + 1))) {
-        err = evsnn__fail(EVSNN_ENOMEM, "%s: metadata", path);
-        goto fail;
-      }
-      memcpy(text, r.p + r.at, size);
-      text[size] = '\0';
-    } else if (!strcmp(tag, "ADAM") && adam && !adam->n) {
-      size_t n = evsnn_net_n_weights(net);
-      if (!have_net || size != 8 + 16 + 8 * n) {
-        err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: ADAM chunk before NET or of the wrong size", path, start);
-        goto fail;
-      }
-      uint64_t t = get_u64(&r);
-      float lr = get_f32(&r);
-      if ((err = evsnn_adam_init(adam, net->n_params, lr))) goto fail;
-      adam->t = t;
-      adam->beta1 = get_f32(&r), adam->beta2 = get_f32(&r), adam->eps = get_f32(&r);
-      get_params(&r, net, adam->m);
-      get_params(&r, net, adam->v);
+    rd_t payload = {r.p, r.at + (size_t)size, r.at, path};
+    r.at += (size_t)size;
+    int k = 0;
+    while (k < K_COUNT && memcmp(kinds[k].tag, tag, 4) != 0) k++;
+    if (k == K_COUNT) continue; /* unknown: optional, skipped */
+    if (seen & 1u << k) {
+      err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: a second %s chunk", path, at, tag);
+      goto fail;
     }
-    /* Unknown chunks are skipped: later versions may add optional ones. */
-    r.at = start + size;
+    for (int b = 0; b < K_COUNT; b++)
+      if ((kinds[k].after & 1u << b) && !(seen & 1u << b)) {
+        err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: %s chunk before the %s chunk", path, at, tag, kinds[b].tag);
+        goto fail;
+      }
+    if ((err = kinds[k].read(&ld, &payload))) goto fail;
+    seen |= 1u << k;
   }
-  if (!have_net) {
-    err = evsnn__fail(EVSNN_ECORRUPT, "%s: no NET chunk", path);
-    goto fail;
-  }
-  if (meta) *meta = text ? text : calloc(1, 1);
-  else free(text);
+  for (int k = 0; k < K_COUNT; k++)
+    if (kinds[k].required && !(seen & 1u << k)) {
+      err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: no %s chunk", path, len - 4, kinds[k].tag);
+      goto fail;
+    }
+  if (meta) *meta = ld.text ? ld.text : calloc(1, 1);
+  else free(ld.text);
   free(data);
   return 0;
 fail:
-  free(text);
+  free(ld.text);
   free(data);
   evsnn_net_free(net);
   if (adam) evsnn_adam_free(adam);
