@@ -388,10 +388,6 @@ static int kind_reconstruct(const opts_t *o) {
   evsnn_dataset_t test = {0};
   int rc = load_test(o, NULL, &test, 1);
   if (rc) return rc;
-  if (!test.pixels) {
-    evsnn_dataset_free(&test);
-    return fail("%s: event recordings, not images: nothing to rebuild", o->data);
-  }
   size_t px = (size_t)test.rows * test.cols;
   uint8_t *rebuilt = malloc(px * o->n_recon);
   double mae[MAX_RECON];

@@ -38,7 +38,7 @@ int plot_log_read(plot_log_t *log, FILE *f) {
       if (!strcmp(tok, columns[j])) col[j] = ncol;
   for (int j = 0; j < 4; j++)
     if (col[j] < 0)
-      return evsnn__fail(EVSNN_EFORMAT, "line 1: no column '%s': not a training log (evsnn train --log)", columns[j]);
+      return evsnn__fail(EVSNN_EFORMAT, "line 1: no column '%s', which evsnn train --log writes", columns[j]);
   for (unsigned ln = 2; fgets(line, sizeof line, f); ln++) {
     line[strcspn(line, "\r\n")] = 0;
     if (!line[0]) continue;

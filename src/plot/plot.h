@@ -178,7 +178,9 @@ typedef struct {
   int32_t label;           /* the true class, drawn last, black and thick; -1: none */
   const uint8_t *image;    /* the input as a grey image beside the legend, or NULL */
   uint32_t image_w, image_h;
-  /* A second panel, when n_hid > 0: hidden neurons with their threshold. */
+  /* A second panel, when n_hid > 0: neurons of the first hidden layer with
+   * their threshold, titled as picked with plot_pick_neurons near T/4
+   * spikes ("firing about every 4th step"). */
   uint32_t n_hid;
   const double *h;         /* (T + 1) x n_hid potentials after reset */
   const uint8_t *fired;    /* (T + 1) x n_hid: 1 where the neuron spiked */
@@ -208,8 +210,9 @@ typedef struct {
 } plot_spikes_t;
 
 /* One raster per population, side by side, spikes per step under each.
- * Steps are drawn 1..T. CAIRO_STATUS_INVALID_INDEX (nothing drawn) for a
- * spike outside the steps or its population. Default canvas 1200 x 720. */
+ * Steps are drawn 1..T. CAIRO_STATUS_INVALID_SIZE for no populations or
+ * T = 0, CAIRO_STATUS_INVALID_INDEX for a spike outside the steps or its
+ * population; then nothing is drawn. Default canvas 1200 x 720. */
 int plot_raster(plot_canvas_t *c, const plot_spikes_t *pops, size_t n_pops, uint32_t T, const char *subtitle);
 
 /* -------------------------------------------------------- reconstruct ---- */
@@ -229,7 +232,8 @@ int plot_reconstruct(plot_canvas_t *c, const uint8_t *image, const uint8_t *rebu
 /* ------------------------------------------------------------ anytime ---- */
 
 /* Test accuracy when deciding after k = 1..T steps (accuracy[k - 1], a
- * fraction), as evsnn_test_accuracy's anytime array. Default 860 x 500. */
+ * fraction), as evsnn_test_accuracy's anytime array; T >= 1. Default
+ * canvas 860 x 500. */
 int plot_anytime(plot_canvas_t *c, const double *accuracy, uint32_t T, const char *subtitle);
 
 /* ------------------------------------------------------------- events ---- */
@@ -292,7 +296,8 @@ typedef struct {
 
 /* Spike rate per neuron and step of each population, and synaptic
  * operations against dense MACs per projection, per sample over `samples`
- * samples of T steps. Default canvas 1100 x 480. */
+ * samples of T steps. CAIRO_STATUS_INVALID_SIZE (nothing drawn) with
+ * neither populations nor projections. Default canvas 1100 x 480. */
 int plot_sparsity(plot_canvas_t *c, const plot_pop_count_t *pops, size_t n_pops, const plot_proj_count_t *projs,
                   size_t n_projs, double samples, uint32_t T, const char *subtitle);
 

@@ -7,6 +7,7 @@
 #include "plot/plot.h"
 
 int plot_raster(plot_canvas_t *c, const plot_spikes_t *pops, size_t n_pops, uint32_t T, const char *subtitle) {
+  if (!n_pops || !T) return CAIRO_STATUS_INVALID_SIZE;
   for (size_t m = 0; m < n_pops; m++)
     for (size_t i = 0; i < pops[m].n; i++)
       if (pops[m].step[i] >= T || pops[m].neuron[i] >= plot_pop_size(&pops[m].pop)) return CAIRO_STATUS_INVALID_INDEX;

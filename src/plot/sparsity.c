@@ -11,8 +11,9 @@
 int plot_sparsity(plot_canvas_t *c, const plot_pop_count_t *pops, size_t n_pops, const plot_proj_count_t *projs,
                   size_t n_projs, double samples, uint32_t T, const char *subtitle) {
   size_t most = n_pops > n_projs ? n_pops : n_projs;
+  if (!most) return CAIRO_STATUS_INVALID_SIZE;
   char *names = malloc(most * (CAT + sizeof(char *))), lab[64];
-  double *rate = malloc(n_pops * sizeof(double) + 1), rmax = 0, opmax = 0;
+  double *rate = malloc(most * sizeof(double)), rmax = 0, opmax = 0;
   if (!names || !rate) {
     free(names), free(rate);
     return CAIRO_STATUS_NO_MEMORY;
