@@ -141,6 +141,12 @@ static int close_canvas(const opts_t *o, plot_canvas_t *c, int st) {
   return 0;
 }
 
+/* The name a spiking layer has in the pictures: input, hidden 1, ... */
+static void layer_name(char *buf, size_t cap, uint32_t m) {
+  if (m == 0) snprintf(buf, cap, "input");
+  else snprintf(buf, cap, "hidden %u", m);
+}
+
 /* ------------------------------------------------------------- curves ---- */
 
 static int kind_curves(const opts_t *o) {
@@ -320,12 +326,11 @@ static int record_spikes(const char *path, const evsnn_net_t *net, const spikes_
 static int draw_raster(const opts_t *o, const evsnn_net_t *net, const spikes_t *s, uint32_t T, const char *sub) {
   plot_spikes_t pops[EVSNN_MAX_LAYERS];
   char names[EVSNN_MAX_LAYERS][16];
-  uint32_t *step = malloc((s->n ? s->n : 1) * 2 * sizeof(uint32_t)), *neuron = step + (s->n ? s->n : 1);
+  size_t cap = s->n ? s->n : 1, at = 0;
+  uint32_t *step = malloc(2 * cap * sizeof(uint32_t)), *neuron = step + cap;
   if (!step) return cli_fail(EVSNN_ENOMEM, "plot raster");
-  size_t at = 0;
   for (uint32_t m = 0; m < s->n_layers; m++) {
-    if (m == 0) snprintf(names[m], sizeof names[m], "input");
-    else snprintf(names[m], sizeof names[m], "hidden %u", m);
+    layer_name(names[m], sizeof names[m], m);
     plot_spikes_t *p = &pops[m];
     *p = (plot_spikes_t){{names[m], 1, 1, net->sizes[m]}, 0, step + at, neuron + at};
     for (size_t i = 0; i < s->n; i++) {
@@ -558,8 +563,7 @@ static int kind_sparsity(const opts_t *o) {
   plot_pop_count_t pops[EVSNN_MAX_LAYERS];
   plot_proj_count_t projs[EVSNN_MAX_LAYERS];
   for (uint32_t m = 0; m < L; m++) {
-    if (m == 0) snprintf(names[m], sizeof names[m], "input");
-    else snprintf(names[m], sizeof names[m], "hidden %u", m);
+    layer_name(names[m], sizeof names[m], m);
     snprintf(names[L + m], sizeof names[L + m], "W%u", m + 1);
     pops[m] = (plot_pop_count_t){{names[m], 1, 1, net.sizes[m]}, cnt.spikes[m]};
     projs[m] = (plot_proj_count_t){names[L + m], net.sizes[m], net.sizes[m + 1], cnt.synops[m], cnt.dense_macs[m]};
