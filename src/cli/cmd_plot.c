@@ -325,7 +325,7 @@ static int record_spikes(const char *path, const evsnn_net_t *net, const spikes_
  * pairs, in the records' order. */
 static int draw_raster(const opts_t *o, const evsnn_net_t *net, const spikes_t *s, uint32_t T, const char *sub) {
   plot_spikes_t pops[EVSNN_MAX_LAYERS];
-  char names[EVSNN_MAX_LAYERS][16];
+  char names[EVSNN_MAX_LAYERS][24];
   size_t cap = s->n ? s->n : 1, at = 0;
   uint32_t *step = malloc(2 * cap * sizeof(uint32_t)), *neuron = step + cap;
   if (!step) return cli_fail(EVSNN_ENOMEM, "plot raster");
@@ -559,7 +559,7 @@ static int kind_sparsity(const opts_t *o) {
   }
   /* The spiking layers (input and hidden) and the weight layers W1..WL. */
   double n = test.n ? test.n : 1;
-  char names[2 * EVSNN_MAX_LAYERS][16], sub[256];
+  char names[2 * EVSNN_MAX_LAYERS][24], sub[256];
   plot_pop_count_t pops[EVSNN_MAX_LAYERS];
   plot_proj_count_t projs[EVSNN_MAX_LAYERS];
   for (uint32_t m = 0; m < L; m++) {
