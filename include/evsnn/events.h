@@ -161,4 +161,26 @@ int evsnn_event_records_encode(int64_t *last_t, const evsnn_event_t *ev, size_t 
 int evsnn_event_records_decode(int64_t *t, const uint8_t *p, size_t len, evsnn_event_t *ev, size_t cap,
                                size_t *n, size_t *used);
 
+/* ------------------------------------------------------ spike records ---- */
+
+/* A network's spikes as an event file of kind SPIKES, one event per spike:
+ * x = the neuron, y = its layer (0 = the input), p = 1, t in microseconds.
+ * t is the recording's own time when a recording drove the network (evsnn
+ * replay --out), and step k at k x EVSNN_SPIKE_STEP_US when discrete steps
+ * did (evsnn plot raster --record). Writers and readers of spike records
+ * go through these functions, so the convention lives here only. */
+#define EVSNN_SPIKE_STEP_US 1000
+
+/* The header of a recording of layers first..n_layers-1 of a network whose
+ * layers have sizes[0..n_layers-1]: width = the widest recorded layer,
+ * height = n_layers, one channel, kind SPIKES, format "evsnn". */
+void evsnn_spike_info(evsnn_event_info_t *info, const uint32_t *sizes, uint32_t first, uint32_t n_layers,
+                      int32_t label, const char *meta);
+/* One spike as an event. EVSNN_ERANGE when the layer or the neuron does not
+ * fit the record's 16 bits; then *e is unchanged. */
+int evsnn_spike_event(evsnn_event_t *e, int64_t t, uint32_t layer, uint32_t neuron);
+/* The layer and neuron of a spike record (unchecked: compare them with the
+ * network's sizes). */
+void evsnn_spike_decode(const evsnn_event_t *e, uint32_t *layer, uint32_t *neuron);
+
 #endif

@@ -81,12 +81,14 @@ static void on_decision(void *ud, int64_t t, uint32_t cls) {
 static void on_spike(void *ud, int64_t t, uint32_t layer, uint32_t neuron) {
   replay_t *rp = ud;
   if (!rp->w || rp->err) return;
-  evsnn_event_t *e = &rp->out[rp->n_out++];
-  memset(e, 0, sizeof *e);
-  e->t = t, e->x = (uint16_t)neuron, e->y = (uint16_t)layer, e->p = 1;
-  if (rp->n_out == sizeof rp->out / sizeof rp->out[0]) {
+  int err = evsnn_spike_event(&rp->out[rp->n_out], t, layer, neuron);
+  if (err) {
+    rp->err = cli_fail(err, "replay --out");
+    return;
+  }
+  if (++rp->n_out == sizeof rp->out / sizeof rp->out[0]) {
     rp->spikes_out += rp->n_out;
-    int err = evsnn_event_write(rp->w, rp->out, rp->n_out);
+    err = evsnn_event_write(rp->w, rp->out, rp->n_out);
     rp->n_out = 0;
     if (err) rp->err = cli_fail(err, "replay --out");
   }
@@ -140,9 +142,11 @@ static int feed(replay_t *rp, const evsnn_event_t *e) {
   rp->events++;
   rp->t_last = e->t;
   if (rp->spikes_in) {
-    if (e->y != rp->layer) return rp->dropped++, 0;
+    uint32_t layer, neuron;
+    evsnn_spike_decode(e, &layer, &neuron);
+    if (layer != rp->layer) return rp->dropped++, 0;
     rp->used++;
-    return evsnn_ctime_inject(&rp->ct, e->t, e->y, e->x);
+    return evsnn_ctime_inject(&rp->ct, e->t, layer, neuron);
   }
   int64_t j = evsnn_sensor_map_index(&rp->map, e);
   if (j < 0) return rp->dropped++, 0;
@@ -311,10 +315,8 @@ int evsnn_cmd_replay(int argc, char **argv) {
     goto out;
   }
   if (out) {
-    uint32_t widest = 0;
-    for (uint32_t m = 1; m < net.n_layers; m++) widest = net.sizes[m] > widest ? net.sizes[m] : widest;
-    evsnn_event_info_t oi = {.format = "evsnn", .width = widest, .height = net.n_layers, .channels = 1,
-                             .kind = EVSNN_EVENTS_SPIKES, .label = info->label, .meta = ""};
+    evsnn_event_info_t oi;
+    evsnn_spike_info(&oi, net.sizes, 1, net.n_layers, info->label, "");
     if ((err = evsnn_event_writer_open(&rp->w, out, &oi))) {
       rc = cli_fail(err, out);
       goto out;
