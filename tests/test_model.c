@@ -120,9 +120,10 @@ Test(model, every_corruption_is_named) {
   poke(0, 0x20);
   cr_expect_eq(load_err(), EVSNN_EFORMAT);
   poke(0, 0x20);
-  poke(8, 0x03);
+  poke(8, 0x01); /* version 3 */
   cr_expect_eq(load_err(), EVSNN_EVERSION);
-  cr_expect(strstr(evsnn_error_detail(), "version 2") != NULL, "%s", evsnn_error_detail());
+  cr_expect(strstr(evsnn_error_detail(), "model version 3, this evsnn reads versions 1 to 2") != NULL, "%s",
+            evsnn_error_detail());
   unlink(path);
   cr_expect_eq(load_err(), EVSNN_ENOENT);
   evsnn_net_free(&a);
@@ -418,7 +419,7 @@ Test(model, clause_14_net_required) {
 Test(model, clause_15_unknown_chunks_skipped_and_old_files_load) {
   file_t f = f_begin(), net = small_payload(), x = {0};
   f_put(&x, "a later version's optional chunk", 32);
-  f_chunk(&f, "GRPH", &x);
+  f_chunk(&f, "FUTR", &x);
   f_chunk(&f, "NET ", &net);
   f_chunk(&f, "XTRA", &x);
   f_write(&f);
@@ -452,10 +453,148 @@ Test(model, check_names_the_bad_parameter) {
   *evsnn_net_w(&a, 2, 4, 16) = NAN;
   cr_expect_eq(evsnn_model_check(&a, "imported.nir"), EVSNN_ECORRUPT);
   cr_expect_str_eq(evsnn_error_detail(), "imported.nir: layer 2: weight from neuron 16 to neuron 4 is nan, not finite");
-  a.layer[1].threshold = -INFINITY;
+  evsnn_net_set_threshold(&a, 2, -INFINITY);
   cr_expect_eq(evsnn_model_check(&a, NULL), EVSNN_ECORRUPT);
   cr_expect_str_eq(evsnn_error_detail(), "network: layer 2: threshold -inf is not finite");
   cr_expect_eq(evsnn_model_save(path, &a, NULL, NULL), 0, "saving is not checked, so the loader's check is tested");
   expect_refused(EVSNN_ECORRUPT, "layer 2: threshold -inf is not finite", 0);
   evsnn_net_free(&a);
+}
+
+/* ------------------------------------------------------ version 2 ---- */
+
+/* Magic and version 2. */
+static file_t f_begin2(void) {
+  file_t f = {0};
+  f_put(&f, "EVSNNMDL", 8);
+  f_u32(&f, 2);
+  return f;
+}
+
+/* A GRPH payload: the description, then P and (beta, threshold) for each
+ * non-input population. */
+static file_t grph_payload(const char *desc, uint32_t P, float beta, float th) {
+  file_t f = {0};
+  f_u32(&f, (uint32_t)strlen(desc));
+  f_put(&f, desc, strlen(desc));
+  f_u32(&f, P);
+  for (uint32_t m = 1; m < P; m++) f_f32(&f, beta), f_f32(&f, th);
+  return f;
+}
+
+static file_t parm_payload(uint64_t n, float w) {
+  file_t f = {0};
+  for (uint64_t k = 0; k < n; k++) f_f32(&f, k == 5 ? w : 0.125f);
+  return f;
+}
+
+/* The graph of the tests below: 3 -> dense2 lif -> dense2 li, 10 weights. */
+#define SMALL_GRAPH "3 dense2 lif dense2 li"
+
+Test(model, v2_graphs_round_trip_bit_for_bit) {
+  const char *descs[] = {"2x9x9 conv4c3s2p1 lif[th=0.5] pool2 conv3c2 if[reset=subtract] flatten dense5 li",
+                         "6 dense7 lif[beta=0.9,th=0.25] rec dense3 li"};
+  for (int d = 0; d < 2; d++) {
+    evsnn_net_t a, b;
+    cr_assert_eq(evsnn_net_parse(&a, descs[d]), 0, "%s", evsnn_error_detail());
+    evsnn_net_init_params(&a, 3, EVSNN_INIT_FANIN, NULL);
+    evsnn_net_set_threshold(&a, 1, 0.3125f);
+    evsnn_adam_t opt, opt2;
+    cr_assert_eq(evsnn_adam_init(&opt, a.n_params, 1e-3f), 0);
+    evsnn_adam_step(&opt, a.params, a.params);
+    cr_assert_eq(evsnn_model_save(path, &a, "k=v\n", &opt), 0, "%s", evsnn_error_detail());
+    cr_assert_eq(evsnn_model_load(path, &b, NULL, &opt2), 0, "%s", evsnn_error_detail());
+    char da[256], db[256];
+    evsnn_net_describe(&a, da, sizeof da), evsnn_net_describe(&b, db, sizeof db);
+    cr_expect_str_eq(db, da);
+    cr_assert_eq(b.n_params, a.n_params);
+    cr_expect(memcmp(a.params, b.params, sizeof(float) * a.n_params) == 0);
+    cr_expect(memcmp(opt.v, opt2.v, sizeof(float) * a.n_params) == 0);
+    for (uint32_t m = 1; m < a.n_pops; m++)
+      cr_expect(a.pop[m].threshold == b.pop[m].threshold && a.pop[m].beta == b.pop[m].beta, "%s: population %u", da, m);
+    evsnn_adam_free(&opt), evsnn_adam_free(&opt2);
+    evsnn_net_free(&a), evsnn_net_free(&b);
+  }
+}
+
+Test(model, v2_chunks_in_their_version_and_order) {
+  file_t f = f_begin2(), g = grph_payload(SMALL_GRAPH, 3, 0.5f, 1.0f), w = parm_payload(10, 0.125f), net = small_payload();
+  f_chunk(&f, "GRPH", &g);
+  f_chunk(&f, "PARM", &w);
+  f_write(&f);
+  expect_loads(0);
+  f = f_begin2();
+  f_chunk(&f, "PARM", &w);
+  f_chunk(&f, "GRPH", &g);
+  f_write(&f);
+  expect_refused(EVSNN_ECORRUPT, "byte 12: PARM chunk before the GRPH chunk", 0);
+  f = f_begin2();
+  f_chunk(&f, "NET ", &net);
+  f_write(&f);
+  expect_refused(EVSNN_ECORRUPT, "byte 12: a NET  chunk in a version 2 file", 0);
+  f = f_begin();
+  f_chunk(&f, "NET ", &net);
+  f_chunk(&f, "PARM", &w);
+  f_write(&f);
+  expect_refused(EVSNN_ECORRUPT, "a PARM chunk in a version 1 file", 0);
+  f = f_begin2();
+  f_chunk(&f, "GRPH", &g);
+  f_write(&f);
+  expect_refused(EVSNN_ECORRUPT, "no PARM chunk", 0);
+  free(g.p), free(w.p), free(net.p);
+}
+
+Test(model, clause_16_graph_chunk) {
+  struct { file_t g; const char *says; } bad[] = {
+      {grph_payload("3 dense2 lif dense2", 3, 0.5f, 1.0f), "byte 28: network description, token 4 'dense2': the description ends here"},
+      {grph_payload(SMALL_GRAPH, 4, 0.5f, 1.0f), "4 populations, the description has 3"},
+      {grph_payload(SMALL_GRAPH, 3, 1.5f, 1.0f), "byte 54: layer 1: leak beta 1.5 outside [0, 1]"},
+      {grph_payload(SMALL_GRAPH, 3, 0.5f, NAN), "byte 58: layer 1: threshold nan is not finite"},
+      /* A description of 2 x 65,535 x 65,535 weights in a file of 100 bytes. */
+      {grph_payload("65535 dense65535 lif dense2 li", 3, 0.5f, 1.0f), "parameters, more than the"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    file_t f = f_begin2(), w = parm_payload(10, 0.125f);
+    f_chunk(&f, "GRPH", &bad[i].g);
+    f_chunk(&f, "PARM", &w);
+    f_write(&f);
+    struct rusage before, after;
+    getrusage(RUSAGE_SELF, &before);
+    expect_refused(EVSNN_ECORRUPT, bad[i].says, 0);
+    getrusage(RUSAGE_SELF, &after);
+    cr_expect_lt(after.ru_maxrss - before.ru_maxrss, 64 * 1024, "case %zu: no large allocation (%ld KiB)", i,
+                 after.ru_maxrss - before.ru_maxrss);
+    free(bad[i].g.p), free(w.p);
+  }
+  file_t g = {0}, f = f_begin2();
+  f_u32(&g, 5), f_put(&g, "3 d\0x", 5), f_u32(&g, 3);
+  f_chunk(&f, "GRPH", &g);
+  f_write(&f);
+  expect_refused(EVSNN_ECORRUPT, "byte 28: a NUL inside the network description", 0);
+  free(g.p);
+  g = (file_t){0}, f = f_begin2();
+  f_u32(&g, 0);
+  f_chunk(&f, "GRPH", &g);
+  f_write(&f);
+  expect_refused(EVSNN_ECORRUPT, "byte 24: a network description of 0 bytes", 0);
+  free(g.p);
+}
+
+Test(model, clause_17_parameters_length_and_finite) {
+  file_t f = f_begin2(), g = grph_payload(SMALL_GRAPH, 3, 0.5f, 1.0f), w = parm_payload(9, 0.125f);
+  size_t at = f_chunk(&f, "GRPH", &g);
+  (void)at;
+  f_chunk(&f, "PARM", &w);
+  f_write(&f);
+  expect_refused(EVSNN_ECORRUPT, "PARM chunk of 36 bytes, the network's 10 parameters need 40", 0);
+  free(w.p);
+  f = f_begin2(), w = parm_payload(10, INFINITY);
+  f_chunk(&f, "GRPH", &g);
+  size_t parm = f_chunk(&f, "PARM", &w);
+  f_write(&f);
+  char want[96];
+  /* Parameter 5 of the first projection: column 2 (input 2), neuron 1. */
+  snprintf(want, sizeof want, "byte %zu: layer 1: weight from neuron 2 to neuron 1 is inf", parm + 20);
+  expect_refused(EVSNN_ECORRUPT, want, 0);
+  free(g.p), free(w.p);
 }

@@ -9,7 +9,8 @@
 #include "evsnn/net.h"
 #include "evsnn/train.h"
 
-#define EVSNN_MODEL_VERSION 1
+/* Written: 2 (a graph). Read: 1 (0.1.0's chains) and 2. */
+#define EVSNN_MODEL_VERSION 2
 
 /* Writes PATH.tmp, then renames it over path, so a crash never leaves a
  * half-written model. meta may be NULL; adam may be NULL (no resume state). */
