@@ -204,7 +204,9 @@ static void pump(replay_t *rp) {
       const evsnn_event_t *e = &c->ev[c->pos];
       if (stop_requested(rp)) return;
       if (rp->speed > 0 && rp->started) {
-        uint64_t due = rp->t_wall0 + (uint64_t)((double)(e->t - rp->t0) * 1e3 / rp->speed);
+        /* Capped at 2^62 ns (146 years) on: a tiny --speed must not overflow the cast. */
+        double ahead = (double)(e->t - rp->t0) * 1e3 / rp->speed;
+        uint64_t due = rp->t_wall0 + (ahead < 0x1p62 ? (uint64_t)ahead : UINT64_C(1) << 62);
         uint64_t now = uv_hrtime();
         if (due > now + 500000) { /* more than 0.5 ms ahead: sleep */
           uv_timer_start(&rp->timer, on_timer, (due - now) / 1000000, 0);
