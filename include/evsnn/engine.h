@@ -37,7 +37,7 @@ typedef enum { EVSNN_ENGINE_EVENT = 0, EVSNN_ENGINE_DENSE = 1, EVSNN_ENGINE_DENS
 typedef struct evsnn_counts_s {
   uint64_t steps;
   uint64_t spikes[EVSNN_MAX_LAYERS + 1];   /* [0] input spikes, [m] layer m */
-  uint64_t synops[EVSNN_MAX_LAYERS];       /* [m-1]: column adds into layer m x fan-out */
+  uint64_t synops[EVSNN_MAX_LAYERS];       /* [m-1]: column adds into layer m x fan-out, in every engine */
   uint64_t dense_macs[EVSNN_MAX_LAYERS];   /* [m-1]: n_in x n_out per step */
 } evsnn_counts_t;
 

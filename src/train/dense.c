@@ -27,6 +27,7 @@ void evsnn__dense_forward(evsnn_trainer_t *tr, const evsnn_input_t *in) {
     memset(b0, 0, sizeof(float) * net->sizes[0]);
     for (uint32_t s = 0; s < n_in; s++) b0[list[s]] = 1.0f;
     tr->counts.spikes[0] += n_in;
+    uint32_t n_pre = n_in; /* synops as the event trainer counts them: spikes arriving x fan-out */
     for (uint32_t m = 0; m < L; m++) {
       const evsnn_layer_t *l = &net->layer[m];
       float *v = tr->v[m];
@@ -34,7 +35,7 @@ void evsnn__dense_forward(evsnn_trainer_t *tr, const evsnn_input_t *in) {
       cblas_sscal((int)l->n_out, net->beta, v, 1); /* (4) */
       cblas_sgemv(CblasColMajor, CblasNoTrans, (int)l->n_out, (int)l->n_in, 1.0f, l->W, (int)l->ld, b, 1, 1.0f, v,
                   1); /* (3) */
-      tr->counts.synops[m] += (uint64_t)l->n_in * l->n_out;
+      tr->counts.synops[m] += (uint64_t)n_pre * l->n_out;
       tr->counts.dense_macs[m] += (uint64_t)l->n_in * l->n_out;
       if (m + 1 == L) break;
       float *fp = tr->fprime[m] + (size_t)k * l->ld, *out = tr->raster[m + 1] + (size_t)k * l->ld;
@@ -47,6 +48,7 @@ void evsnn__dense_forward(evsnn_trainer_t *tr, const evsnn_input_t *in) {
       }
       tr->start[m + 1][k + 1] = tr->start[m + 1][k] + ns;
       tr->counts.spikes[m + 1] += ns;
+      n_pre = ns;
     }
   }
   tr->counts.steps += tr->T;
