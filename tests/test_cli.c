@@ -1,8 +1,10 @@
 /* The evsnn command as a user meets it: exit codes and one-line errors for
  * bad input, a tiny training run's JSON summary, and the JSON writer behind
  * every --json (src/cli/json.c), directly and through each command, with
- * jansson as the independent parser. Runs the built binary. */
+ * jansson as the independent parser; the man page against --help. Runs the
+ * built binary. */
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -631,4 +633,88 @@ Test(cli_json, every_command_parses_with_a_hostile_path, .timeout = 120) {
 
   snprintf(args, sizeof args, "rm -rf '%s'", base);
   cr_expect_eq(system(args), 0);
+}
+
+/* ------------------------------------------------------- man page ---- */
+
+/* The options named in text ("--name" not inside a longer word), as one
+ * string of " --name " entries; roff's "\-" counts as "-", its font
+ * changes ("\fR") as nothing. */
+static void options_in(const char *text, size_t len, char *set, size_t cap) {
+  set[0] = '\0';
+  char plain[65536];
+  size_t n = 0;
+  for (size_t i = 0; i < len && n + 1 < sizeof plain; i++) {
+    if (text[i] != '\\') plain[n++] = text[i];
+    else if (i + 1 < len && text[i + 1] == 'f') i += 2; /* a font change, \fR */
+  }
+  plain[n] = '\0';
+  for (const char *p = plain; (p = strstr(p, "--"));) {
+    int word = p > plain && (isalnum((unsigned char)p[-1]) || p[-1] == '-');
+    const char *q = p + 2;
+    while (islower((unsigned char)*q) || isdigit((unsigned char)*q) || *q == '-') q++;
+    while (q > p + 2 && q[-1] == '-') q--;
+    char name[64];
+    if (!word && q > p + 2 && islower((unsigned char)p[2]) && (size_t)(q - p) < sizeof name - 2) {
+      snprintf(name, sizeof name, " %.*s ", (int)(q - p), p);
+      if (!strstr(set, name) && strcmp(name, " --help ")) strncat(set, name, cap - strlen(set) - 1);
+    }
+    p = q > p + 2 ? q : p + 2;
+  }
+}
+
+/* Each entry of a that is not in b, into missing. */
+static void missing_from(const char *a, const char *b, char *missing, size_t cap) {
+  missing[0] = '\0';
+  for (const char *p = a; (p = strchr(p, ' ')) && p[1];) {
+    const char *q = strchr(p + 1, ' ');
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)(q - p + 1), p);
+    if (!strstr(b, name)) strncat(missing, name, cap - strlen(missing) - 1);
+    p = q;
+  }
+}
+
+/* man/evsnn.1 has a section (.SS) per subcommand that `evsnn --help`
+ * lists, and no other; each names exactly the options `evsnn CMD --help`
+ * names. */
+Test(cli, man_page_and_help_agree) {
+  const char *src = getenv("EVSNN_SRCDIR");
+  char path[4096];
+  snprintf(path, sizeof path, "%s/man/evsnn.1", src ? src : ".");
+  FILE *f = fopen(path, "r");
+  cr_assert(f, "%s: cannot open", path);
+  static char man[65536], out[65536], err[4096];
+  size_t len = fread(man, 1, sizeof man - 1, f);
+  man[len] = '\0';
+  fclose(f);
+  cr_assert_eq(run("--help", out, sizeof out, err, sizeof err), 0);
+  int commands = 0;
+  for (const char *line = strchr(out, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+    char cmd[32], head[64];
+    if (line[1] != ' ' || sscanf(line + 1, " %31s", cmd) != 1) continue; /* the commands are indented */
+    commands++;
+    snprintf(head, sizeof head, "\n.SS %s\n", cmd);
+    const char *sec = strstr(man, head);
+    cr_expect(sec, "man page: no section for %s", cmd);
+    if (!sec) continue;
+    sec += strlen(head);
+    const char *end = sec;
+    while ((end = strstr(end, "\n.S")) && end[3] != 'S' && end[3] != 'H') end++;
+    if (!end) end = man + len;
+    char args[64], from_help[4096], from_man[4096], missing[4096];
+    snprintf(args, sizeof args, "%s --help", cmd);
+    cr_assert_eq(run(args, out + 32768, 32768, err, sizeof err), 0, "%s", args);
+    options_in(out + 32768, strlen(out + 32768), from_help, sizeof from_help);
+    options_in(sec, (size_t)(end - sec), from_man, sizeof from_man);
+    cr_expect(strlen(from_help) > 4, "%s --help names no option", cmd);
+    missing_from(from_help, from_man, missing, sizeof missing);
+    cr_expect_str_empty(missing, "%s: in --help, not in the man page:%s", cmd, missing);
+    missing_from(from_man, from_help, missing, sizeof missing);
+    cr_expect_str_empty(missing, "%s: in the man page, not in --help:%s", cmd, missing);
+  }
+  int sections = 0;
+  for (const char *p = man; (p = strstr(p, "\n.SS ")); p++) sections++;
+  cr_expect_eq(sections, commands, "%d man sections for %d commands", sections, commands);
+  cr_expect_geq(commands, 10);
 }
