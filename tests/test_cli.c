@@ -445,18 +445,35 @@ Test(cli, events_convert_to_nmnist_bin) {
 
 /* ------------------------------------------------------------ JSON ---- */
 
+/* A document written into memory: an object opened, members added through
+ * j, closed by memdoc_close, which returns the text (the caller frees it). */
+typedef struct {
+  char *buf;
+  size_t len;
+  FILE *f;
+  cli_json_t j;
+} memdoc_t;
+
+static void memdoc_open(memdoc_t *d) {
+  d->buf = NULL, d->len = 0;
+  d->f = open_memstream(&d->buf, &d->len);
+  cr_assert(d->f);
+  cli_json_start(&d->j, d->f);
+  cli_json_object(&d->j, NULL);
+}
+
+static char *memdoc_close(memdoc_t *d) {
+  cli_json_end(&d->j);
+  fclose(d->f);
+  return d->buf;
+}
+
 /* The writer's {key: value}, parsed back by jansson. */
 static json_t *json_roundtrip(const char *key, const char *value, char **text) {
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  cr_assert(f);
-  cli_json_t j;
-  cli_json_start(&j, f);
-  cli_json_object(&j, NULL);
-  cli_json_string(&j, key, value);
-  cli_json_end(&j);
-  fclose(f);
+  memdoc_t d;
+  memdoc_open(&d);
+  cli_json_string(&d.j, key, value);
+  char *buf = memdoc_close(&d);
   json_error_t e;
   json_t *doc = json_loads(buf, 0, &e);
   cr_assert(doc && json_object_size(doc) == 1, "%s does not parse: %s at %d", buf, e.text, e.position);
@@ -499,33 +516,28 @@ Test(cli_json, strings_survive_a_real_parser) {
 /* Nesting, commas, every kind of value, and numbers printed as the format
  * says; what JSON cannot hold (NaN, infinities) is null. */
 Test(cli_json, structure_and_numbers) {
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  cr_assert(f);
-  cli_json_t j;
-  cli_json_start(&j, f);
-  cli_json_object(&j, NULL);
-  cli_json_number(&j, "acc", "%.6f", 0.5);
-  cli_json_array(&j, "empty");
-  cli_json_end(&j);
-  cli_json_array(&j, "pairs");
+  memdoc_t d;
+  memdoc_open(&d);
+  cli_json_t *j = &d.j;
+  cli_json_number(j, "acc", "%.6f", 0.5);
+  cli_json_array(j, "empty");
+  cli_json_end(j);
+  cli_json_array(j, "pairs");
   for (int i = 0; i < 2; i++) {
-    cli_json_array(&j, NULL);
-    cli_json_int(&j, NULL, -i);
-    cli_json_uint(&j, NULL, UINT64_MAX);
-    cli_json_end(&j);
+    cli_json_array(j, NULL);
+    cli_json_int(j, NULL, -i);
+    cli_json_uint(j, NULL, UINT64_MAX);
+    cli_json_end(j);
   }
-  cli_json_end(&j);
-  cli_json_object(&j, "o");
-  cli_json_bool(&j, "t", true);
-  cli_json_bool(&j, "f", false);
-  cli_json_number(&j, "nan", "%g", NAN);
-  cli_json_number(&j, "inf", "%.1f", -INFINITY);
-  cli_json_number(&j, "big", "%g", 1e6);
-  cli_json_end(&j);
-  cli_json_end(&j);
-  fclose(f);
+  cli_json_end(j);
+  cli_json_object(j, "o");
+  cli_json_bool(j, "t", true);
+  cli_json_bool(j, "f", false);
+  cli_json_number(j, "nan", "%g", NAN);
+  cli_json_number(j, "inf", "%.1f", -INFINITY);
+  cli_json_number(j, "big", "%g", 1e6);
+  cli_json_end(j);
+  char *buf = memdoc_close(&d);
   cr_expect_str_eq(buf, "{\"acc\": 0.500000, \"empty\": [], \"pairs\": [[0, 18446744073709551615], "
                         "[-1, 18446744073709551615]], \"o\": {\"t\": true, \"f\": false, \"nan\": null, "
                         "\"inf\": null, \"big\": 1e+06}}\n");
