@@ -594,9 +594,21 @@ Test(cli_json, every_command_parses_with_a_hostile_path, .timeout = 120) {
   cr_expect(doc && json_integer_value(json_object_get(doc, "epoch")) == 1, "log: %s", e.text);
   json_decref(doc);
 
-  cr_assert_eq(run("test --model \"$H/m.evsnn\" --data datasets/sample --limit 20 --json", out, sizeof out, err,
-                   sizeof err), 0, "%s", err);
-  json_decref(last_json_line(out));
+  /* Both engines count synops as spikes delivered x fan-out (784-300-300-10). */
+  static const char *const engines[] = {"event", "dense"};
+  for (int en = 0; en < 2; en++) {
+    snprintf(args, sizeof args, "test --model \"$H/m.evsnn\" --data datasets/sample --limit 20 --engine %s --json",
+             engines[en]);
+    cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+    doc = last_json_line(out);
+    json_t *sp = json_object_get(doc, "spikes");
+    double want = 300.0 * (double)json_integer_value(json_array_get(sp, 0)) +
+                  300.0 * (double)json_integer_value(json_array_get(sp, 1)) +
+                  10.0 * (double)json_integer_value(json_array_get(sp, 2));
+    cr_expect(want > 0 && json_number_value(json_object_get(doc, "synops")) == want, "%s engine: %s", engines[en], out);
+    cr_expect_eq(json_number_value(json_object_get(doc, "dense_macs")), 20.0 * 5 * (784 * 300 + 300 * 300 + 300 * 10));
+    json_decref(doc);
+  }
 
   char model[1024];
   snprintf(model, sizeof model, "%s/m.evsnn", shown);
