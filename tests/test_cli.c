@@ -563,6 +563,13 @@ static json_t *last_json_line(char *out) {
   return doc;
 }
 
+/* Runs `evsnn ARGS`, which must succeed, and parses its last line. */
+static json_t *run_json(const char *args, char *out, size_t cap) {
+  char err[8192];
+  cr_assert_eq(run(args, out, cap, err, sizeof err), 0, "%s: %s", args, err);
+  return last_json_line(out);
+}
+
 static void expect_string(json_t *doc, const char *key, const char *want) {
   const char *got = json_string_value(json_object_get(doc, key));
   cr_expect(got && !strcmp(got, want), "%s: got '%s', want '%s'", key, got ? got : "(none)", want);
@@ -574,7 +581,7 @@ static void expect_string(json_t *doc, const char *key, const char *want) {
  * back as written (the stray byte as U+FFFD). */
 Test(cli_json, every_command_parses_with_a_hostile_path, .timeout = 120) {
   char base[] = "/tmp/evsnn-json.XXXXXX", dir[512], shown[512], path[1024], args[2048];
-  static char out[65536], err[65536];
+  static char out[65536];
   cr_assert(mkdtemp(base));
   snprintf(dir, sizeof dir, "%s/q\"x\\y\nz caf\xc3\xa9 \xff", base);
   snprintf(shown, sizeof shown, "%s/q\"x\\y\nz caf\xc3\xa9 \xef\xbf\xbd", base);
@@ -582,10 +589,8 @@ Test(cli_json, every_command_parses_with_a_hostile_path, .timeout = 120) {
   /* The shell expands "$H" without reading what is in it. */
   cr_assert_eq(setenv("H", dir, 1), 0);
 
-  cr_assert_eq(run("train --data datasets/sample --epochs 1 --limit-train 256 --limit-test 50 --train-steps 4 "
-                   "--out \"$H/m.evsnn\" --log \"$H/log.jsonl\" --json", out, sizeof out, err, sizeof err), 0,
-               "%s", err);
-  json_t *doc = last_json_line(out);
+  json_t *doc = run_json("train --data datasets/sample --epochs 1 --limit-train 256 --limit-test 50 --train-steps 4 "
+                         "--out \"$H/m.evsnn\" --log \"$H/log.jsonl\" --json", out, sizeof out);
   expect_string(doc, "preset", "bondarev2021");
   json_decref(doc);
   snprintf(path, sizeof path, "%s/log.jsonl", dir);
@@ -599,8 +604,7 @@ Test(cli_json, every_command_parses_with_a_hostile_path, .timeout = 120) {
   for (int en = 0; en < 2; en++) {
     snprintf(args, sizeof args, "test --model \"$H/m.evsnn\" --data datasets/sample --limit 20 --engine %s --json",
              engines[en]);
-    cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
-    doc = last_json_line(out);
+    doc = run_json(args, out, sizeof out);
     json_t *sp = json_object_get(doc, "spikes");
     double want = 300.0 * (double)json_integer_value(json_array_get(sp, 0)) +
                   300.0 * (double)json_integer_value(json_array_get(sp, 1)) +
@@ -612,32 +616,23 @@ Test(cli_json, every_command_parses_with_a_hostile_path, .timeout = 120) {
 
   char model[1024];
   snprintf(model, sizeof model, "%s/m.evsnn", shown);
-  cr_assert_eq(run("stats --model \"$H/m.evsnn\" --data datasets/sample --limit 10 --json", out, sizeof out, err,
-                   sizeof err), 0, "%s", err);
-  doc = last_json_line(out);
+  doc = run_json("stats --model \"$H/m.evsnn\" --data datasets/sample --limit 10 --json", out, sizeof out);
   expect_string(doc, "model", model);
   json_decref(doc);
 
-  cr_assert_eq(run("encode dvs --data datasets/sample --test --limit 2 --out \"$H/dvs\" --json", out, sizeof out,
-                   err, sizeof err), 0, "%s", err);
-  doc = last_json_line(out);
+  doc = run_json("encode dvs --data datasets/sample --test --limit 2 --out \"$H/dvs\" --json", out, sizeof out);
   cr_expect_eq(json_integer_value(json_object_get(doc, "images")), 2);
   json_decref(doc);
-  cr_assert_eq(run("events info \"$H/dvs/test/00000.evs.gz\" --json", out, sizeof out, err, sizeof err), 0, "%s", err);
-  doc = last_json_line(out);
+  doc = run_json("events info \"$H/dvs/test/00000.evs.gz\" --json", out, sizeof out);
   expect_string(doc, "format", "evsnn");
   json_decref(doc);
 
   char file[1024];
   snprintf(file, sizeof file, "%s/dvs/test/00000.evs.gz", shown);
-  cr_assert_eq(run("stats --model \"$H/m.evsnn\" \"$H/dvs/test/00000.evs.gz\" --json", out, sizeof out, err,
-                   sizeof err), 0, "%s", err);
-  doc = last_json_line(out);
+  doc = run_json("stats --model \"$H/m.evsnn\" \"$H/dvs/test/00000.evs.gz\" --json", out, sizeof out);
   expect_string(doc, "mode", "continuous");
   json_decref(doc);
-  cr_assert_eq(run("replay --model \"$H/m.evsnn\" \"$H/dvs/test/00000.evs.gz\" --speed 0 --json", out, sizeof out,
-                   err, sizeof err), 0, "%s", err);
-  doc = last_json_line(out);
+  doc = run_json("replay --model \"$H/m.evsnn\" \"$H/dvs/test/00000.evs.gz\" --speed 0 --json", out, sizeof out);
   expect_string(doc, "file", file);
   cr_expect(json_is_array(json_object_get(doc, "decisions")));
   json_decref(doc);
@@ -649,8 +644,7 @@ Test(cli_json, every_command_parses_with_a_hostile_path, .timeout = 120) {
            "port=$(sed -n 's/^listening on 127.0.0.1://p' \"$H/serve.out\"); "
            "\"$EVSNN_BUILDDIR/evsnn\" send \"$H/dvs/test/00000.evs.gz\" --to 127.0.0.1:$port --json; rc=$?; "
            "kill $pid; wait $pid; exit $rc");
-  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
-  doc = last_json_line(out);
+  doc = run_json(args, out, sizeof out);
   const char *digest = json_string_value(json_object_get(doc, "digest"));
   cr_expect(digest && strlen(digest) == 16, "%s", out);
   json_decref(doc);
