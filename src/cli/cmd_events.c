@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/json.h"
 #include "evsnn.h"
 
 #define BATCH 65536
@@ -20,20 +21,22 @@ static int info_cmd(const char *path, int json) {
   int err = evsnn_event_reader_open(&r, path, NULL);
   if (err != 0) return cli_fail(err, path);
   uint64_t count = 0, on = 0;
-  int64_t t_min = 0, t_max = 0;
+  /* The readers deliver times in order, but min and max are what is
+   * reported, so they are what is computed. */
+  int64_t t_min = EVSNN_T_END, t_max = 0;
   unsigned x_min = 65535, y_min = 65535, x_max = 0, y_max = 0;
   size_t n;
   while ((err = evsnn_event_read(r, batch, BATCH, &n)) == 0 && n > 0) {
-    if (count == 0) t_min = batch[0].t;
     for (size_t i = 0; i < n; i++) {
       const evsnn_event_t *e = &batch[i];
+      if (e->t < t_min) t_min = e->t;
+      if (e->t > t_max) t_max = e->t;
       if (e->x < x_min) x_min = e->x;
       if (e->x > x_max) x_max = e->x;
       if (e->y < y_min) y_min = e->y;
       if (e->y > y_max) y_max = e->y;
       on += e->p;
     }
-    t_max = batch[n - 1].t;
     count += n;
   }
   const evsnn_event_info_t *in = evsnn_event_reader_info(r);
@@ -42,16 +45,28 @@ static int info_cmd(const char *path, int json) {
     evsnn_event_reader_close(r);
     return rc;
   }
-  if (count == 0) x_min = y_min = 0;
+  if (count == 0) x_min = y_min = 0, t_min = 0;
   double span = (double)(t_max - t_min) * 1e-6;
   double rate = span > 0 ? (double)count / span : 0;
-  if (json)
-    printf("{\"format\":\"%s\",\"width\":%u,\"height\":%u,\"events\":%" PRIu64
-           ",\"t_min\":%" PRId64 ",\"t_max\":%" PRId64 ",\"x_min\":%u,\"x_max\":%u,\"y_min\":%u"
-           ",\"y_max\":%u,\"on\":%" PRIu64 ",\"off\":%" PRIu64 ",\"rate\":%.1f}\n",
-           in->format, in->width, in->height, count, t_min, t_max, x_min, x_max, y_min, y_max,
-           on, count - on, rate);
-  else {
+  if (json) {
+    cli_json_t j;
+    cli_json_start(&j, stdout);
+    cli_json_object(&j, NULL);
+    cli_json_string(&j, "format", in->format);
+    cli_json_uint(&j, "width", in->width);
+    cli_json_uint(&j, "height", in->height);
+    cli_json_uint(&j, "events", count);
+    cli_json_int(&j, "t_min", t_min);
+    cli_json_int(&j, "t_max", t_max);
+    cli_json_uint(&j, "x_min", x_min);
+    cli_json_uint(&j, "x_max", x_max);
+    cli_json_uint(&j, "y_min", y_min);
+    cli_json_uint(&j, "y_max", y_max);
+    cli_json_uint(&j, "on", on);
+    cli_json_uint(&j, "off", count - on);
+    cli_json_number(&j, "rate", "%.1f", rate);
+    cli_json_end(&j);
+  } else {
     char sensor[32] = "not stated in the file";
     if (in->width) snprintf(sensor, sizeof sensor, "%u x %u", in->width, in->height);
     printf("format      %s\nsensor      %s\nevents      %" PRIu64 "\ntime        %" PRId64
@@ -65,7 +80,7 @@ static int info_cmd(const char *path, int json) {
 
 typedef struct {
   long x0, y0, w, h;  /* w < 0: no crop */
-  long long from, to; /* to < 0: no end */
+  long long from, to; /* from 0: the time domain's start; to < 0: no end */
   long down;
 } filter_t;
 

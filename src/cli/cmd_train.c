@@ -4,8 +4,8 @@
  *
  * Every setting travels in the model's metadata, together with where the
  * run stands (epoch, samples done, running totals), so that a model saved
- * after an epoch or by Ctrl-C is also a checkpoint: --resume continues it
- * bit for bit (same thread count) as if it had never stopped.
+ * after an epoch or by Ctrl-C (or SIGTERM) is also a checkpoint: --resume
+ * continues it bit for bit (same thread count) as if it had never stopped.
  *
  * Under mpirun the ranks share each batch (src/dist): rank 0 speaks, logs
  * and saves; the others are silent unless they fail. */
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/json.h"
 #include "core/internal.h"
 #include "dist/dist.h"
 #include "evsnn.h"
@@ -24,6 +25,7 @@
 /* A run's settings: a preset, then the command line on top. */
 typedef struct {
   const char *preset;
+  const char *net;     /* the network, in the description language (docs/net-description.md) */
   evsnn_grad_t grad;
   evsnn_engine_t engine;
   evsnn_init_h_t init;
@@ -38,16 +40,26 @@ typedef struct {
   long inputs;  /* the network's input size; 0: the images' pixels, or 784 for event recordings */
 } config_t;
 
+/* The paper's 784-300-300-10: thresholds 5 and 3 x sqrt(3/300), a leaky readout. */
+#define NMNIST_NET "2x34x34 conv16c5s2p1 lif[th=0.5] conv16c3p1 lif[th=0.5] pool2 conv8c3p1 lif[th=0.5] pool2 " \
+                   "flatten dense256 lif[th=0.5] dense10 li"
+#define PAPER_NET "784 dense300 lif[ts=5] dense300 lif[ts=3] dense10 li"
+
 static const config_t presets[] = {
     /* The paper's recipe, read as faithfully as the paper allows (docs/experiments.md): its "initial
      * learning rate" 1e-4 starts a schedule the paper does not describe, warm-up to 1e-3 and cosine decay. */
-    {.preset = "bondarev2021", .grad = EVSNN_GRAD_PAPER, .engine = EVSNN_ENGINE_EVENT, .init = EVSNN_INIT_FANIN,
+    {.preset = "bondarev2021", .net = PAPER_NET, .grad = EVSNN_GRAD_PAPER, .engine = EVSNN_ENGINE_EVENT, .init = EVSNN_INIT_FANIN,
      .epochs = 20, .batch = 64, .train_T = 20, .test_T = 5, .seed = 1, .lr = 1e-4, .warmup = 0.05,
      .schedule = EVSNN_LR_WARMUP_COSINE, .cutoff = INFINITY},
     /* Same network; shifted images, a larger learning rate decayed to zero. */
-    {.preset = "best", .grad = EVSNN_GRAD_PAPER, .engine = EVSNN_ENGINE_EVENT, .init = EVSNN_INIT_FANIN,
+    {.preset = "best", .net = PAPER_NET, .grad = EVSNN_GRAD_PAPER, .engine = EVSNN_ENGINE_EVENT, .init = EVSNN_INIT_FANIN,
      .epochs = 30, .batch = 64, .train_T = 20, .test_T = 5, .seed = 1, .shift = 2, .lr = 1e-3, .warmup = 0.05,
      .schedule = EVSNN_LR_COSINE, .cutoff = INFINITY},
+    /* A small convolutional network for 2 x 34 x 34 event input (N-MNIST and its emulation by
+     * `evsnn encode dvs`), shaped like the NIR paper's: about 40k weights. */
+    {.preset = "nmnist", .net = NMNIST_NET, .grad = EVSNN_GRAD_BPTT, .engine = EVSNN_ENGINE_EVENT,
+     .init = EVSNN_INIT_FANIN, .epochs = 10, .batch = 64, .train_T = 20, .test_T = 20, .seed = 1, .lr = 1e-3,
+     .warmup = 0.05, .schedule = EVSNN_LR_COSINE, .cutoff = INFINITY},
 };
 
 static const char *const schedule_names[] = {[EVSNN_LR_CONST] = "const", [EVSNN_LR_COSINE] = "cosine",
@@ -56,19 +68,29 @@ static const char *const schedule_names[] = {[EVSNN_LR_CONST] = "const", [EVSNN_
 static const char *grad_name(evsnn_grad_t g) { return g == EVSNN_GRAD_BPTT ? "bptt" : "paper"; }
 static const char *init_name(evsnn_init_h_t h) { return h == EVSNN_INIT_FANIN ? "fanin" : "width"; }
 
-static volatile sig_atomic_t interrupted;
-
-/* Ctrl-C, or SIGTERM from a scheduler or from mpirun (which turns Ctrl-C
- * into SIGTERM to every rank, and SIGKILL soon after), or SIGUSR1 (which
- * mpirun passes on to every rank, and no SIGKILL after it). */
-static void on_sigint(int sig) {
-  interrupted = 1;
-  signal(sig, SIG_DFL); /* a second one stops at once */
+/* One line of `--log FILE.jsonl`: the fields of the CSV log, by name. */
+static void log_jsonl(FILE *log, unsigned epoch, double loss, double acc, double test_acc, double seconds, double rate,
+                      double lr) {
+  cli_json_t j;
+  cli_json_start(&j, log);
+  cli_json_object(&j, NULL);
+  cli_json_uint(&j, "epoch", epoch);
+  cli_json_number(&j, "train_loss", "%.6f", loss);
+  cli_json_number(&j, "train_accuracy", "%.6f", acc);
+  cli_json_number(&j, "test_accuracy", "%.6f", test_acc);
+  cli_json_number(&j, "seconds", "%.3f", seconds);
+  cli_json_number(&j, "samples_per_second", "%.1f", rate);
+  cli_json_number(&j, "lr", "%g", lr);
+  cli_json_end(&j);
 }
 
 /* Under mpirun, a stop is taken when the ranks have agreed on it (at the
  * end of a batch's reduction), so that all stop at the same batch. */
-static int stop_requested(const dist_t *d) { return d->size > 1 ? d->stopped : interrupted; }
+static int stop_requested(const dist_t *d) { return d->size > 1 ? d->stopped : cli_stop_signal() != 0; }
+
+/* 128 + the signal's number; a rank stopped at another's request (no
+ * signal of its own) says SIGTERM's. */
+static int stop_status(void) { return 128 + (cli_stop_signal() ? cli_stop_signal() : SIGTERM); }
 
 typedef struct {
   double t0;
@@ -105,7 +127,8 @@ static int progress(void *arg, const evsnn_epoch_t *ep, uint32_t total) {
 }
 
 static int usage_train(void) {
-  printf("usage: evsnn train [--preset bondarev2021|best] [--data DIR] [--epochs N] [--limit-train N]\n"
+  printf("usage: evsnn train [--preset bondarev2021|best|nmnist] [--net DESC] [--data DIR] [--epochs N]\n"
+         "                   [--limit-train N]"
          "                   [--limit-test N] [--seed S] [--threads N] [--grad bptt|paper]\n"
          "                   [--engine event|dense|dense-batch]\n"
          "                   [--train-steps T] [--test-steps T] [--lr X] [--batch B]\n"
@@ -118,12 +141,18 @@ static int usage_train(void) {
          "    per-step (paper) gradient; the learning rate starts at 1e-4, rises to 1e-3 over the first\n"
          "    epoch and decays to zero on a cosine (--lr-schedule const keeps 1e-4 throughout).\n"
          "  best: the same network, images shifted by up to 2 pixels, lr 1e-3 with cosine decay, 30 epochs.\n"
+         "  nmnist: a convolutional network for 2 x 34 x 34 event recordings (N-MNIST, evsnn encode dvs),\n"
+         "    " NMNIST_NET ",\n"
+         "    BPTT, lr 1e-3 with cosine decay, T = 20, 10 epochs.\n"
+         "  --net DESC: the network in the description language (docs/net-description.md), e.g.\n"
+         "    \"784 dense300 lif[ts=5] dense300 lif[ts=3] dense10 li\" (the paper's, bondarev2021's and best's).\n"
          "  --lr-schedule: const; cosine (lr (1 + cos(pi e / epochs)) / 2 in epoch e); warmup-cosine (from\n"
          "    --lr up to --lr-peak, default 10 x --lr, over the first --warmup fraction of the epochs,\n"
          "    default 0.05, then down to zero on a cosine).\n"
          "  --data DIR with DIR/train and DIR/test event recordings trains on them binned into T steps;\n"
-         "    --inputs N fits each sensor onto N inputs (2 x W x H: both polarities of the whole sensor;\n"
-         "    default 784, a centred 28 x 28 window, polarities merged; see evsnn/sensor.h).\n"
+         "    each sensor is fitted onto the network's inputs (2 x W x H: both polarities of the whole\n"
+         "    sensor; 784: a centred 28 x 28 window, polarities merged; see evsnn/sensor.h); --inputs N\n"
+         "    sets the input size of a network whose input is a plain size, such as the presets' 784.\n"
          "  Ctrl-C (or SIGTERM, SIGUSR1) saves a checkpoint (to --out, or evsnn-checkpoint.evsnn) after the\n"
          "    batch in progress; --resume MODEL continues it.\n"
          "  mpirun -np N evsnn train ...: N processes share each batch (N x --threads shares, default\n"
@@ -145,6 +174,7 @@ static int parse_option(config_t *c, const char *a, const char *val) {
   if (!strcmp(a, "--shift")) return cli_parse_long(a, val, 0, 8, &c->shift) ? 0 : 2;
   if (!strcmp(a, "--inputs")) return cli_parse_long(a, val, 1, 1L << 24, &c->inputs) ? 0 : 2;
   if (!strcmp(a, "--engine")) return cli_parse_engine(a, val, &c->engine) ? 0 : 2;
+  if (!strcmp(a, "--net")) return c->net = val, 0;
   if (!strcmp(a, "--lr")) {
     if (!cli_parse_double(a, val, &c->lr)) return 2;
     return c->lr > 0 ? 0 : cli_usage("train: --lr must be > 0");
@@ -193,7 +223,8 @@ static void format_meta(char *buf, size_t cap, const config_t *c, const evsnn_ep
            c->cutoff, c->seed, c->threads * c->ranks, c->epochs, c->limit_train, c->limit_test, ep->epoch, ep->done, ep->correct,
            ep->loss_sum, test_acc);
   size_t len = strlen(buf);
-  if (c->dt_us > 0 && len < cap) snprintf(buf + len, cap - len, "dt_us=%.6g\n", c->dt_us);
+  if (c->dt_us > 0 && len < cap) len += (size_t)snprintf(buf + len, cap - len, "dt_us=%.6g\n", c->dt_us);
+  if (len < cap) snprintf(buf + len, cap - len, "net=%s\n", c->net);
 }
 
 /* Reads a checkpoint's settings (options given after --resume override them). */
@@ -227,6 +258,26 @@ static int config_from_meta(config_t *c, evsnn_epoch_t *ep, const char *meta, co
   return 0;
 }
 
+/* Builds the network c names, with the input size --inputs asks for when
+ * the description's input is a plain size (as the paper network's 784
+ * becomes 2 x W x H for event recordings); desc gets the description. */
+static int describe_net(config_t *c, char *desc, size_t size, evsnn_net_t *net) {
+  const char *rest = c->net + strspn(c->net, " \t");
+  size_t first = strcspn(rest, " \t");
+  int flat = strspn(rest, "0123456789") == first;
+  if (c->inputs && flat) snprintf(desc, size, "%ld%s", c->inputs, rest + first);
+  else snprintf(desc, size, "%s", c->net);
+  int err = evsnn_net_parse(net, desc);
+  if (err) return cli_fail(err, "--net");
+  if (c->inputs && c->inputs != (long)evsnn_net_inputs(net)) {
+    evsnn_net_free(net);
+    return cli_usage("train: --inputs %ld, but \"%s\" takes %u inputs", c->inputs, desc, evsnn_net_inputs(net));
+  }
+  c->inputs = evsnn_net_inputs(net);
+  return 0;
+}
+
+
 /* Every rank checks that the others read the same samples and labels. */
 static int agree_data(dist_t *d, const evsnn_dataset_t *ds, const char *dir, int idx, const char *set) {
   char images[1100], labels[1100];
@@ -254,7 +305,7 @@ static int train(int argc, char **argv, dist_t *dist) {
     size_t p = 0;
     while (p < sizeof presets / sizeof presets[0] && strcmp(argv[i + 1], presets[p].preset)) p++;
     if (p == sizeof presets / sizeof presets[0])
-      return cli_usage("train: unknown preset '%s' (known: bondarev2021, best)", argv[i + 1]);
+      return cli_usage("train: unknown preset '%s' (known: bondarev2021, best, nmnist)", argv[i + 1]);
     long threads = c.threads;
     c = presets[p];
     c.threads = threads;
@@ -294,12 +345,14 @@ static int train(int argc, char **argv, dist_t *dist) {
     else if ((rc = parse_option(&c, a, val)) > 0) return rc;
     else if (rc < 0) return cli_usage("train: unknown option '%s' (see evsnn train --help)", a);
   }
-  if (resume && c.inputs && c.inputs != (long)net.sizes[0]) {
-    rc = cli_usage("train: --inputs %ld, but %s takes %u inputs", c.inputs, resume, net.sizes[0]);
+  if (resume && c.inputs && c.inputs != (long)evsnn_net_inputs(&net)) {
+    rc = cli_usage("train: --inputs %ld, but %s takes %u inputs", c.inputs, resume, evsnn_net_inputs(&net));
     evsnn_net_free(&net), evsnn_adam_free(&opt);
     return rc;
   }
-  if (resume) c.inputs = net.sizes[0];
+  if (resume) c.inputs = evsnn_net_inputs(&net);
+  char desc[512];
+  if (!resume && (rc = describe_net(&c, desc, sizeof desc, &net))) return rc;
   c.ranks = dist->size;
   /* What fixes the bits is the number of shares a batch is cut into. */
   if (resume && talk && saved_shares != c.threads * c.ranks)
@@ -320,7 +373,6 @@ static int train(int argc, char **argv, dist_t *dist) {
     /* Event recordings in DIR/train and DIR/test, each binned into T steps
      * over its own span (evsnn/dataset.h); test uses the first test-steps bins. */
     if (c.shift) return cli_usage("train: --shift moves images; %s holds event recordings", dir);
-    if (!c.inputs) c.inputs = 784;
     if ((err = evsnn_dataset_load_events_dir(&train, &test, dir, (uint32_t)c.inputs, (uint32_t)c.train_T, 0,
                                              EVSNN_BIN_BINARY)))
       return cli_fail(err, dir);
@@ -331,22 +383,18 @@ static int train(int argc, char **argv, dist_t *dist) {
     if ((err = evsnn_dataset_load_dir(&train, &test, dir, &is_sample, used, sizeof used)))
       return cli_fail(err, dir ? dir : "MNIST");
     long px = (long)train.rows * train.cols;
-    if (c.inputs && c.inputs != px) {
+    if (c.inputs != px) {
       evsnn_dataset_free(&train), evsnn_dataset_free(&test);
-      if (resume) evsnn_net_free(&net), evsnn_adam_free(&opt);
-      return resume ? cli_usage("train: %s takes %ld inputs, but the images of %s have %ld pixels", resume, c.inputs,
-                                used, px)
-                    : cli_usage("train: --inputs %ld, but the images of %s have %ld pixels", c.inputs, used, px);
+      evsnn_net_free(&net), evsnn_adam_free(&opt);
+      return cli_usage("train: %s takes %ld inputs, but the images of %s have %ld pixels", resume ? resume : desc,
+                       c.inputs, used, px);
     }
-    c.inputs = px;
   }
   if (c.limit_train) evsnn_dataset_limit(&train, (uint32_t)c.limit_train);
   if (c.limit_test) evsnn_dataset_limit(&test, (uint32_t)c.limit_test);
   /* The ranks agree on the settings and the data before the first batch;
    * past the agreement, every rank has its stop handlers in place. */
-  signal(SIGINT, on_sigint);
-  signal(SIGTERM, on_sigint);
-  signal(SIGUSR1, on_sigint);
+  cli_stop_catch();
   {
     char settings[1024];
     evsnn_epoch_t start = ep;
@@ -368,9 +416,7 @@ static int train(int argc, char **argv, dist_t *dist) {
             "set; run datasets/fetch-mnist for the real thing\n", used, train.n, test.n);
 
   if (!resume) {
-    uint32_t sizes[] = {(uint32_t)c.inputs, 300, 300, 10};
-    if ((err = evsnn_net_init(&net, sizes, 4, 0.8187f))) return cli_fail(err, "network");
-    evsnn_net_init_params(&net, (uint64_t)c.seed, c.init, (float[]){5, 3});
+    evsnn_net_init_params(&net, (uint64_t)c.seed, c.init, NULL);
     if ((err = evsnn_adam_init(&opt, net.n_params, (float)c.lr))) return cli_fail(err, "optimizer");
   }
   FILE *log = NULL;
@@ -383,14 +429,14 @@ static int train(int argc, char **argv, dist_t *dist) {
   if (log && !jsonl && !resume)
     fprintf(log, "epoch,train_loss,train_accuracy,test_accuracy,seconds,samples_per_second,lr\n");
 
-  evsnn_trainer_t tr[CLI_MAX_THREADS];
+  evsnn_trainer_t *tr[CLI_MAX_THREADS];
   for (long w = 0; w < c.threads; w++)
-    if ((err = evsnn_trainer_init(&tr[w], &net, (uint32_t)c.train_T, c.grad, c.engine))) return cli_fail(err, "trainer");
-    else tr[w].cutoff = (float)c.cutoff;
+    if ((err = evsnn_trainer_new(&tr[w], &net, (uint32_t)c.train_T, c.grad, c.engine))) return cli_fail(err, "trainer");
+    else evsnn_trainer_set_cutoff(tr[w], (float)c.cutoff);
   cli_parallel_t par;
   cli_parallel_init(&par, (uint32_t)c.threads);
   dist_shares(dist, (uint32_t)c.threads, timeout);
-  dist->stop = &interrupted;
+  dist->stop = cli_stop_signal;
 
   evsnn_lr_schedule_t schedule = {c.schedule, c.lr, lr_peak(&c), c.warmup * c.epochs, (uint32_t)c.epochs};
   char lr_text[96];
@@ -398,12 +444,13 @@ static int train(int argc, char **argv, dist_t *dist) {
     snprintf(lr_text, sizeof lr_text, "%g, up to %g in %g epoch(s), cosine to 0", c.lr, schedule.peak, schedule.warmup);
   else
     snprintf(lr_text, sizeof lr_text, "%g%s", c.lr, c.schedule == EVSNN_LR_COSINE ? " cosine" : "");
+  evsnn_net_describe(&net, desc, sizeof desc);
   char ranks[32] = "";
   if (dist->size > 1) snprintf(ranks, sizeof ranks, "%d ranks x ", dist->size);
   if (talk)
-    fprintf(stderr, "evsnn train: %s%s %ld-300-300-10 on %s (%u train, %u test), grad %s, %s engine, T %ld/%ld, "
-            "batch %ld, lr %s, shift %ld, seed %ld, %s%ld thread(s), kernels %s\n", resume ? "resuming " : "", c.preset,
-            c.inputs, used, train.n, test.n, grad_name(c.grad), cli_engine_name(c.engine), c.train_T, c.test_T, c.batch,
+    fprintf(stderr, "evsnn train: %s%s \"%s\" on %s (%u train, %u test), grad %s, %s engine, T %ld/%ld, batch %ld, "
+            "lr %s, shift %ld, seed %ld, %s%ld thread(s), kernels %s\n", resume ? "resuming " : "", c.preset, desc, used,
+            train.n, test.n, grad_name(c.grad), cli_engine_name(c.engine), c.train_T, c.test_T, c.batch,
             lr_text, c.shift, c.seed, ranks, c.threads, evsnn_kernels()->name);
   if (resume && talk)
     fprintf(stderr, "evsnn train: from epoch %u, sample %u\n", ep.epoch + 1, ep.done);
@@ -411,7 +458,7 @@ static int train(int argc, char **argv, dist_t *dist) {
   double test_acc = 0, peak = 0, seconds = 0, samples = 0;
   long peak_epoch = 0;
   evsnn_counts_t counts = {0};
-  char meta[1024];
+  char meta[2048];
   rc = 0;
   for (uint32_t e = ep.epoch; e < (uint32_t)c.epochs; e++) {
     if (e != ep.epoch) ep = (evsnn_epoch_t){0};
@@ -427,11 +474,11 @@ static int train(int argc, char **argv, dist_t *dist) {
       const char *path = out_path ? out_path : "evsnn-checkpoint.evsnn";
       format_meta(meta, sizeof meta, &c, &ep, test_acc);
       if (talk && (err = evsnn_model_save(path, &net, meta, &opt))) return cli_fail(err, path);
-      dist->together = 1, rc = 130;
+      dist->together = 1, rc = stop_status();
       if (!talk) break;
       fprintf(stderr, "evsnn: interrupted in epoch %u after %u of %u samples; checkpoint saved to %s\n"
               "evsnn: continue with: evsnn train --resume %s\n", e + 1, ep.done, train.n, path, path);
-      rc = 130;
+      rc = stop_status();
       break;
     }
     if (err) return cli_fail(err, "training");
@@ -445,9 +492,7 @@ static int train(int argc, char **argv, dist_t *dist) {
            100 * acc, 100 * test_acc, c.test_T, dt, rate);
     fflush(stdout);
     if (log && jsonl)
-      fprintf(log, "{\"epoch\": %u, \"train_loss\": %.6f, \"train_accuracy\": %.6f, \"test_accuracy\": %.6f, "
-              "\"seconds\": %.3f, \"samples_per_second\": %.1f, \"lr\": %g}\n", e + 1, loss, acc, test_acc, dt, rate,
-              evsnn_lr_at(&schedule, e));
+      log_jsonl(log, e + 1, loss, acc, test_acc, dt, rate, evsnn_lr_at(&schedule, e));
     else if (log)
       fprintf(log, "%u,%.6f,%.6f,%.6f,%.3f,%.1f,%g\n", e + 1, loss, acc, test_acc, dt, rate, evsnn_lr_at(&schedule, e));
     if (log) fflush(log);
@@ -458,39 +503,49 @@ static int train(int argc, char **argv, dist_t *dist) {
       if ((err = evsnn_model_save(out_path, &net, meta, &opt))) return cli_fail(err, out_path);
     }
     if (stop_requested(dist)) { /* between epochs: the model just saved is the checkpoint */
-      dist->together = 1, rc = 130;
+      dist->together = 1, rc = stop_status();
       if (!talk) break;
       fprintf(stderr, "evsnn: interrupted after epoch %u%s%s\n", e + 1, out_path ? "; continue with: evsnn train --resume " : "",
               out_path ? out_path : "");
-      rc = 130;
+      rc = stop_status();
       break;
     }
   }
   if (!rc) {
     double synops = 0, macs = 0, n = test.n ? test.n : 1;
-    for (uint32_t m = 0; m < net.n_layers; m++) synops += (double)counts.synops[m], macs += (double)counts.dense_macs[m];
-    printf("test sparsity per image (T=%ld): spikes in %.0f  h1 %.0f  h2 %.0f; synaptic ops %.0f vs dense MACs %.0f "
-           "(%.1fx fewer)\n", c.test_T, counts.spikes[0] / n, counts.spikes[1] / n, counts.spikes[2] / n, synops / n,
-           macs / n, synops > 0 ? macs / synops : 0.0);
+    for (uint32_t q = 0; q < net.n_projs; q++) synops += (double)counts.synops[q], macs += (double)counts.dense_macs[q];
+    printf("test sparsity per image (T=%ld): spikes", c.test_T);
+    for (uint32_t m = 0; m + 1 < net.n_pops; m++) printf("%s%s %.0f", m ? "  " : " ", net.pop[m].name, counts.spikes[m] / n);
+    printf("; synaptic ops %.0f vs dense MACs %.0f (%.1fx fewer)\n", synops / n, macs / n, synops > 0 ? macs / synops : 0.0);
     if (json) {
-      printf("{\"preset\": \"%s\", \"grad\": \"%s\", \"test_accuracy\": %.6f, \"peak_test_accuracy\": %.6f, "
-             "\"peak_epoch\": %ld, \"train_accuracy\": %.6f, \"epochs\": %ld, \"seconds\": %.3f, "
-             "\"samples_per_second\": %.1f, \"spike_rates\": [", c.preset, grad_name(c.grad), test_acc, peak,
-             peak_epoch, (double)ep.correct / (train.n ? train.n : 1), c.epochs, seconds,
-             seconds > 0 ? samples / seconds : 0.0);
-      for (uint32_t m = 0; m < net.n_layers; m++)
-        printf("%s%.6f", m ? ", " : "", counts.spikes[m] / n / (double)c.test_T / net.sizes[m]);
-      printf("], \"synops_per_image\": %.1f, \"dense_macs_per_image\": %.1f}\n", synops / n, macs / n);
+      cli_json_t j;
+      cli_json_start(&j, stdout);
+      cli_json_object(&j, NULL);
+      cli_json_string(&j, "preset", c.preset);
+      cli_json_string(&j, "grad", grad_name(c.grad));
+      cli_json_string(&j, "net", desc);
+      cli_json_number(&j, "test_accuracy", "%.6f", test_acc);
+      cli_json_number(&j, "peak_test_accuracy", "%.6f", peak);
+      cli_json_int(&j, "peak_epoch", peak_epoch);
+      cli_json_number(&j, "train_accuracy", "%.6f", (double)ep.correct / (train.n ? train.n : 1));
+      cli_json_int(&j, "epochs", c.epochs);
+      cli_json_number(&j, "seconds", "%.3f", seconds);
+      cli_json_number(&j, "samples_per_second", "%.1f", seconds > 0 ? samples / seconds : 0.0);
+      cli_json_array(&j, "spike_rates");
+      for (uint32_t m = 0; m + 1 < net.n_pops; m++)
+        cli_json_number(&j, NULL, "%.6f", counts.spikes[m] / n / (double)c.test_T / net.pop[m].n);
+      cli_json_end(&j);
+      cli_json_number(&j, "synops_per_image", "%.1f", synops / n);
+      cli_json_number(&j, "dense_macs_per_image", "%.1f", macs / n);
+      cli_json_end(&j);
     }
   }
   if (!rc) dist->together = 1;
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
-  signal(SIGUSR1, SIG_DFL);
+  cli_stop_release();
   if (log) fclose(log);
   cli_parallel_close(&par);
   evsnn_adam_free(&opt);
-  for (long w = 0; w < c.threads; w++) evsnn_trainer_free(&tr[w]);
+  for (long w = 0; w < c.threads; w++) evsnn_trainer_free(tr[w]);
   evsnn_net_free(&net);
   evsnn_dataset_free(&train);
   evsnn_dataset_free(&test);

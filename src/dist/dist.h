@@ -16,7 +16,7 @@ typedef struct {
   int rank, size, local_size;        /* local_size: the ranks on this node */
   int mpi;                           /* MPI_Init was called */
   int together;                      /* set by the caller: every rank ends the run at once, with the same status */
-  const volatile sig_atomic_t *stop; /* this process's stop request (a signal handler's flag), or NULL */
+  int (*stop)(void);                 /* non-zero: this process was asked to stop (cli_stop_signal), or NULL */
   int stopped;                       /* after a reduction: some rank asked to stop (the same on every rank) */
   double timeout;                    /* seconds a rank waits for the others before it gives up */
   /* Totals over the reductions so far, this rank's. */

@@ -79,7 +79,7 @@ static int reduce(evsnn_reducer_t *base, float *const *dW, uint32_t n_tr, size_t
   double *mine = d->stats + per * (size_t)d->size;
   for (uint32_t w = 0; w < n_tr; w++)
     mine[2 * w] = loss[d->base.first + w], mine[2 * w + 1] = correct[d->base.first + w];
-  mine[2 * n_tr] = d->stop && *d->stop;
+  mine[2 * n_tr] = d->stop && d->stop();
 
   watch(d);
   int rc = MPI_SUCCESS, last = d->size - 1;
