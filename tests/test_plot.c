@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "run.h"
 #include "evsnn.h"
 #include "plot/plot.h"
 
@@ -40,25 +41,6 @@ static void teardown(void) {
   char cmd[400];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
   cr_expect_eq(system(cmd), 0);
-}
-
-/* Runs `evsnn ARGS` from the source tree (for datasets/sample); returns
- * the exit status with stdout and stderr captured. */
-static int run(const char *args, char *out, size_t out_cap, char *err, size_t err_cap) {
-  const char *build = getenv("EVSNN_BUILDDIR"), *src = getenv("EVSNN_SRCDIR");
-  char cmd[8192], eo[400];
-  snprintf(eo, sizeof eo, "%s/stderr", tmp);
-  snprintf(cmd, sizeof cmd, "cd '%s' && '%s/evsnn' %s 2>'%s'", src ? src : ".", build ? build : ".", args, eo);
-  FILE *p = popen(cmd, "r");
-  cr_assert(p);
-  size_t n = fread(out, 1, out_cap - 1, p);
-  out[n] = '\0';
-  int status = pclose(p);
-  FILE *e = fopen(eo, "r");
-  n = e ? fread(err, 1, err_cap - 1, e) : 0;
-  err[n] = '\0';
-  if (e) fclose(e);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 /* Writes text to tmp/name and its path to path. */
