@@ -369,19 +369,26 @@ static int train(int argc, char **argv, dist_t *dist) {
   evsnn_dataset_t train = {0}, test = {0};
   int is_sample = 0;
   char used[1024];
+  rc = 0;
   if (dir && evsnn_dataset_is_events_dir(dir)) {
     /* Event recordings in DIR/train and DIR/test, each binned into T steps
      * over its own span (evsnn/dataset.h); test uses the first test-steps bins. */
-    if (c.shift) return cli_usage("train: --shift moves images; %s holds event recordings", dir);
-    if ((err = evsnn_dataset_load_events_dir(&train, &test, dir, (uint32_t)c.inputs, (uint32_t)c.train_T, 0,
-                                             EVSNN_BIN_BINARY)))
-      return cli_fail(err, dir);
+    if (c.shift) rc = cli_usage("train: --shift moves images; %s holds event recordings", dir);
+    else if ((err = evsnn_dataset_load_events_dir(&train, &test, dir, (uint32_t)c.inputs, (uint32_t)c.train_T, 0,
+                                                  EVSNN_BIN_BINARY)))
+      rc = cli_fail(err, dir);
+    if (rc) { /* the network is built already */
+      evsnn_net_free(&net), evsnn_adam_free(&opt);
+      return rc;
+    }
     snprintf(used, sizeof used, "%s (event recordings in %ld bins of %.0f us on average)", dir, c.train_T,
              train.dt_us);
     c.dt_us = train.dt_us;
   } else {
-    if ((err = evsnn_dataset_load_dir(&train, &test, dir, &is_sample, used, sizeof used)))
+    if ((err = evsnn_dataset_load_dir(&train, &test, dir, &is_sample, used, sizeof used))) {
+      evsnn_net_free(&net), evsnn_adam_free(&opt);
       return cli_fail(err, dir ? dir : "MNIST");
+    }
     long px = (long)train.rows * train.cols;
     if (c.inputs != px) {
       evsnn_dataset_free(&train), evsnn_dataset_free(&test);

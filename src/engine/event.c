@@ -36,9 +36,9 @@ int evsnn_state_init(evsnn_state_t *st, const evsnn_net_t *net) {
   size_t words = evsnn__pad16(sizeof(struct evsnn__state_s) / 4 + 1), pooled = 16;
   for (uint32_t m = 0; m < net->n_pops; m++) {
     const evsnn_pop_t *p = &net->pop[m];
-    size_t groups = evsnn__pad16(p->n / p->group);
     words += p->ld; /* spikes */
-    if (!m) continue;
+    if (!m) continue; /* the input population has no group size */
+    size_t groups = evsnn__pad16(p->n / p->group);
     words += p->ld; /* v */
     if (!p->whole) words += 3 * groups;
     if (recurrent_into(net, m)) words += p->ld;
@@ -56,9 +56,9 @@ int evsnn_state_init(evsnn_state_t *st, const evsnn_net_t *net) {
   struct evsnn__state_s *z = st->priv;
   for (uint32_t m = 0; m < net->n_pops; m++) {
     const evsnn_pop_t *p = &net->pop[m];
-    size_t groups = evsnn__pad16(p->n / p->group);
     st->spikes[m] = q, q += p->ld;
     if (!m) continue;
+    size_t groups = evsnn__pad16(p->n / p->group);
     st->v[m - 1] = (float *)q, q += p->ld;
     if (!p->whole) {
       z->stamp[m] = q, q += groups;
