@@ -14,6 +14,7 @@
 
 #include "run.h"
 #include "evsnn/dataset.h"
+#include "evsnn/error.h"
 #include "evsnn/events.h"
 #include "evsnn/model.h"
 #include "evsnn/net.h"
@@ -308,6 +309,40 @@ Test(loop, encode_dvs_train_on_bins_replay_held_out, .timeout = 180) {
   snprintf(args, sizeof args, "train --data %s --inputs 784 --resume %s --epochs 3", dir, m);
   cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 2, "a checkpoint keeps its input size");
   cr_expect(strstr(err, "takes 2312 inputs") != NULL, "%s", err);
+  snprintf(args, sizeof args, "rm -rf '%s'", dir);
+  cr_expect_eq(system(args), 0);
+}
+
+/* A convolutional network end to end on the same kind of recordings: the
+ * committed sample through the DVS emulator, trained (seeded, 8 epochs of
+ * 400 recordings), saved in a version 2 model file that evsnn test loads
+ * back to the same accuracy. Measured: 83% of 100 held-out recordings
+ * (this command, one thread); the floor leaves room for other kernels'
+ * rounding. */
+Test(loop, a_conv_network_trains_on_encoded_recordings, .timeout = 180) {
+  char dir[] = "/tmp/evsnn-conv.XXXXXX", args[2048], out[65536], err[8192], m[300];
+  cr_assert(mkdtemp(dir));
+  snprintf(args, sizeof args, "encode dvs --data datasets/sample --out %s --train --limit 400 --threads 2", dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  snprintf(args, sizeof args, "encode dvs --data datasets/sample --out %s --test --limit 100 --threads 2", dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  snprintf(m, sizeof m, "%s/conv.evsnn", dir);
+  snprintf(args, sizeof args,
+           "train --data %s --net '2x34x34 conv8c5s2p1 lif[th=0.5] pool2 flatten dense10 li' --epochs 8 "
+           "--train-steps 20 --test-steps 20 --lr 2e-3 --lr-schedule const --batch 32 --threads 1 --out %s --json", dir, m);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  double acc = jnum(out, "test_accuracy");
+  cr_expect_geq(acc, 0.70, "a conv network on 400 emulated recordings: %g", acc);
+  evsnn_net_t net;
+  cr_assert_eq(evsnn_model_load(m, &net, NULL, NULL), 0, "%s", evsnn_error_detail());
+  cr_expect_eq(net.n_pops, 3);
+  cr_expect_eq(net.proj[0].kind, EVSNN_PROJ_CONV);
+  cr_expect_eq(net.proj[1].pool_k, 2);
+  evsnn_net_free(&net);
+  snprintf(args, sizeof args, "test --model %s --data %s --steps 20 --json", m, dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  cr_expect_float_eq(jnum(strstr(out, "{\"accuracy\""), "accuracy"), acc, 1e-9);
+  cr_expect(strstr(out, ", conv1 ") != NULL, "the sparsity line names the populations: %s", out);
   snprintf(args, sizeof args, "rm -rf '%s'", dir);
   cr_expect_eq(system(args), 0);
 }
