@@ -2,8 +2,8 @@
 # installed) holding the TCP server and client of evsnn serve / evsnn send
 # (docs/protocol.md), so that libevsnn itself never links libuv.
 noinst_LTLIBRARIES = libevsnn_stream.la
-libevsnn_stream_la_SOURCES = src/stream/server.c src/stream/session.c src/stream/proto.c src/stream/client.c \
-  src/stream/serve.h src/stream/session.h src/stream/proto.h
+libevsnn_stream_la_SOURCES = src/stream/server.c src/stream/session.c src/stream/proto.c src/stream/client.c src/stream/logw.c \
+  src/stream/serve.h src/stream/session.h src/stream/proto.h src/stream/logw.h
 libevsnn_stream_la_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS)
 STREAM_LIBS = libevsnn_stream.la $(EVSNN_LIBS) $(LIBUV_LIBS)
 EXTRA_DIST += docs/protocol.md
