@@ -8,8 +8,12 @@
  * hung up meanwhile have freed their slots. Then it is either admitted
  * (a session, no buffer yet: session.c allocates when the peer sends) or,
  * with every slot taken, answered "server full" from one ERROR frame built
- * at start and closed at once. A slot is freed the moment its connection
- * is dropped or its peer hangs up, not when libuv has finished closing it.
+ * at start and closed at once. Before it is refused it waits DEFER_TURNS
+ * more loop turns (without blocking: the idle handle makes those polls
+ * return at once), because a peer that connected, sent and hung up in the
+ * same instant may have been admitted in this same check, and libuv reads
+ * its bytes in one turn and its hang-up in the next. A slot is freed the moment its connection is dropped or its peer
+ * hangs up, not when libuv has finished closing it.
  *
  * Deadlines. Each admitted connection has one repeating timer of tick_ms
  * (a tenth of the shortest deadline, 5..250 ms) that asks its session
@@ -37,6 +41,7 @@
 #define LOG_BURST 100
 #define LOG_PER_S 20
 #define BACKLOG 128
+#define DEFER_TURNS 3
 
 enum { C_PENDING, C_OPEN, C_CLOSING };
 
@@ -46,12 +51,13 @@ struct evsnn__server_s {
   uv_loop_t *loop;
   uv_tcp_t listener;
   uv_check_t check;  /* admits the connections accepted during the turn */
+  uv_idle_t idle;    /* while some wait a turn to be refused: no blocking poll */
   evsnn__server_opts_t o;
   evsnn__session_limits_t lim;
   uint32_t tick_ms;
   int port;
   int closing;
-  int handles;       /* listener and check, while open */
+  int handles;       /* listener, check and idle, while open */
   conn_t *conns;     /* doubly linked, newest first: admitted and pending */
   uint32_t pending;
   uint64_t next_id;
@@ -76,6 +82,7 @@ struct conn_s {
   char peer[64];
   int state;
   int slot;           /* holds one of max_conns */
+  int deferred;       /* pending: the turns it found no free slot */
   int reading, writing, shut, served_logged;
   int handles;        /* handles still open */
   uint64_t started;   /* uv_hrtime (ns) at accept */
@@ -349,17 +356,28 @@ static void admit(conn_t *c) {
   pump(c);
 }
 
+static void on_idle(uv_idle_t *h) { (void)h; }
+
 static void on_check(uv_check_t *h) {
   evsnn__server_t *s = h->data;
   if (s->pending > s->st.pending_peak) s->st.pending_peak = s->pending;
   /* Oldest first: the list is newest first, so walk it from the tail. */
   conn_t *last = NULL;
   for (conn_t *c = s->conns; c; c = c->next) last = c;
-  for (conn_t *c = last, *prev; c && s->pending > 0; c = prev) {
+  for (conn_t *c = last, *prev; c; c = prev) {
     prev = c->prev;
-    if (c->state == C_PENDING) admit(c);
+    if (c->state != C_PENDING) continue;
+    if (s->st.active >= s->o.max_conns && c->deferred < DEFER_TURNS && !s->closing)
+      c->deferred++;
+    else
+      admit(c);
   }
-  uv_check_stop(h);
+  if (s->pending == 0) {
+    uv_check_stop(h);
+    uv_idle_stop(&s->idle);
+  } else {
+    uv_idle_start(&s->idle, on_idle);
+  }
 }
 
 static void on_connection(uv_stream_t *ls, int status) {
@@ -449,7 +467,9 @@ int evsnn__server_start(evsnn__server_t **out, uv_loop_t *loop, const evsnn__ser
   s->listener.data = s;
   uv_check_init(loop, &s->check);
   s->check.data = s;
-  s->handles = 2;
+  uv_idle_init(loop, &s->idle);
+  s->idle.data = s;
+  s->handles = 3;
   int r = uv_tcp_bind(&s->listener, (struct sockaddr *)&sa, 0);
   if (r == 0) r = uv_listen((uv_stream_t *)&s->listener, BACKLOG, on_connection);
   if (r == 0) {
@@ -463,6 +483,7 @@ int evsnn__server_start(evsnn__server_t **out, uv_loop_t *loop, const evsnn__ser
     int err = evsnn__fail(EVSNN_ESYS, "listen on %s:%d: %s", opts->host, opts->port, uv_strerror(r));
     uv_close((uv_handle_t *)&s->listener, NULL);
     uv_close((uv_handle_t *)&s->check, NULL);
+    uv_close((uv_handle_t *)&s->idle, NULL);
     /* The handles are closed on the next loop turn; run it so s can be freed. */
     uv_run(loop, UV_RUN_NOWAIT);
     free(s);
@@ -495,4 +516,5 @@ void evsnn__server_close(evsnn__server_t *s, void (*done)(void *ud, const evsnn_
   }
   uv_close((uv_handle_t *)&s->listener, on_server_handle_closed);
   uv_close((uv_handle_t *)&s->check, on_server_handle_closed);
+  uv_close((uv_handle_t *)&s->idle, on_server_handle_closed);
 }
