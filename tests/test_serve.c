@@ -23,6 +23,7 @@
 #include "evsnn/net.h"
 #include "stream/proto.h"
 #include "stream/serve.h"
+#include "stream/logw.h"
 #include "stream/session.h"
 
 /* ----------------------------------------------------- server on a thread */
@@ -966,10 +967,10 @@ Test(session, hello_must_be_whole_within_the_header_deadline) {
   uint64_t t = 1000;
   for (int i = 0; i < 5; i++, t += 50) {
     feed(ss, b + i, 1, t);
-    cr_expect_eq(evsnn__session_tick(ss, t, 0), 0);
+    cr_expect_eq(evsnn__session_tick(ss, t, 0, 0), 0);
   }
-  cr_expect_eq(evsnn__session_tick(ss, 1299, 0), 0);
-  cr_expect_eq(evsnn__session_tick(ss, 1300, 0), 1);
+  cr_expect_eq(evsnn__session_tick(ss, 1299, 0, 0), 0);
+  cr_expect_eq(evsnn__session_tick(ss, 1300, 0, 0), 1);
   cr_expect_eq(evsnn__session_phase(ss), EVSNN__SESSION_DROP);
   cr_expect(strstr(evsnn__session_why(ss), "no HELLO within 300 ms (5 bytes of it arrived)"), "%s",
             evsnn__session_why(ss));
@@ -997,8 +998,8 @@ Test(session, a_connection_under_the_minimum_rate_is_dropped) {
   for (uint64_t t = 20; t <= 1000 && !dropped; t += 20) {
     feed(ss, b + at++, 1, t);
     if (t % 100 == 0 && at_ok + 1000 <= n + m) feed(ok, b + at_ok, 1000, t), at_ok += 1000;
-    dropped = evsnn__session_tick(ss, t, 0);
-    cr_expect_eq(evsnn__session_tick(ok, t, 0), 0, "%s", evsnn__session_why(ok));
+    dropped = evsnn__session_tick(ss, t, 0, 0);
+    cr_expect_eq(evsnn__session_tick(ok, t, 0, 0), 0, "%s", evsnn__session_why(ok));
     if (dropped) cr_expect_eq(t, 500, "dropped at %llu ms, the window is 500", (unsigned long long)t);
   }
   cr_expect(dropped);
@@ -1036,16 +1037,31 @@ Test(session, a_peer_that_never_reads_is_dropped_at_the_timeout_with_the_true_re
    * t = 400, then nothing. */
   size_t unsent = len;
   for (uint64_t t = 0; t <= 400; t += 100) {
-    cr_expect_eq(evsnn__session_tick(ss, t, unsent), 0);
+    cr_expect_eq(evsnn__session_tick(ss, t, unsent, 0), 0);
     unsent -= 1000;
   }
   unsent += 1000;
-  for (uint64_t t = 500; t < 1400; t += 100) cr_expect_eq(evsnn__session_tick(ss, t, unsent), 0, "t=%llu", (unsigned long long)t);
-  cr_expect_eq(evsnn__session_tick(ss, 1400, unsent), 1, "dropped 1000 ms after the last byte the peer took");
+  for (uint64_t t = 500; t < 1400; t += 100)
+    cr_expect_eq(evsnn__session_tick(ss, t, unsent, 0), 0, "t=%llu", (unsigned long long)t);
+  cr_expect_eq(evsnn__session_tick(ss, 1400, unsent, 0), 1, "dropped 1000 ms after the last byte the peer took");
   cr_expect(strstr(evsnn__session_why(ss), "stalled: its replies not read for 1000 ms"), "%s", evsnn__session_why(ss));
   free(ev);
   evsnn__session_free(ss);
   evsnn_net_free(&net);
+}
+
+/* Input the transport has not read yet (a late loop turn) postpones the
+ * verdict: the server's delay is not the peer's slowness. */
+Test(session, unread_input_postpones_a_deadline) {
+  evsnn__session_limits_t lim = {.idle_ms = 1000, .header_ms = 300, .no_min_rate = 1};
+  evsnn__session_t *ss;
+  cr_assert_eq(evsnn__session_new(&ss, &lim, 0), 0);
+  cr_expect_eq(evsnn__session_due(ss, 299), 0);
+  cr_expect_eq(evsnn__session_due(ss, 300), 1);
+  cr_expect_eq(evsnn__session_tick(ss, 300, 0, 1), 0);
+  cr_expect_eq(evsnn__session_phase(ss), EVSNN__SESSION_HELLO);
+  cr_expect_eq(evsnn__session_tick(ss, 301, 0, 0), 1);
+  evsnn__session_free(ss);
 }
 
 Test(session, a_peer_that_hangs_up_is_over_at_once) {
@@ -1217,14 +1233,18 @@ typedef struct {
   int port;
 } served_t;
 
-/* Starts `evsnn serve` on port 0 and reads the port from its first line. */
-static served_t serve_start(const char *model, const char *extra) {
+/* Starts `evsnn serve` on port 0 and reads the port from its first line;
+ * its stderr goes to err_fd, or to a file when err_fd is -1. */
+static served_t serve_start_fd(const char *model, const char *idle, int err_fd) {
   served_t s = {0};
   const char *build = getenv("EVSNN_BUILDDIR");
   char cmd[2048];
-  snprintf(s.err_path, sizeof s.err_path, "/tmp/evsnn-serve-err.XXXXXX");
-  int efd = mkstemp(s.err_path);
-  cr_assert(efd >= 0);
+  int efd = err_fd;
+  if (efd < 0) {
+    snprintf(s.err_path, sizeof s.err_path, "/tmp/evsnn-serve-err.XXXXXX");
+    efd = mkstemp(s.err_path);
+    cr_assert(efd >= 0);
+  }
   int pfd[2];
   cr_assert_eq(pipe(pfd), 0);
   snprintf(cmd, sizeof cmd, "%s/evsnn", build ? build : ".");
@@ -1235,11 +1255,11 @@ static served_t serve_start(const char *model, const char *extra) {
     dup2(efd, 2);
     close(pfd[0]);
     execl(cmd, "evsnn", "serve", "--model", model, "--listen", "127.0.0.1:0", "--idle-timeout",
-          extra ? extra : "5000", (char *)NULL);
+          idle ? idle : "5000", (char *)NULL);
     _exit(127);
   }
   close(pfd[1]);
-  close(efd);
+  if (err_fd < 0) close(efd);
   s.out = fdopen(pfd[0], "r");
   char line[256] = "";
   cr_assert(fgets(line, sizeof line, s.out), "evsnn serve printed nothing");
@@ -1248,17 +1268,38 @@ static served_t serve_start(const char *model, const char *extra) {
   return s;
 }
 
-/* Sends SIGTERM, returns the exit status; err gets serve's stderr. */
-static int serve_stop(served_t *s, char *err, size_t cap) {
-  kill(s->pid, SIGTERM);
+static served_t serve_start(const char *model, const char *idle) { return serve_start_fd(model, idle, -1); }
+
+/* Waits up to ms for pid to exit; its exit status, or -2 (it is then
+ * killed) when it did not. */
+static int wait_exit(pid_t pid, int ms) {
   int status;
-  waitpid(s->pid, &status, 0);
+  for (int waited = 0; waited <= ms; waited += 10) {
+    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    usleep(10000);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return -2;
+}
+
+/* After serve has exited: err gets its stderr, the files are removed. */
+static int serve_stop_files(served_t *s, char *err, size_t cap) {
   fclose(s->out);
   FILE *e = fopen(s->err_path, "r");
   size_t n = e ? fread(err, 1, cap - 1, e) : 0;
   err[n] = '\0';
   if (e) fclose(e);
   unlink(s->err_path);
+  return e ? 0 : -1;
+}
+
+/* Sends SIGTERM, returns the exit status; err gets serve's stderr. */
+static int serve_stop(served_t *s, char *err, size_t cap) {
+  kill(s->pid, SIGTERM);
+  int status;
+  waitpid(s->pid, &status, 0);
+  serve_stop_files(s, err, cap);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -1274,11 +1315,12 @@ static int run_send(const char *args, char *out, size_t cap) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-Test(serve_cli, serve_on_port_0_and_send_a_file_then_sigterm) {
-  char dir[] = "/tmp/evsnn-serve-cli.XXXXXX", model[256], file[256], args[2048], out[8192], err[8192];
+/* In a new directory dir: a model (m.evsnn) and an event file (ev.evsnn)
+ * of the n events ev. */
+static void cli_fixture(char *dir, char *model, char *file, const evsnn_event_t *ev, size_t n) {
   cr_assert(mkdtemp(dir));
-  snprintf(model, sizeof model, "%s/m.evsnn", dir);
-  snprintf(file, sizeof file, "%s/ev.evsnn", dir);
+  snprintf(model, 256, "%s/m.evsnn", dir);
+  snprintf(file, 256, "%s/ev.evsnn", dir);
   evsnn_net_t net;
   uint32_t sizes[] = {2 * 34 * 34, 20, 10};
   const float scale[] = {0.5f};
@@ -1286,11 +1328,22 @@ Test(serve_cli, serve_on_port_0_and_send_a_file_then_sigterm) {
   evsnn_net_init_params(&net, 1, EVSNN_INIT_FANIN, scale);
   cr_assert_eq(evsnn_model_save(model, &net, NULL, NULL), 0);
   evsnn_net_free(&net);
-  evsnn_event_t *ev = gen_events(5, 30000);
   evsnn_event_writer_t *w;
   cr_assert_eq(evsnn_event_writer_open(&w, file, &sensor34), 0);
-  cr_assert_eq(evsnn_event_write(w, ev, 30000), 0);
+  cr_assert_eq(evsnn_event_write(w, ev, n), 0);
   cr_assert_eq(evsnn_event_writer_close(w), 0);
+}
+
+static void cli_fixture_free(const char *dir, const char *model, const char *file) {
+  unlink(model);
+  unlink(file);
+  rmdir(dir);
+}
+
+Test(serve_cli, serve_on_port_0_and_send_a_file_then_sigterm) {
+  char dir[] = "/tmp/evsnn-serve-cli.XXXXXX", model[256], file[256], args[2048], out[8192], err[8192];
+  evsnn_event_t *ev = gen_events(5, 30000);
+  cli_fixture(dir, model, file, ev, 30000);
 
   served_t s = serve_start(model, NULL);
   snprintf(args, sizeof args, "'%s' --to 127.0.0.1:%d --json", file, s.port);
@@ -1336,12 +1389,247 @@ Test(serve_cli, serve_on_port_0_and_send_a_file_then_sigterm) {
   cr_expect_eq(serve_stop(&s, err, sizeof err), 0, "%s", err);
   cr_expect(strstr(err, "SIGTERM: shutting down") && strstr(err, "stopped"), "%s", err);
   cr_expect(strstr(err, "served 30000 events"), "%s", err);
-  cr_expect(strstr(err, "9 connections, 9 served, 0 dropped, 270000 events"), "%s", err);
+  cr_expect(strstr(err, "9 connections, 9 served, 0 dropped, 270000 events; 0 refused, 0 too slow"), "%s", err);
   snprintf(args, sizeof args, "'%s' --to 127.0.0.1:%d", file, s.port);
   cr_expect_eq(run_send(args, out, sizeof out), 1, "%s", out);
   cr_expect(strstr(out, "connection refused"), "%s", out);
   free(ev);
-  unlink(model);
-  unlink(file);
-  rmdir(dir);
+  cli_fixture_free(dir, model, file);
+}
+
+/* Logging never blocks serving: serve's stderr is a pipe of one page that
+ * nobody reads, 600 connections come and go (each one a log line, so the
+ * pipe is full at once), and a good client is still served; then SIGTERM
+ * stops the server within the bound although its log cannot be written.
+ * 0.1.0 froze at the first full pipe and ignored SIGTERM. */
+Test(serve_cli, a_blocked_stderr_does_not_stop_serving) {
+  char dir[] = "/tmp/evsnn-serve-cli.XXXXXX", model[256], file[256], args[2048], out[8192];
+  evsnn_event_t *ev = gen_events(6, 20000);
+  cli_fixture(dir, model, file, ev, 20000);
+  int ep[2];
+  cr_assert_eq(pipe(ep), 0);
+#ifdef F_SETPIPE_SZ
+  fcntl(ep[1], F_SETPIPE_SZ, 4096);
+#endif
+  served_t s = serve_start_fd(model, NULL, ep[1]);
+  close(ep[1]);
+  for (int i = 0; i < 600; i++) close(raw_connect(s.port));
+  snprintf(args, sizeof args, "'%s' --to 127.0.0.1:%d --timeout 5000 --json", file, s.port);
+  cr_expect_eq(run_send(args, out, sizeof out), 0, "%s", out);
+  cr_expect(strstr(out, "\"events\": 20000"), "%s", out);
+  kill(s.pid, SIGTERM);
+  cr_expect_eq(wait_exit(s.pid, 5000), 0, "serve did not stop on SIGTERM with its stderr blocked");
+  fclose(s.out);
+  /* What got through: the first lines, in order. */
+  char log[4096];
+  ssize_t n = read(ep[0], log, sizeof log - 1);
+  log[n > 0 ? n : 0] = '\0';
+  cr_expect(strstr(log, "evsnn serve: conn 1 "), "%s", log);
+  close(ep[0]);
+  free(ev);
+  cli_fixture_free(dir, model, file);
+}
+
+/* Always stoppable: a stream whose flush must run to INT64_MAX gets its
+ * RESULT (0.1.0's flush never ended there, with 100% CPU and every signal
+ * ignored), and SIGTERM sent while the next such stream is being served
+ * stops serve within the bound, cleanly. */
+Test(serve_cli, sigterm_during_a_busy_flush_stops_the_server) {
+  char dir[] = "/tmp/evsnn-serve-cli.XXXXXX", model[256], file[256], err[8192];
+  evsnn_event_t *ev = gen_events(7, 20000);
+  cli_fixture(dir, model, file, ev, 100);
+  served_t s = serve_start(model, NULL);
+  /* 20,000 events, the last ones stepping to INT64_MAX by 2^61 - 1. */
+  int64_t step = ((int64_t)1 << 61) - 1;
+  for (int i = 0; i < 4; i++) ev[19995 + i].t = step * (i + 1);
+  ev[19999].t = INT64_MAX;
+  static uint8_t w[20000 * 14 + 4096];
+  size_t n = put_hello(w, 1, 0);
+  int64_t last = 0;
+  for (int i = 0; i < 20000; i += 4000) n += put_events(w + n, &last, ev + i, 4000);
+  evsnn__end_encode(evsnn__frame_put(w + n, 'Z', EVSNN_PROTO_END_SIZE), 20000);
+  n += 5 + EVSNN_PROTO_END_SIZE;
+  int fd = raw_connect(s.port);
+  raw_send(fd, w, n);
+  /* The RESULT, within raw_connect's 5 s receive timeout. */
+  static uint8_t q[65536];
+  int type = 0;
+  while (read_frame(fd, &type, q, sizeof q) >= 0 && type != 'R' && type != 'X') {}
+  cr_expect_eq(type, 'R', "no RESULT for the stream ending at INT64_MAX");
+  if (type == 'R') cr_expect_eq((int64_t)evsnn__le64(q + 8), INT64_MAX, "t_last");
+  /* Another such stream, and SIGTERM while its flush runs. */
+  int fd2 = raw_connect(s.port);
+  raw_send(fd2, w, n);
+  kill(s.pid, SIGTERM);
+  int rc = wait_exit(s.pid, 5000);
+  close(fd2);
+  cr_expect_eq(rc, 0, "serve did not stop within 5 s of SIGTERM (%d)", rc);
+  close(fd);
+  cr_expect_eq(serve_stop_files(&s, err, sizeof err), 0);
+  cr_expect(strstr(err, "SIGTERM: shutting down") && strstr(err, "stopped"), "%s", err);
+  free(ev);
+  cli_fixture_free(dir, model, file);
+}
+
+/* The log writer on its own: a one-page pipe that is not read while 2,000
+ * lines are put. Putting never waits; the lines that find no room are
+ * dropped and counted, and once the reader drains the pipe the count is
+ * written as the last line. */
+Test(logw, a_full_pipe_drops_and_counts_lines_and_never_blocks) {
+  int p[2];
+  cr_assert_eq(pipe(p), 0);
+#ifdef F_SETPIPE_SZ
+  fcntl(p[1], F_SETPIPE_SZ, 4096);
+#endif
+  evsnn__logw_t *w;
+  cr_assert_eq(evsnn__logw_start(&w, p[1], 2048), 0);
+  char line[64];
+  for (int i = 0; i < 2000; i++) {
+    snprintf(line, sizeof line, "line %04d of the test, forty bytes or so", i);
+    evsnn__logw_put(w, "x: ", line);
+  }
+  uint64_t dropped = evsnn__logw_dropped(w);
+  cr_expect_gt(dropped, 1000, "%llu dropped", (unsigned long long)dropped);
+  static char all[1 << 20];
+  size_t have = 0;
+  char want[96];
+  snprintf(want, sizeof want, "evsnn serve: %llu log lines dropped", (unsigned long long)dropped);
+  for (int tries = 0; tries < 300 && !strstr(all, want); tries++) {
+    struct pollfd pf = {.fd = p[0], .events = POLLIN};
+    if (poll(&pf, 1, 10) > 0) {
+      ssize_t r = read(p[0], all + have, sizeof all - 1 - have);
+      if (r > 0) have += (size_t)r;
+      all[have] = '\0';
+    }
+  }
+  cr_expect(strstr(all, want), "no line \"%s\" in %zu bytes", want, have);
+  cr_expect(strstr(all, "x: line 0000 of the test"), "the first line is kept");
+  size_t lines = 0;
+  for (size_t i = 0; i < have; i++) lines += all[i] == '\n';
+  cr_expect_eq(lines + dropped, 2000 + 1, "%zu written, %llu dropped", lines, (unsigned long long)dropped);
+  cr_expect_eq(evsnn__logw_stop(w, 1000), 1);
+  close(p[0]);
+  close(p[1]);
+}
+
+/* ---------------------------------------------------------------- soak */
+
+#include <sys/resource.h>
+
+typedef struct {
+  int port, n;
+  volatile int *stop;
+  int refused;
+} churn_t;
+
+/* Connect/disconnect cycles: a third leave at once, a third after HELLO,
+ * a third by reset. */
+static void *churn_main(void *arg) {
+  churn_t *c = arg;
+  uint8_t h[300];
+  size_t n = put_hello(h, 1, 0);
+  for (int i = 0; i < c->n; i++) {
+    int fd = raw_connect(c->port);
+    if (i % 3 == 1) send(fd, h, n, MSG_NOSIGNAL);
+    if (i % 3 == 2) {
+      struct linger lg = {1, 0};
+      setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+    close(fd);
+  }
+  return NULL;
+}
+
+typedef struct {
+  int *fd;
+  int n;
+  uint8_t *events;
+  size_t len;
+} trickle_t;
+
+/* The slow ones: HELLO at once, then one byte each per 50 ms. */
+static void *trickle_main(void *arg) {
+  trickle_t *t = arg;
+  for (size_t k = 0; k < t->len; k++) {
+    for (int i = 0; i < t->n; i++) send(t->fd[i], t->events + k, 1, MSG_NOSIGNAL);
+    usleep(50000);
+  }
+  return NULL;
+}
+
+/* The attacks of issue 16 at once, bounded: 2,000 idle connections, 100
+ * slow ones and 2,000 connect/disconnect cycles while honest clients get
+ * every answer right (run_good_clients compares each with a local run);
+ * the server's memory counter stays under the bound of docs/protocol.md. */
+Test(soak, idle_slow_and_churning_connections_with_honest_clients) {
+  enum { IDLE = 2000, SLOW = 100, CHURN = 2000 };
+  struct rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rlim_t need = 2 * (IDLE + SLOW) + 512;
+  if (rl.rlim_cur < need) {
+    if (rl.rlim_max < need) cr_skip_test("RLIMIT_NOFILE is %llu at most, the soak test needs %llu descriptors",
+                                         (unsigned long long)rl.rlim_max, (unsigned long long)need);
+    rl.rlim_cur = need;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) cr_skip_test("cannot raise RLIMIT_NOFILE to %llu", (unsigned long long)need);
+  }
+  tsrv_t *s = tsrv_start_o((evsnn__server_opts_t){.idle_ms = 8000, .header_ms = 8000, .min_rate = 200,
+                                                   .rate_ms = 500, .max_conns = IDLE + SLOW + 64});
+  static int idle[IDLE], slow[SLOW];
+  uint64_t T0 = uv_hrtime();
+  for (int i = 0; i < IDLE; i++) idle[i] = raw_connect(s->port);
+  uint8_t h[300];
+  size_t n = put_hello(h, 1, 0);
+  for (int i = 0; i < SLOW; i++) {
+    slow[i] = raw_connect(s->port);
+    raw_send(slow[i], h, n);
+  }
+  evsnn_event_t *ev = gen_events(8, 20);
+  static uint8_t e[400];
+  int64_t last = 0;
+  size_t m = put_events(e, &last, ev, 20);
+  trickle_t tr = {slow, SLOW, e, m < 30 ? m : 30};
+  volatile int stop = 0;
+  churn_t ch = {s->port, CHURN, &stop, 0};
+  pthread_t t1, t2;
+  pthread_create(&t1, NULL, trickle_main, &tr);
+  pthread_create(&t2, NULL, churn_main, &ch);
+  size_t sizes[4] = {20000, 5000, 30000, 1};
+  for (int round = 0; round < 3; round++) run_good_clients(s->port, 4, sizes, 0);
+  pthread_join(t2, NULL);
+  pthread_join(t1, NULL);
+  for (int i = 0; i < IDLE; i++) close(idle[i]);
+  for (int i = 0; i < SLOW; i++) close(slow[i]);
+  tsrv_stop(s);
+  cr_expect_eq(s->st.served, 12);
+  cr_expect_eq(s->st.refused, 0);
+  /* The idle ones too: no byte in a rate window is under any rate. */
+  cr_expect_eq(s->st.slow, IDLE + SLOW, "%llu dropped slow", (unsigned long long)s->st.slow);
+  cr_expect_eq(s->st.accepted, IDLE + SLOW + CHURN + 12);
+  /* The bound of docs/protocol.md, per state: an idle connection holds its
+   * handles and an empty session (b_idle), one that has sent no whole
+   * EVENTS frame adds its input and the small reply buffers (b_hello; at
+   * most pending_peak churning ones at once, as many as are admitted in one
+   * turn), an honest one at most conn_bytes, one waiting for admission its
+   * handles. */
+  evsnn__session_limits_t lim = {0};
+  evsnn__session_t *ss;
+  cr_assert_eq(evsnn__session_new(&ss, &lim, 0), 0);
+  evsnn__session_info_t in;
+  evsnn__session_info(ss, &in);
+  size_t b_idle = s->st.accept_bytes + in.bytes;
+  feed(ss, h, n, 0);
+  feed(ss, e, 5, 0);
+  evsnn__session_info(ss, &in);
+  size_t b_hello = s->st.accept_bytes + in.bytes;
+  evsnn__session_free(ss);
+  size_t bound = IDLE * b_idle + (SLOW + s->st.pending_peak) * b_hello + 4 * s->st.conn_bytes +
+                 s->st.pending_peak * s->st.accept_bytes;
+  cr_expect_leq(s->st.bytes_peak, bound, "peak %zu bytes, bound %zu (%u pending at most)", s->st.bytes_peak, bound,
+                s->st.pending_peak);
+  cr_expect_leq(s->st.bytes_peak, (size_t)s->o.max_conns * s->st.conn_bytes + s->st.pending_peak * s->st.accept_bytes);
+  fprintf(stderr, "soak: %.2f s, peak %zu bytes (bound %zu; b_idle %zu, b_hello %zu, conn_bytes %zu), %u pending at most\n",
+          (double)(uv_hrtime() - T0) * 1e-9, s->st.bytes_peak, bound, b_idle, b_hello, s->st.conn_bytes,
+          s->st.pending_peak);
+  free(ev);
+  tsrv_free(s);
 }

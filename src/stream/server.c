@@ -8,11 +8,12 @@
  * hung up meanwhile have freed their slots. Then it is either admitted
  * (a session, no buffer yet: session.c allocates when the peer sends) or,
  * with every slot taken, answered "server full" from one ERROR frame built
- * at start and closed at once. Before it is refused it waits DEFER_TURNS
- * more loop turns (without blocking: the idle handle makes those polls
- * return at once), because a peer that connected, sent and hung up in the
- * same instant may have been admitted in this same check, and libuv reads
- * its bytes in one turn and its hang-up in the next. A slot is freed the moment its connection is dropped or its peer
+ * at start and closed at once. Before it is refused it waits for loop
+ * turns that free slots, and DEFER_TURNS more (without blocking: the idle
+ * handle makes those polls return at once), because peers that connected,
+ * sent and hung up in the same instant may have been admitted in this same
+ * check, and libuv reads their bytes in one turn and their hang-up in the
+ * next; only when the slots stay taken is a connection refused. A slot is freed the moment its connection is dropped or its peer
  * hangs up, not when libuv has finished closing it.
  *
  * Deadlines. Each admitted connection has one repeating timer of tick_ms
@@ -25,11 +26,13 @@
  * rate-limited here (LOG_BURST at once, LOG_PER_S after that), the number
  * left out said by the next line that passes.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #ifdef __linux__
 #include <linux/sockios.h>
 #endif
@@ -40,7 +43,7 @@
 
 #define LOG_BURST 100
 #define LOG_PER_S 20
-#define BACKLOG 128
+#define BACKLOG 511 /* as nginx: a burst of connects is queued, not met by SYN retries */
 #define DEFER_TURNS 3
 
 enum { C_PENDING, C_OPEN, C_CLOSING };
@@ -60,6 +63,7 @@ struct evsnn__server_s {
   int handles;       /* listener, check and idle, while open */
   conn_t *conns;     /* doubly linked, newest first: admitted and pending */
   uint32_t pending;
+  uint64_t freed, freed_seen; /* slots freed, in all and as of the last check */
   uint64_t next_id;
   evsnn__server_stats_t st;
   uint8_t full[EVSNN_PROTO_ERROR_MAX]; /* the "server full" ERROR frame */
@@ -82,7 +86,7 @@ struct conn_s {
   char peer[64];
   int state;
   int slot;           /* holds one of max_conns */
-  int deferred;       /* pending: the turns it found no free slot */
+  int deferred;       /* pending: the turns it found no slot and none was freed */
   int reading, writing, shut, served_logged;
   int handles;        /* handles still open */
   uint64_t started;   /* uv_hrtime (ns) at accept */
@@ -162,6 +166,7 @@ static void conn_close(conn_t *c) {
   if (c->slot) {
     c->slot = 0;
     c->srv->st.active--;
+    c->srv->freed++;
   }
   uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
   if (c->handles == 2) uv_close((uv_handle_t *)&c->timer, on_conn_closed);
@@ -207,6 +212,17 @@ static size_t unsent(conn_t *c) {
   if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 && ioctl(fd, SIOCOUTQ, &k) == 0 && k > 0) q += (size_t)k;
 #endif
   return q;
+}
+
+/* Whether the socket holds input not read yet (bytes, a hang-up or an
+ * error): a loop turn that was late has not read it, and this turn's poll
+ * will. */
+static int input_waiting(conn_t *c) {
+  uv_os_fd_t fd;
+  char b;
+  if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) return 0;
+  ssize_t r = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  return r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
 static void on_write(uv_write_t *req, int status) {
@@ -318,7 +334,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b) {
 static void on_timer(uv_timer_t *t) {
   conn_t *c = t->data;
   if (c->state == C_CLOSING) return;
-  int dropped = evsnn__session_tick(c->ses, uv_now(c->srv->loop), unsent(c));
+  uint64_t now = uv_now(c->srv->loop);
+  /* Only a write still out has bytes the peer may be taking. */
+  int waiting = evsnn__session_due(c->ses, now) && input_waiting(c);
+  int dropped = evsnn__session_tick(c->ses, now, c->writing ? unsent(c) : 0, waiting);
   if (evsnn__session_phase(c->ses) == EVSNN__SESSION_DROP) conn_ended(c, dropped);
 }
 
@@ -364,13 +383,16 @@ static void on_check(uv_check_t *h) {
   /* Oldest first: the list is newest first, so walk it from the tail. */
   conn_t *last = NULL;
   for (conn_t *c = s->conns; c; c = c->next) last = c;
+  /* The loop's time is that of the turn's start, and a turn of many
+   * accepts can be long: the sessions' clocks and timers start from now. */
+  uv_update_time(s->loop);
+  int freeing = s->freed != s->freed_seen;
+  s->freed_seen = s->freed;
   for (conn_t *c = last, *prev; c; c = prev) {
     prev = c->prev;
     if (c->state != C_PENDING) continue;
-    if (s->st.active >= s->o.max_conns && c->deferred < DEFER_TURNS && !s->closing)
-      c->deferred++;
-    else
-      admit(c);
+    if (s->st.active < s->o.max_conns || s->closing) admit(c);
+    else if (!freeing && c->deferred++ >= DEFER_TURNS) admit(c); /* refused */
   }
   if (s->pending == 0) {
     uv_check_stop(h);

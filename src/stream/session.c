@@ -4,9 +4,11 @@
  * Memory. A session starts with no buffer at all. The first bytes from the
  * peer get an input buffer of IN_FIRST bytes, grown to exactly one frame
  * (header + payload) when a frame header announces more, so never beyond
- * IN_CAP. The reply buffers (two of OUT_CAP: one being written while the
- * other fills) and the event scratch come when HELLO is accepted; a
- * connection refused before that gets only the room of its ERROR frame.
+ * IN_CAP. HELLO gets reply buffers with room for WELCOME and an ERROR
+ * (SMALL_OUT); the full ones (two of OUT_CAP: one being written while the
+ * other fills) and the event scratch come with the first EVENTS or END
+ * frame that is whole. A connection refused earlier gets only the room of
+ * its ERROR frame.
  * So a session holds at most evsnn__session_max_bytes(), whatever the peer
  * does.
  *
@@ -31,6 +33,8 @@
 #define IN_FIRST 256
 #define IN_CAP (EVSNN_PROTO_FRAME_HEADER + EVSNN_PROTO_MAX_PAYLOAD)
 #define OUT_CAP (64 * 1024)
+/* The reply buffers until the first EVENTS: WELCOME, or an ERROR. */
+#define SMALL_OUT (EVSNN_PROTO_FRAME_HEADER + EVSNN_PROTO_WELCOME_SIZE + EVSNN_PROTO_ERROR_MAX)
 #define CHUNK 1024
 #define FRAME_DECISION (EVSNN_PROTO_FRAME_HEADER + EVSNN_PROTO_DECISION_SIZE)
 #define CHUNK_REPLY ((size_t)CHUNK * FRAME_DECISION)
@@ -114,19 +118,41 @@ static int drop(evsnn__session_t *s, const char *fmt, ...) {
   return -1;
 }
 
-/* The reply buffers: two of cap bytes, the event scratch after them. Only
- * ever allocated once, before anything was handed out. */
+/* The reply buffers: two of cap bytes, with the event scratch before them
+ * when scratch is set. First small (WELCOME or ERROR), then, for the first
+ * EVENTS or END, the full size: the bytes queued in out[cur] move along;
+ * the caller makes sure none is out being written (taken). */
 static int out_alloc(evsnn__session_t *s, size_t cap, int scratch) {
   size_t ev = scratch ? CHUNK * sizeof(evsnn_event_t) : 0;
   uint8_t *m = malloc(ev + 2 * cap);
-  if (m == NULL) return drop(s, "out of memory for the replies");
+  if (m == NULL) return drop(s, "out of memory for its replies");
+  uint8_t *out0 = m + ev;
+  if (s->out_mem) {
+    memcpy(out0, s->out[s->cur], s->out_len[s->cur]);
+    s->out_len[0] = s->out_len[s->cur];
+    s->out_len[1] = 0;
+    s->cur = 0;
+    s->bytes -= (s->ev ? CHUNK * sizeof(evsnn_event_t) : 0) + 2 * s->out_cap;
+    free(s->out_mem);
+  }
   s->out_mem = m;
   s->ev = scratch ? (evsnn_event_t *)m : NULL; /* first: the events need their alignment */
-  s->out[0] = m + ev;
-  s->out[1] = s->out[0] + cap;
+  s->out[0] = out0;
+  s->out[1] = out0 + cap;
   s->out_cap = cap;
   s->bytes += ev + 2 * cap;
   return 0;
+}
+
+/* Before the first EVENTS or END: the full reply buffers. 1 when it must
+ * wait for the write of WELCOME to complete first (paused), -1 on failure. */
+static int out_full(evsnn__session_t *s) {
+  if (s->out_cap == OUT_CAP) return 0;
+  if (s->taken) {
+    s->paused = 1;
+    return 1;
+  }
+  return out_alloc(s, OUT_CAP, 1);
 }
 
 static uint8_t *reply(evsnn__session_t *s, int type, uint32_t len) {
@@ -204,7 +230,7 @@ static int on_hello(evsnn__session_t *s, const uint8_t *p, uint32_t len, uint64_
     if (err != 0) return fail(s, err, at, "HELLO: network state: %s", evsnn_error_detail());
     s->ct_ready = 1;
   }
-  if (out_alloc(s, OUT_CAP, 1) != 0) return -1;
+  if (out_alloc(s, SMALL_OUT, 0) != 0) return -1;
   evsnn__welcome_t w = {.version = EVSNN_PROTO_VERSION, .mode = EVSNN_REPLY_DECISIONS,
                         .max_payload = EVSNN_PROTO_MAX_PAYLOAD, .idle_ms = s->lim.idle_ms,
                         .inputs = net ? net->sizes[0] : 0, .outputs = net ? net->sizes[net->n_layers] : 0};
@@ -216,6 +242,8 @@ static int on_hello(evsnn__session_t *s, const uint8_t *p, uint32_t len, uint64_
 /* Decodes and runs the payload from frame_done on; 1 when it pauses. */
 static int on_events(evsnn__session_t *s, const uint8_t *p, uint32_t len, uint64_t at) {
   if (len == 0) return fail(s, EVSNN_EPROTO, at, "EVENTS: empty frame");
+  int r = out_full(s);
+  if (r != 0) return r;
   while (s->frame_done < len) {
     if (room(s) < CHUNK_REPLY + EVSNN_PROTO_ERROR_MAX) {
       s->paused = 1;
@@ -244,6 +272,8 @@ static int on_events(evsnn__session_t *s, const uint8_t *p, uint32_t len, uint64
 }
 
 static int on_end(evsnn__session_t *s, const uint8_t *p, uint32_t len, uint64_t at) {
+  int r0 = out_full(s);
+  if (r0 != 0) return r0;
   if (room(s) < EVSNN_PROTO_ERROR_MAX + END_REPLY) {
     s->paused = 1;
     return 1;
@@ -424,15 +454,26 @@ int evsnn__session_flushed(const evsnn__session_t *s) {
 
 /* ---------------------------------------------------------- deadlines ---- */
 
-int evsnn__session_tick(evsnn__session_t *s, uint64_t now_ms, size_t unsent) {
+int evsnn__session_due(const evsnn__session_t *s, uint64_t now_ms) {
+  if (s->phase == EVSNN__SESSION_DROP) return 0;
+  return now_ms - s->t_progress >= s->lim.idle_ms ||
+         (s->phase == EVSNN__SESSION_HELLO && now_ms - s->t_start >= s->lim.header_ms) ||
+         (!s->lim.no_min_rate && now_ms - s->t_window >= s->lim.rate_ms);
+}
+
+int evsnn__session_tick(evsnn__session_t *s, uint64_t now_ms, size_t unsent, int input_waiting) {
   if (s->phase == EVSNN__SESSION_DROP) return 1;
-  /* The peer took reply bytes since the last look: progress. A rise is a
-   * new write, not the peer's doing. */
-  if (unsent < s->unsent_seen) {
+  /* Bytes the transport has not read yet are the server's delay, not the
+   * peer's: judge once they are in. */
+  if (input_waiting && !s->paused) return 0;
+  /* The peer took bytes of the reply being written since the last look:
+   * progress. A rise is a new write, not the peer's doing; with no write
+   * out there is nothing to take. */
+  if (s->taken && unsent < s->unsent_seen) {
     s->window_bytes += s->unsent_seen - unsent;
     s->t_progress = now_ms;
   }
-  s->unsent_seen = unsent;
+  s->unsent_seen = s->taken ? unsent : 0;
   int open = s->phase == EVSNN__SESSION_HELLO || s->phase == EVSNN__SESSION_STREAM;
   uint64_t idle = now_ms - s->t_progress;
   if (s->phase == EVSNN__SESSION_HELLO && now_ms - s->t_start >= s->lim.header_ms) {

@@ -77,11 +77,16 @@ int evsnn__session_phase(const evsnn__session_t *s);
  * and written. */
 int evsnn__session_flushed(const evsnn__session_t *s);
 
-/* Checks the deadlines at now_ms. unsent: reply bytes the peer has not yet
- * taken (written to the transport, not yet acknowledged), which falling
- * counts as progress. Returns 1 and moves to DROP (reason in
+/* Checks the deadlines at now_ms. unsent: bytes of the reply buffer taken
+ * (and not yet written) that the peer has not yet acknowledged, which
+ * falling counts as progress; ignored while no buffer is taken. Returns 1 and moves to DROP (reason in
  * evsnn__session_why) when a deadline has passed. */
-int evsnn__session_tick(evsnn__session_t *s, uint64_t now_ms, size_t unsent);
+int evsnn__session_tick(evsnn__session_t *s, uint64_t now_ms, size_t unsent, int input_waiting);
+/* Whether a deadline may have passed at now_ms: the transport then looks
+ * whether input is waiting unread (bytes or a hang-up) and passes that to
+ * evsnn__session_tick as input_waiting, which postpones the verdict of a
+ * session that reads: a server slow to read must not blame its peer. */
+int evsnn__session_due(const evsnn__session_t *s, uint64_t now_ms);
 
 /* What happened, for the transport's one log line per connection. */
 typedef struct evsnn__session_info_s {
