@@ -1085,12 +1085,16 @@ Test(session, a_peer_that_hangs_up_is_over_at_once) {
 /* ------------------------------------------------------------ attacks */
 
 /* Admission before allocation: with both slots held by connections that
- * never send, 300 more are answered "server full" at once, and the
+ * sent HELLO and nothing more, 300 more are answered "server full" at once, and the
  * server's memory counter never held more than the formula of
  * docs/protocol.md (0.1.0 gave each a 214 KB buffer until the timeout). */
 Test(serve, connections_over_the_limit_cost_no_buffer) {
   tsrv_t *s = tsrv_start(5000, 2);
   int a = raw_connect(s->port), b2 = raw_connect(s->port);
+  uint8_t h[300];
+  size_t hn = put_hello(h, 1, 0);
+  raw_send(a, h, hn); /* HELLO: streams that have begun, not to be evicted */
+  raw_send(b2, h, hn);
   usleep(50000);
   enum { N = 300 };
   static int fd[N];
@@ -1107,11 +1111,12 @@ Test(serve, connections_over_the_limit_cost_no_buffer) {
   evsnn__session_t *ss;
   cr_assert_eq(evsnn__session_new(&ss, &lim, 0), 0);
   evsnn__session_info_t in;
+  feed(ss, h, hn, 0);
   evsnn__session_info(ss, &in);
   evsnn__session_free(ss);
   size_t bound = 2 * (s->st.accept_bytes + in.bytes) + (size_t)s->st.pending_peak * s->st.accept_bytes;
   cr_expect_leq(s->st.bytes_peak, bound + s->st.conn_bytes,
-                "peak %zu bytes: two idle connections, %u pending at once, one served", s->st.bytes_peak,
+                "peak %zu bytes: two connections after HELLO, %u pending at once, one served", s->st.bytes_peak,
                 s->st.pending_peak);
   cr_expect_leq(s->st.bytes_peak, 2 * s->st.conn_bytes + (size_t)s->st.pending_peak * s->st.accept_bytes);
   cr_expect_eq(s->st.bytes_now, 0);
@@ -1153,6 +1158,30 @@ Test(serve, slow_clients_are_dropped_by_the_deadlines) {
   cr_expect_eq(s->st.served, 2);
   cr_expect_eq(s->st.slow, 2);
   free(ev);
+  tsrv_free(s);
+}
+
+/* A flood of idle connections evicts its own members: with both slots held
+ * for over a second by connections that never sent HELLO, a new
+ * connection takes the slot of the oldest, and a good client is served. */
+Test(serve, idle_connections_give_their_slots_to_newer_ones) {
+  tsrv_t *s = tsrv_start(10000, 2);
+  int a = raw_connect(s->port), b2 = raw_connect(s->port);
+  usleep(1200000);
+  size_t sizes[1] = {5000};
+  run_good_clients(s->port, 1, sizes, 0);
+  int ok = tsrv_wait_log(s, "dropped: evicted: no HELLO after", NULL, 2000);
+  if (!ok) tsrv_dump(s);
+  cr_expect(ok);
+  int type;
+  uint8_t p[512];
+  cr_expect_lt(read_frame(a, &type, p, sizeof p), 0, "the oldest idle connection was not evicted");
+  close(a);
+  close(b2);
+  tsrv_stop(s);
+  cr_expect_eq(s->st.served, 1);
+  cr_expect_eq(s->st.refused, 0);
+  cr_expect_eq(s->st.slow, 1);
   tsrv_free(s);
 }
 
@@ -1627,9 +1656,9 @@ Test(soak, idle_slow_and_churning_connections_with_honest_clients) {
   cr_expect_leq(s->st.bytes_peak, bound, "peak %zu bytes, bound %zu (%u pending at most)", s->st.bytes_peak, bound,
                 s->st.pending_peak);
   cr_expect_leq(s->st.bytes_peak, (size_t)s->o.max_conns * s->st.conn_bytes + s->st.pending_peak * s->st.accept_bytes);
-  fprintf(stderr, "soak: %.2f s, peak %zu bytes (bound %zu; b_idle %zu, b_hello %zu, conn_bytes %zu), %u pending at most\n",
-          (double)(uv_hrtime() - T0) * 1e-9, s->st.bytes_peak, bound, b_idle, b_hello, s->st.conn_bytes,
-          s->st.pending_peak);
+  fprintf(stderr, "soak: %.2f s, peak %zu bytes (bound %zu; accept_bytes %zu, b_idle %zu, b_hello %zu, "
+          "conn_bytes %zu), %u pending at most\n", (double)(uv_hrtime() - T0) * 1e-9, s->st.bytes_peak, bound,
+          s->st.accept_bytes, b_idle, b_hello, s->st.conn_bytes, s->st.pending_peak);
   free(ev);
   tsrv_free(s);
 }

@@ -14,6 +14,22 @@ tests_test_serve_SOURCES = tests/test_serve.c
 tests_test_serve_CFLAGS = $(TEST_CFLAGS) $(LIBUV_CFLAGS)
 tests_test_serve_LDADD = libevsnn_stream.la $(TEST_LIBS) $(LIBUV_LIBS) -lpthread
 
+# The protocol's fuzz harness (tests/fuzz/fuzz_proto.c): a libFuzzer program
+# with --enable-fuzz (CC=clang), and always a replay of its corpus.
+check_PROGRAMS += tests/test_proto_fuzz
+TESTS += tests/test_proto_fuzz
+tests_test_proto_fuzz_SOURCES = tests/test_events_fuzz.c tests/fuzz/fuzz_proto.c
+tests_test_proto_fuzz_CFLAGS = $(TEST_CFLAGS) -DFUZZ_CORPUS='"tests/fuzz/corpus-proto"' -DFUZZ_MIN_FILES=4
+tests_test_proto_fuzz_LDADD = libevsnn_stream.la $(TEST_LIBS) $(LIBUV_LIBS) -lpthread
+EXTRA_DIST += tests/fuzz/corpus-proto
+
+if FUZZ
+noinst_PROGRAMS += tests/fuzz/fuzz_proto
+tests_fuzz_fuzz_proto_SOURCES = tests/fuzz/fuzz_proto.c src/stream/proto.c src/stream/session.c
+tests_fuzz_fuzz_proto_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer -static
+tests_fuzz_fuzz_proto_LDADD = $(EVSNN_LIBS)
+endif
+
 # Loopback throughput of serve with several clients (bench/bench_serve.c).
 noinst_PROGRAMS += bench/bench_serve
 bench_bench_serve_SOURCES = bench/bench_serve.c

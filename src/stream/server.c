@@ -13,7 +13,11 @@
  * handle makes those polls return at once), because peers that connected,
  * sent and hung up in the same instant may have been admitted in this same
  * check, and libuv reads their bytes in one turn and their hang-up in the
- * next; only when the slots stay taken is a connection refused. A slot is freed the moment its connection is dropped or its peer
+ * next; only when the slots stay taken is a connection refused. But first
+ * the oldest connection that has held its slot EVICT_MS without completing
+ * HELLO gives it up ("evicted"): an honest client sends HELLO as it
+ * connects, so a flood of idle or trickling connections evicts its own
+ * members, not the honest clients, and honest clients still find slots. A slot is freed the moment its connection is dropped or its peer
  * hangs up, not when libuv has finished closing it.
  *
  * Deadlines. Each admitted connection has one repeating timer of tick_ms
@@ -45,6 +49,7 @@
 #define LOG_PER_S 20
 #define BACKLOG 511 /* as nginx: a burst of connects is queued, not met by SYN retries */
 #define DEFER_TURNS 3
+#define EVICT_MS 1000
 
 enum { C_PENDING, C_OPEN, C_CLOSING };
 
@@ -90,6 +95,7 @@ struct conn_s {
   int reading, writing, shut, served_logged;
   int handles;        /* handles still open */
   uint64_t started;   /* uv_hrtime (ns) at accept */
+  uint64_t admitted;  /* loop time (ms) of admission */
   size_t bytes;       /* counted in st.bytes_now */
   uint64_t events_seen;
 };
@@ -367,6 +373,7 @@ static void admit(conn_t *c) {
     return;
   }
   c->slot = 1;
+  c->admitted = uv_now(s->loop);
   s->st.active++;
   uv_timer_init(s->loop, &c->timer);
   c->timer.data = c;
@@ -376,6 +383,20 @@ static void admit(conn_t *c) {
 }
 
 static void on_idle(uv_idle_t *h) { (void)h; }
+
+/* With every slot taken: frees the slot of the oldest connection that may
+ * be evicted; 0 when there is none. */
+static int evict(evsnn__server_t *s, conn_t *last) {
+  uint64_t now = uv_now(s->loop);
+  for (conn_t *c = last; c; c = c->prev)
+    if (c->state == C_OPEN && c->slot && evsnn__session_evictable(c->ses, now, EVICT_MS)) {
+      s->st.slow++;
+      conn_drop(c, "evicted: no HELLO after %llu ms, its slot given to a newer connection",
+                (unsigned long long)(now - c->admitted));
+      return 1;
+    }
+  return 0;
+}
 
 static void on_check(uv_check_t *h) {
   evsnn__server_t *s = h->data;
@@ -391,6 +412,7 @@ static void on_check(uv_check_t *h) {
   for (conn_t *c = last, *prev; c; c = prev) {
     prev = c->prev;
     if (c->state != C_PENDING) continue;
+    if (s->st.active >= s->o.max_conns && !s->closing) evict(s, last);
     if (s->st.active < s->o.max_conns || s->closing) admit(c);
     else if (!freeing && c->deferred++ >= DEFER_TURNS) admit(c); /* refused */
   }

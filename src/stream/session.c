@@ -6,8 +6,9 @@
  * (header + payload) when a frame header announces more, so never beyond
  * IN_CAP. HELLO gets reply buffers with room for WELCOME and an ERROR
  * (SMALL_OUT); the full ones (two of OUT_CAP: one being written while the
- * other fills) and the event scratch come with the first EVENTS or END
- * frame that is whole. A connection refused earlier gets only the room of
+ * other fills), the event scratch and the network's state
+ * (evsnn_ctime_init) come with the first EVENTS or END frame that is
+ * whole. A connection refused earlier gets only the room of
  * its ERROR frame.
  * So a session holds at most evsnn__session_max_bytes(), whatever the peer
  * does.
@@ -144,13 +145,23 @@ static int out_alloc(evsnn__session_t *s, size_t cap, int scratch) {
   return 0;
 }
 
-/* Before the first EVENTS or END: the full reply buffers. 1 when it must
- * wait for the write of WELCOME to complete first (paused), -1 on failure. */
-static int out_full(evsnn__session_t *s) {
+static int fail(evsnn__session_t *s, int code, uint64_t at, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void on_decision(void *ud, int64_t t, uint32_t cls);
+
+/* Before the first EVENTS or END: the network state and the full reply
+ * buffers. 1 when it must wait for the write of WELCOME to complete first
+ * (paused), -1 on failure. */
+static int out_full(evsnn__session_t *s, uint64_t at) {
   if (s->out_cap == OUT_CAP) return 0;
   if (s->taken) {
     s->paused = 1;
     return 1;
+  }
+  if (s->lim.net) {
+    evsnn_ctime_opts_t o = {.dt_us = s->lim.dt_us, .on_decision = on_decision, .ud = s};
+    int err = evsnn_ctime_init(&s->ct, s->lim.net, &o);
+    if (err != 0) return fail(s, err, at, "network state: %s", evsnn_error_detail());
+    s->ct_ready = 1;
   }
   return out_alloc(s, OUT_CAP, 1);
 }
@@ -225,10 +236,6 @@ static int on_hello(evsnn__session_t *s, const uint8_t *p, uint32_t len, uint64_
     if (err != 0)
       return fail(s, err, at + EVSNN_PROTO_HELLO_FIXED + 12, "HELLO: sensor %ux%u: %s", h.sensor.width,
                   h.sensor.height, evsnn_error_detail());
-    evsnn_ctime_opts_t o = {.dt_us = s->lim.dt_us, .on_decision = on_decision, .ud = s};
-    err = evsnn_ctime_init(&s->ct, net, &o);
-    if (err != 0) return fail(s, err, at, "HELLO: network state: %s", evsnn_error_detail());
-    s->ct_ready = 1;
   }
   if (out_alloc(s, SMALL_OUT, 0) != 0) return -1;
   evsnn__welcome_t w = {.version = EVSNN_PROTO_VERSION, .mode = EVSNN_REPLY_DECISIONS,
@@ -242,7 +249,7 @@ static int on_hello(evsnn__session_t *s, const uint8_t *p, uint32_t len, uint64_
 /* Decodes and runs the payload from frame_done on; 1 when it pauses. */
 static int on_events(evsnn__session_t *s, const uint8_t *p, uint32_t len, uint64_t at) {
   if (len == 0) return fail(s, EVSNN_EPROTO, at, "EVENTS: empty frame");
-  int r = out_full(s);
+  int r = out_full(s, at);
   if (r != 0) return r;
   while (s->frame_done < len) {
     if (room(s) < CHUNK_REPLY + EVSNN_PROTO_ERROR_MAX) {
@@ -272,7 +279,7 @@ static int on_events(evsnn__session_t *s, const uint8_t *p, uint32_t len, uint64
 }
 
 static int on_end(evsnn__session_t *s, const uint8_t *p, uint32_t len, uint64_t at) {
-  int r0 = out_full(s);
+  int r0 = out_full(s, at);
   if (r0 != 0) return r0;
   if (room(s) < EVSNN_PROTO_ERROR_MAX + END_REPLY) {
     s->paused = 1;
@@ -453,6 +460,10 @@ int evsnn__session_flushed(const evsnn__session_t *s) {
 }
 
 /* ---------------------------------------------------------- deadlines ---- */
+
+int evsnn__session_evictable(const evsnn__session_t *s, uint64_t now_ms, uint32_t min_age_ms) {
+  return s->phase == EVSNN__SESSION_HELLO && now_ms - s->t_start >= min_age_ms;
+}
 
 int evsnn__session_due(const evsnn__session_t *s, uint64_t now_ms) {
   if (s->phase == EVSNN__SESSION_DROP) return 0;

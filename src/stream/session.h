@@ -88,6 +88,11 @@ int evsnn__session_tick(evsnn__session_t *s, uint64_t now_ms, size_t unsent, int
  * session that reads: a server slow to read must not blame its peer. */
 int evsnn__session_due(const evsnn__session_t *s, uint64_t now_ms);
 
+/* Whether the session may give its slot to a newer connection: it has had
+ * min_age_ms and has not completed HELLO (an honest client sends HELLO as
+ * it connects). */
+int evsnn__session_evictable(const evsnn__session_t *s, uint64_t now_ms, uint32_t min_age_ms);
+
 /* What happened, for the transport's one log line per connection. */
 typedef struct evsnn__session_info_s {
   uint64_t events, decisions;   /* events decoded; DECISION frames sent */
