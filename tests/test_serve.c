@@ -526,6 +526,10 @@ Test(serve, a_disconnect_mid_record_is_dropped_and_logged) {
 Test(serve, connections_over_the_limit_are_refused) {
   tsrv_t *s = tsrv_start(5000, 2);
   int a = raw_connect(s->port), b2 = raw_connect(s->port);
+  uint8_t h[300];
+  size_t hn = put_hello(h, 1, 0);
+  raw_send(a, h, hn); /* streams begun: their slots are not given away */
+  raw_send(b2, h, hn);
   usleep(50000);
   int c = raw_connect(s->port);
   expect_error(c, EVSNN_ERANGE, "third connection");

@@ -49,7 +49,7 @@
 #define LOG_PER_S 20
 #define BACKLOG 511 /* as nginx: a burst of connects is queued, not met by SYN retries */
 #define DEFER_TURNS 3
-#define EVICT_MS 1000
+#define EVICT_MS 100 /* an honest client's HELLO follows its connect within a round trip */
 
 enum { C_PENDING, C_OPEN, C_CLOSING };
 
