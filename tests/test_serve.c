@@ -309,6 +309,15 @@ static size_t put_hello(uint8_t *b, uint16_t version, uint16_t mode) {
   return 5 + 16 + hs;
 }
 
+/* A connection that has sent its HELLO: a stream begun, whose slot is not
+ * given away to newer connections. */
+static int raw_hello(int port) {
+  uint8_t h[300];
+  int fd = raw_connect(port);
+  raw_send(fd, h, put_hello(h, 1, 0));
+  return fd;
+}
+
 static size_t put_events(uint8_t *b, int64_t *last_t, const evsnn_event_t *ev, size_t n) {
   size_t k;
   cr_assert_eq(evsnn_event_records_encode(last_t, ev, n, b + 5, &k), 0);
@@ -525,11 +534,7 @@ Test(serve, a_disconnect_mid_record_is_dropped_and_logged) {
 
 Test(serve, connections_over_the_limit_are_refused) {
   tsrv_t *s = tsrv_start(5000, 2);
-  int a = raw_connect(s->port), b2 = raw_connect(s->port);
-  uint8_t h[300];
-  size_t hn = put_hello(h, 1, 0);
-  raw_send(a, h, hn); /* streams begun: their slots are not given away */
-  raw_send(b2, h, hn);
+  int a = raw_hello(s->port), b2 = raw_hello(s->port);
   usleep(50000);
   int c = raw_connect(s->port);
   expect_error(c, EVSNN_ERANGE, "third connection");
@@ -1094,11 +1099,7 @@ Test(session, a_peer_that_hangs_up_is_over_at_once) {
  * docs/protocol.md (0.1.0 gave each a 214 KB buffer until the timeout). */
 Test(serve, connections_over_the_limit_cost_no_buffer) {
   tsrv_t *s = tsrv_start(5000, 2);
-  int a = raw_connect(s->port), b2 = raw_connect(s->port);
-  uint8_t h[300];
-  size_t hn = put_hello(h, 1, 0);
-  raw_send(a, h, hn); /* HELLO: streams that have begun, not to be evicted */
-  raw_send(b2, h, hn);
+  int a = raw_hello(s->port), b2 = raw_hello(s->port);
   usleep(50000);
   enum { N = 300 };
   static int fd[N];
@@ -1115,7 +1116,8 @@ Test(serve, connections_over_the_limit_cost_no_buffer) {
   evsnn__session_t *ss;
   cr_assert_eq(evsnn__session_new(&ss, &lim, 0), 0);
   evsnn__session_info_t in;
-  feed(ss, h, hn, 0);
+  uint8_t h[300];
+  feed(ss, h, put_hello(h, 1, 0), 0);
   evsnn__session_info(ss, &in);
   evsnn__session_free(ss);
   size_t bound = 2 * (s->st.accept_bytes + in.bytes) + (size_t)s->st.pending_peak * s->st.accept_bytes;
@@ -1138,7 +1140,7 @@ Test(serve, slow_clients_are_dropped_by_the_deadlines) {
   size_t n = put_hello(h, 1, 0);
   evsnn_event_t *ev = gen_events(2, 200);
   int64_t last = 0;
-  size_t m = put_events(e, &last, ev, 200);
+  put_events(e, &last, ev, 200);
   int hello = raw_connect(s->port), trickle = raw_connect(s->port);
   raw_send(trickle, h, n);
   size_t sizes[2] = {30000, 20};
@@ -1157,7 +1159,6 @@ Test(serve, slow_clients_are_dropped_by_the_deadlines) {
   cr_expect_lt(read_frame(hello, &type, p, sizeof p), 0, "the slow HELLO was not closed");
   close(hello);
   close(trickle);
-  (void)m;
   tsrv_stop(s);
   cr_expect_eq(s->st.served, 2);
   cr_expect_eq(s->st.slow, 2);
@@ -1166,7 +1167,7 @@ Test(serve, slow_clients_are_dropped_by_the_deadlines) {
 }
 
 /* A flood of idle connections evicts its own members: with both slots held
- * for over a second by connections that never sent HELLO, a new
+ * for over 100 ms by connections that never sent HELLO, a new
  * connection takes the slot of the oldest, and a good client is served. */
 Test(serve, idle_connections_give_their_slots_to_newer_ones) {
   tsrv_t *s = tsrv_start(10000, 2);
