@@ -1059,6 +1059,27 @@ Test(session, a_peer_that_never_reads_is_dropped_at_the_timeout_with_the_true_re
   evsnn_net_free(&net);
 }
 
+/* After ERROR, input is discarded and buys no time: a peer that keeps
+ * sending instead of hanging up is closed one idle timeout later. */
+Test(session, input_after_an_error_is_no_progress) {
+  evsnn__session_limits_t lim = {.idle_ms = 1000, .no_min_rate = 1};
+  evsnn__session_t *ss;
+  cr_assert_eq(evsnn__session_new(&ss, &lim, 0), 0);
+  cr_expect_eq(feed(ss, (const uint8_t *)"GET / HTTP/1.1\r\n", 16, 0), EVSNN__SESSION_FAILED);
+  size_t len;
+  cr_assert(evsnn__session_take(ss, &len, 0) != NULL);
+  evsnn__session_written(ss, 10);
+  cr_expect(evsnn__session_flushed(ss));
+  for (uint64_t t = 100; t < 1010; t += 100) {
+    feed(ss, (const uint8_t *)"xxxx", 4, t);
+    cr_expect_eq(evsnn__session_tick(ss, t, 0, 0), 0);
+    cr_expect_eq(evsnn__session_phase(ss), EVSNN__SESSION_FAILED, "t=%llu", (unsigned long long)t);
+  }
+  cr_expect_eq(evsnn__session_tick(ss, 1010, 0, 0), 0, "over, not a second drop");
+  cr_expect_eq(evsnn__session_phase(ss), EVSNN__SESSION_DROP);
+  evsnn__session_free(ss);
+}
+
 /* Input the transport has not read yet (a late loop turn) postpones the
  * verdict: the server's delay is not the peer's slowness. */
 Test(session, unread_input_postpones_a_deadline) {

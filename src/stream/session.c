@@ -399,9 +399,11 @@ int evsnn__session_buf(evsnn__session_t *s, uint8_t **p, size_t *cap) {
 
 int evsnn__session_received(evsnn__session_t *s, size_t n, uint64_t now_ms) {
   if (n == 0) return s->phase;
+  /* After RESULT or ERROR input is discarded and is no progress: the peer
+   * has idle_ms to take the reply and hang up, however much it sends. */
+  if (s->phase != EVSNN__SESSION_HELLO && s->phase != EVSNN__SESSION_STREAM) return s->phase;
   s->t_progress = now_ms;
   s->window_bytes += n;
-  if (s->phase != EVSNN__SESSION_HELLO && s->phase != EVSNN__SESSION_STREAM) return s->phase; /* discarded */
   s->len += n;
   process(s);
   return s->phase;
