@@ -39,3 +39,4 @@ bench_bench_serve_LDADD = $(STREAM_LIBS) -lpthread
 bench-serve: bench/bench_serve$(EXEEXT)
 	./bench/bench_serve$(EXEEXT) --clients 1,2,4,8 --events 2000000 --repeat 3
 bench: bench-serve
+EXTRA_DIST += bench/attack_serve.py
