@@ -1,8 +1,10 @@
 /* evsnn serve and evsnn send: the CLI faces of the TCP server and client in
  * src/stream (protocol: docs/protocol.md). serve prints the address it
  * listens on (the port the system picked for port 0) as its first stdout
- * line, logs one line per connection on stderr and stops cleanly on SIGINT
- * or SIGTERM. send streams one event file and prints the decisions. */
+ * line, logs one line per connection on stderr through a writer that never
+ * blocks the loop (stream/logw.h: a stderr nobody reads costs log lines,
+ * not service) and stops on SIGINT or SIGTERM within LOG_WAIT_MS of the
+ * loop's end. send streams one event file and prints the decisions. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +13,11 @@
 #include "cli/json.h"
 #include "evsnn.h"
 #include "core/internal.h"
+#include "stream/logw.h"
 #include "stream/serve.h"
+
+#define LOG_BYTES (64 * 1024) /* the log writer's buffer: some 500 lines */
+#define LOG_WAIT_MS 1000      /* how long, at exit, the last lines may take to be written */
 
 bool cli_parse_hostport(const char *opt, const char *s, char *host, size_t cap, int *port) {
   const char *colon = s ? strrchr(s, ':') : NULL;
@@ -34,37 +40,49 @@ bool cli_parse_hostport(const char *opt, const char *s, char *host, size_t cap, 
 
 typedef struct {
   evsnn__server_t *srv;
+  evsnn__logw_t *log;
   uv_signal_t sig[2];
   int stopping;
 } serve_ctx_t;
 
 static void serve_log(void *ud, const char *line) {
-  fprintf(stderr, "evsnn serve: %s\n", line);
-  fflush(stderr);
+  serve_ctx_t *x = ud;
+  evsnn__logw_put(x->log, "evsnn serve: ", line);
 }
 
 static void on_closed(void *ud, const evsnn__server_stats_t *st) {
-  fprintf(stderr, "evsnn serve: %llu connections, %llu served, %llu dropped, %llu events\n",
-          (unsigned long long)st->accepted, (unsigned long long)st->served, (unsigned long long)st->dropped,
-          (unsigned long long)st->events);
+  char line[400];
+  snprintf(line, sizeof line,
+           "%llu connections, %llu served, %llu dropped, %llu events; %llu refused, %llu too slow, "
+           "peak %zu buffer bytes",
+           (unsigned long long)st->accepted, (unsigned long long)st->served, (unsigned long long)st->dropped,
+           (unsigned long long)st->events, (unsigned long long)st->refused, (unsigned long long)st->slow,
+           st->bytes_peak);
+  serve_log(ud, line);
 }
 
 static void on_signal(uv_signal_t *h, int signum) {
   serve_ctx_t *x = h->data;
   if (x->stopping) return;
   x->stopping = 1;
-  fprintf(stderr, "evsnn serve: %s: shutting down\n", signum == SIGINT ? "SIGINT" : "SIGTERM");
+  serve_log(x, signum == SIGINT ? "SIGINT: shutting down" : "SIGTERM: shutting down");
   evsnn__server_close(x->srv, on_closed, x);
   for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&x->sig[i], NULL);
 }
 
 static int usage_serve(void) {
-  printf("usage: evsnn serve --model MODEL [--listen HOST:PORT] [--idle-timeout MS] [--max-conns N] [--dt US]\n"
+  printf("usage: evsnn serve --model MODEL [--listen HOST:PORT] [--idle-timeout MS] [--header-timeout MS]\n"
+         "                   [--min-rate BYTES] [--rate-window MS] [--max-conns N] [--dt US]\n"
          "  each connection runs the model in continuous time (as evsnn replay does), its sensor\n"
          "  fitted onto the model's input (evsnn_sensor_map_fit), and gets the decision changes\n"
          "  --listen        address to listen on (default 127.0.0.1:7463; port 0: pick a free one)\n"
          "  --idle-timeout  drop a connection that makes no progress this long (default 30000)\n"
-         "  --max-conns     connections served at once, more are refused (default 256)\n"
+         "  --header-timeout  drop a connection whose HELLO is not whole this long after accept\n"
+         "                  (default 10000)\n"
+         "  --min-rate      drop a connection that moves fewer bytes a second than this over a rate\n"
+         "                  window (received plus replies taken; default 256; 0: no minimum)\n"
+         "  --rate-window   the window of --min-rate, in ms (default 5000)\n"
+         "  --max-conns     connections served at once, more are refused \"server full\" (default 256)\n"
          "  --dt            the step the model was trained with, tau = -dt / ln(beta) (default: the\n"
          "                  model's own, recorded when it was trained on event recordings, else 1000)\n"
          "Prints 'listening on HOST:PORT' first; stops on SIGINT/SIGTERM. Protocol: docs/protocol.md\n");
@@ -73,7 +91,7 @@ static int usage_serve(void) {
 
 int evsnn_cmd_serve(int argc, char **argv) {
   const char *model = NULL, *listen = "127.0.0.1:7463";
-  long idle = 30000, max_conns = 256;
+  long idle = 30000, header = 10000, min_rate = 256, rate_ms = 5000, max_conns = 256;
   double dt = 0; /* 0: the model's own step */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -83,6 +101,9 @@ int evsnn_cmd_serve(int argc, char **argv) {
     if (!strcmp(a, "--model")) model = val;
     else if (!strcmp(a, "--listen")) listen = val;
     else if (!strcmp(a, "--idle-timeout")) { if (!cli_parse_long(a, val, 1, 86400000L, &idle)) return 2; }
+    else if (!strcmp(a, "--header-timeout")) { if (!cli_parse_long(a, val, 1, 86400000L, &header)) return 2; }
+    else if (!strcmp(a, "--min-rate")) { if (!cli_parse_long(a, val, 0, 1L << 30, &min_rate)) return 2; }
+    else if (!strcmp(a, "--rate-window")) { if (!cli_parse_long(a, val, 1, 86400000L, &rate_ms)) return 2; }
     else if (!strcmp(a, "--max-conns")) { if (!cli_parse_long(a, val, 1, 100000, &max_conns)) return 2; }
     else if (!strcmp(a, "--dt")) {
       if (!cli_parse_double(a, val, &dt)) return 2;
@@ -100,9 +121,13 @@ int evsnn_cmd_serve(int argc, char **argv) {
   uv_loop_init(&loop);
   serve_ctx_t x = {0};
   evsnn__server_opts_t o = {.net = &net, .host = host, .port = port, .idle_ms = (uint32_t)idle,
-                            .max_conns = (uint32_t)max_conns, .dt_us = dt, .log = serve_log};
-  int err = evsnn__server_start(&x.srv, &loop, &o);
+                            .header_ms = (uint32_t)header, .min_rate = (uint32_t)min_rate,
+                            .rate_ms = (uint32_t)rate_ms, .no_min_rate = min_rate == 0,
+                            .max_conns = (uint32_t)max_conns, .dt_us = dt, .log = serve_log, .log_ud = &x};
+  int err = evsnn__logw_start(&x.log, 2, LOG_BYTES);
+  if (err == 0) err = evsnn__server_start(&x.srv, &loop, &o);
   if (err) {
+    if (x.log) evsnn__logw_stop(x.log, LOG_WAIT_MS);
     uv_loop_close(&loop);
     evsnn_net_free(&net);
     return cli_fail(err, "serve");
@@ -120,8 +145,9 @@ int evsnn_cmd_serve(int argc, char **argv) {
   uv_run(&loop, UV_RUN_DEFAULT);
   int rc = uv_loop_close(&loop);
   evsnn_net_free(&net);
+  if (rc == 0) serve_log(&x, "stopped");
+  evsnn__logw_stop(x.log, LOG_WAIT_MS);
   if (rc != 0) return cli_fail(EVSNN_ESYS, "serve: handles left open at exit");
-  fprintf(stderr, "evsnn serve: stopped\n");
   return 0;
 }
 

@@ -223,7 +223,9 @@ static int run_before(evsnn_ctime_t *ct, int64_t limit) {
   const evsnn_kernels_t *kern = evsnn_kernels();
   uint32_t L = net->n_layers, layer;
   int64_t t;
-  while (q_peek(ct, &t, &layer) && t < limit) {
+  /* A limit of INT64_MAX is add_sat's "after everything": deliveries at
+   * INT64_MAX itself run too, or flush would never empty the queue. */
+  while (q_peek(ct, &t, &layer) && (t < limit || limit == INT64_MAX)) {
     uint32_t m = layer - 1;
     const evsnn_layer_t *l = &net->layer[m];
     float *v = ct->v[m];

@@ -97,10 +97,8 @@ static void send_next(evsnn__client_t *c, int i) {
     len = (uint32_t)k;
     evsnn__frame_put(f, EVSNN_FRAME_EVENTS, len);
   } else {
-    uint8_t *p = evsnn__frame_put(f, EVSNN_FRAME_END, 9);
-    p[0] = 1;
-    evsnn__put_le64(p + 1, c->sent);
-    len = 9;
+    evsnn__end_encode(evsnn__frame_put(f, EVSNN_FRAME_END, EVSNN_PROTO_END_SIZE), c->sent);
+    len = EVSNN_PROTO_END_SIZE;
     c->end_sent = 1;
   }
   uv_buf_t b = uv_buf_init((char *)f, EVSNN_PROTO_FRAME_HEADER + len);
@@ -132,34 +130,24 @@ static void on_write(uv_write_t *req, int status) {
 
 /* Handles one whole reply frame; 1 when the stream is over. */
 static int on_reply(evsnn__client_t *c, int type, const uint8_t *p, uint32_t len) {
+  uint32_t at;
+  int err = EVSNN_EPROTO;
   switch (type) {
-  case EVSNN_FRAME_WELCOME:
-    if (len < EVSNN_PROTO_WELCOME_SIZE || memcmp(p, EVSNN_PROTO_MAGIC, 8) != 0 ||
-        evsnn__le16(p + 8) != EVSNN_PROTO_VERSION) {
-      finish(c, EVSNN_EPROTO, NULL, "%s: WELCOME: not an evsnn server of protocol version %d", c->where,
-             EVSNN_PROTO_VERSION);
-      return 1;
-    }
+  case EVSNN_FRAME_WELCOME: {
+    evsnn__welcome_t w;
+    if ((err = evsnn__welcome_decode(p, len, &w, &at)) != 0) break;
     c->welcomed = 1;
     return 0;
-  case EVSNN_FRAME_DECISION:
-    if (len < EVSNN_PROTO_DECISION_SIZE) break;
-    if (c->cb.decision)
-      c->cb.decision(c->cb.ud, (int64_t)evsnn__le64(p), evsnn__le64(p + 8), evsnn__le32(p + 16));
+  }
+  case EVSNN_FRAME_DECISION: {
+    evsnn__decision_t d;
+    if ((err = evsnn__decision_decode(p, len, &d, &at)) != 0) break;
+    if (c->cb.decision) c->cb.decision(c->cb.ud, d.t, d.events, d.cls);
     return 0;
+  }
   case EVSNN_FRAME_RESULT: {
-    if (len < EVSNN_PROTO_RESULT_FIXED) break;
-    evsnn__result_t res = {0};
-    res.events = evsnn__le64(p);
-    res.t_last = (int64_t)evsnn__le64(p + 8);
-    res.digest = evsnn__le64(p + 16);
-    res.decision = (int32_t)evsnn__le32(p + 24);
-    res.n_outputs = evsnn__le32(p + 28);
-    if (len != EVSNN_PROTO_RESULT_FIXED + 4ull * res.n_outputs) break;
-    for (uint32_t k = 0; k < res.n_outputs && k < 64; k++) {
-      uint32_t bits = evsnn__le32(p + EVSNN_PROTO_RESULT_FIXED + 4 * k);
-      memcpy(&res.outputs[k], &bits, 4);
-    }
+    evsnn__result_t res;
+    if ((err = evsnn__result_decode(p, len, &res, &at)) != 0) break;
     if (res.events != c->sent || res.digest != c->digest)
       finish(c, EVSNN_ECORRUPT, &res, "%s: the server decoded %llu events (digest %016llx), %llu were sent (%016llx)",
              c->where, (unsigned long long)res.events, (unsigned long long)res.digest,
@@ -169,15 +157,20 @@ static int on_reply(evsnn__client_t *c, int type, const uint8_t *p, uint32_t len
     return 1;
   }
   case EVSNN_FRAME_ERROR: {
-    if (len < EVSNN_PROTO_ERROR_FIXED) break;
-    int code = (int32_t)evsnn__le32(p);
+    int code;
+    uint64_t offset;
+    const char *msg;
+    uint32_t n;
+    if ((err = evsnn__error_decode(p, len, &code, &offset, &msg, &n, &at)) != 0) break;
     if (code >= 0 || code <= EVSNN__ERR_FIRST || code >= EVSNN__ERR_END) code = EVSNN_EPROTO;
-    finish(c, code, NULL, "%s: server: byte %llu: %.*s", c->where, (unsigned long long)evsnn__le64(p + 4),
-           (int)(len - EVSNN_PROTO_ERROR_FIXED), (const char *)p + EVSNN_PROTO_ERROR_FIXED);
+    finish(c, code, NULL, "%s: server: byte %llu: %.*s", c->where, (unsigned long long)offset, (int)n, msg);
     return 1;
   }
+  default:
+    finish(c, EVSNN_EPROTO, NULL, "%s: reply frame type 0x%02x of %u bytes not understood", c->where, type, len);
+    return 1;
   }
-  finish(c, EVSNN_EPROTO, NULL, "%s: reply frame type 0x%02x of %u bytes not understood", c->where, type, len);
+  finish(c, err, NULL, "%s: %s", c->where, evsnn_error_detail());
   return 1;
 }
 
@@ -202,8 +195,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b) {
   c->last_active = uv_now(c->loop);
   size_t pos = 0;
   while (c->in_len - pos >= EVSNN_PROTO_FRAME_HEADER) {
-    int type = c->in[pos];
-    uint32_t len = evsnn__le32(c->in + pos + 1);
+    int type;
+    uint32_t len;
+    evsnn__frame_get(c->in + pos, &type, &len);
     if (len > EVSNN_PROTO_MAX_PAYLOAD) {
       finish(c, EVSNN_EPROTO, NULL, "%s: reply frame of %u bytes over the limit", c->where, len);
       return;
@@ -249,18 +243,14 @@ static void on_connect(uv_connect_t *req, int status) {
   h.kind = EVSNN_EVENTS_DVS;
   h.meta = "";  /* the file's own metadata stays with the file */
   h.channels = info->channels ? info->channels : 2;
-  size_t hs = evsnn_event_header_size(&h);
-  uint8_t *p = evsnn__frame_put(c->out[0], EVSNN_FRAME_HELLO, (uint32_t)(EVSNN_PROTO_HELLO_FIXED + hs));
-  memcpy(p, EVSNN_PROTO_MAGIC, 8);
-  evsnn__put_le16(p + 8, EVSNN_PROTO_VERSION);
-  evsnn__put_le16(p + 10, EVSNN_REPLY_DECISIONS);
-  evsnn__put_le32(p + 12, 0);
-  int err = evsnn_event_header_encode(&h, p + EVSNN_PROTO_HELLO_FIXED);
+  evsnn__hello_t hello = {.version = EVSNN_PROTO_VERSION, .mode = EVSNN_REPLY_DECISIONS, .sensor = h};
+  size_t hs = evsnn__hello_size(&h);
+  int err = evsnn__hello_encode(evsnn__frame_put(c->out[0], EVSNN_FRAME_HELLO, (uint32_t)hs), &hello);
   if (err != 0) {
     finish(c, err, NULL, "%s", evsnn_error_detail());
     return;
   }
-  uv_buf_t b = uv_buf_init((char *)c->out[0], (unsigned)(EVSNN_PROTO_FRAME_HEADER + EVSNN_PROTO_HELLO_FIXED + hs));
+  uv_buf_t b = uv_buf_init((char *)c->out[0], (unsigned)(EVSNN_PROTO_FRAME_HEADER + hs));
   r = uv_write(&c->wreq[0], (uv_stream_t *)&c->tcp, &b, 1, on_write);
   if (r != 0) {
     finish(c, EVSNN_ESYS, NULL, "%s: write: %s", c->where, uv_strerror(r));

@@ -13,6 +13,7 @@
 
 #include "evsnn/events.h"
 #include "evsnn/net.h"
+#include "stream/proto.h"
 
 /* ------------------------------------------------------------- server ---- */
 
@@ -23,10 +24,16 @@ typedef struct evsnn__server_opts_s {
   const char *host;        /* IPv4 or IPv6 literal to bind */
   int port;                /* 0: the system picks a free port (see evsnn__server_port) */
   uint32_t idle_ms;        /* drop a connection that makes no progress this long; 0: 30000 */
+  uint32_t header_ms;      /* HELLO must be whole this long after accept; 0: 10000 */
+  uint32_t min_rate;       /* bytes/s a connection must move over each rate window; 0: 256 */
+  uint32_t rate_ms;        /* that window; 0: 5000 */
+  int no_min_rate;         /* 1: no rate rule (a live source may send less) */
   uint32_t max_conns;      /* connections served at once; more are refused; 0: 256 */
   double dt_us;            /* the step the model was trained with: tau = -dt / ln(beta); 0: 1000 */
   /* One line per connection that ends (served or dropped, with the reason)
-   * and per server event; NULL: silent. The line has no newline. */
+   * and per server event; NULL: silent. The line has no newline. The
+   * connection lines are rate-limited (LOG_BURST, LOG_PER_S in server.c);
+   * the callback must not block (cmd_serve.c's goes through evsnn__logw). */
   void (*log)(void *ud, const char *line);
   void *log_ud;
 } evsnn__server_opts_t;
@@ -35,14 +42,20 @@ typedef struct evsnn__server_stats_s {
   uint64_t accepted;      /* connections accepted */
   uint64_t served;        /* streams that ended with RESULT */
   uint64_t dropped;       /* connections dropped (garbage, stall, disconnect, refused, shutdown) */
+  uint64_t refused;       /* of those, refused "server full" before any buffer was allocated */
+  uint64_t slow;          /* of those, dropped by the HELLO deadline or the minimum rate */
+  uint64_t log_suppressed; /* connection log lines left out by the rate limit */
   uint64_t events;        /* events decoded, all connections */
   uint64_t synops;        /* synaptic operations of the streams that ended with RESULT */
   uint64_t spikes;        /* hidden-layer spikes of those streams */
   uint64_t read_pauses;   /* times a connection's reading stopped for back-pressure */
-  uint32_t active;        /* connections open now */
-  size_t conn_bytes;      /* bytes one connection holds (fixed at accept; the state included) */
-  size_t bytes_now;       /* all connections' buffers and states */
-  size_t bytes_peak;      /* the most bytes_now has been */
+  uint32_t active;        /* connections admitted and open now (the slots taken) */
+  uint32_t pending_peak;  /* the most connections accepted in one loop turn, waiting for admission */
+  size_t accept_bytes;    /* bytes a connection holds from accept until it first sends data */
+  size_t conn_bytes;      /* the most bytes one admitted connection ever holds (buffers and state) */
+  size_t bytes_now;       /* all connections' buffers and states (the networks' states apart) */
+  size_t bytes_peak;      /* the most bytes_now has been: at most
+                             max_conns x conn_bytes + pending_peak x accept_bytes */
 } evsnn__server_stats_t;
 
 /* Binds, listens and serves on loop. On failure nothing is left open and the
@@ -59,16 +72,6 @@ void evsnn__server_stats(const evsnn__server_t *s, evsnn__server_stats_t *st);
 void evsnn__server_close(evsnn__server_t *s, void (*done)(void *ud, const evsnn__server_stats_t *st), void *ud);
 
 /* ------------------------------------------------------------- client ---- */
-
-/* What the server sent back, as the client decoded it. */
-typedef struct evsnn__result_s {
-  uint64_t events;     /* events the server decoded */
-  int64_t t_last;      /* the last event's timestamp */
-  uint64_t digest;     /* the server's digest of them (proto.h) */
-  int32_t decision;    /* final class, -1 if none */
-  uint32_t n_outputs;  /* output potentials that follow */
-  float outputs[64];   /* the first min(n_outputs, 64) */
-} evsnn__result_t;
 
 typedef struct evsnn__client_s evsnn__client_t;
 
