@@ -323,6 +323,18 @@ static size_t sample_events(const uint8_t *b, size_t len, evsnn_event_t *ref) {
   return n;
 }
 
+/* z[0..len) reads back exactly the n_ref events of ref. */
+static void reads_back(const uint8_t *z, size_t len, const evsnn_event_t *ref, size_t n_ref) {
+  static evsnn_event_t got[120000];
+  evsnn_event_reader_t *r;
+  size_t n;
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, z, len, NULL), 0, "%s", evsnn_error_detail());
+  cr_assert_eq(drain(r, got, 120000, &n), 0, "%s", evsnn_error_detail());
+  evsnn_event_reader_close(r);
+  cr_assert_eq(n, n_ref);
+  same(got, ref, n);
+}
+
 /* Reads z[0..len) expecting err after n_want events and detail containing want. */
 static void expect_fault(const uint8_t *z, size_t len, int err, size_t n_want, const char *want) {
   static evsnn_event_t got[120000];
@@ -341,17 +353,12 @@ static void expect_fault(const uint8_t *z, size_t len, int err, size_t n_want, c
  * events the LZ4 file gives; a corrupt and a cut zstd packet are named
  * after the events before them. */
 Test(aedat4, zstd_packets_read_like_the_lz4_original) {
-  size_t len, n_ref, at, bad, n;
+  size_t len, n_ref, at, bad;
   uint8_t *b = shared("aedat4_dvxplorer_tonic_sample.aedat4", &len);
-  static evsnn_event_t ref[120000], got[120000];
+  static evsnn_event_t ref[120000];
   n_ref = sample_events(b, len, ref);
   uint8_t *z = repack(b, ref, n_ref, 3, pack_zstd, &at, &bad);
-  evsnn_event_reader_t *r;
-  cr_assert_eq(evsnn_event_reader_open_mem(&r, z, at, NULL), 0, "%s", evsnn_error_detail());
-  cr_assert_eq(drain(r, got, 120000, &n), 0, "%s", evsnn_error_detail());
-  evsnn_event_reader_close(r);
-  cr_assert_eq(n, n_ref);
-  same(got, ref, n);
+  reads_back(z, at, ref, n_ref);
 
   /* The 11th packet's compressed bytes damaged, then cut. */
   z[bad + 8 + 20] ^= 0xff, z[bad + 8 + 21] ^= 0xff;
@@ -372,17 +379,12 @@ Test(aedat4, zstd_packets_read_like_the_lz4_original) {
  * the foreign one), after the 10 x 4,096 events before it; the packet cut in
  * half is EVSNN_ETRUNC. */
 Test(aedat4, lz4_checksums_verified) {
-  size_t len, n_ref, at, bad, n;
+  size_t len, n_ref, at, bad;
   uint8_t *b = shared("aedat4_dvxplorer_tonic_sample.aedat4", &len);
-  static evsnn_event_t ref[120000], got[120000];
+  static evsnn_event_t ref[120000];
   n_ref = sample_events(b, len, ref);
   uint8_t *z = repack(b, ref, n_ref, 1, pack_lz4, &at, &bad);
-  evsnn_event_reader_t *r;
-  cr_assert_eq(evsnn_event_reader_open_mem(&r, z, at, NULL), 0, "%s", evsnn_error_detail());
-  cr_assert_eq(drain(r, got, 120000, &n), 0, "%s", evsnn_error_detail());
-  evsnn_event_reader_close(r);
-  cr_assert_eq(n, n_ref);
-  same(got, ref, n);
+  reads_back(z, at, ref, n_ref);
 
   uint8_t *f = z + bad + 8;
   size_t flen = le32(z + bad + 4);

@@ -364,6 +364,13 @@ static raw_case_t raw_cases[] = {
     {"% date 2023-03-29\n% serial_number 7\n", NULL, 0, 0, 0, EVSNN_EFORMAT, "no known event format matches"},
 };
 
+/* EVT 2.0: TIME_HIGH 3, then an ON event at (33, 4) with ts 2: t = 3 * 64 + 2. */
+static size_t evt2_words(uint8_t *p) {
+  const uint32_t w[2] = {0x80000003u, 1u << 28 | 2u << 22 | 33u << 11 | 4u};
+  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(w[i / 4] >> (8 * (i % 4)));
+  return 8;
+}
+
 /* A few events in the resolved format (EVT 2.1 in the expected word order)
  * after the header: wrong order or decoder and they do not come back. */
 static size_t raw_payload(const raw_case_t *c, uint8_t *buf, evsnn_event_t *want) {
@@ -375,10 +382,8 @@ static size_t raw_payload(const raw_case_t *c, uint8_t *buf, evsnn_event_t *want
     return g.len;
   }
   if (strcmp(c->format, "evt2") == 0) {
-    const uint32_t w[2] = {0x80000003u, 1u << 28 | 2u << 22 | 33u << 11 | 4u}; /* TIME_HIGH 3, ON (33, 4) ts 2 */
-    for (int i = 0; i < 8; i++) buf[g.len + i] = (uint8_t)(w[i / 4] >> (8 * (i % 4)));
     want[0] = (evsnn_event_t){.t = 3 * 64 + 2, .x = 33, .y = 4, .p = 1};
-    return g.len + 8;
+    return g.len + evt2_words(buf + g.len);
   }
   const uint16_t w[3] = {0x8003, 0x0004, 0x2000 | 1 << 11 | 33}; /* TIME_HIGH 3, ADDR_Y 4, ON x 33 */
   for (int i = 0; i < 6; i++) buf[g.len + i] = (uint8_t)(w[i / 2] >> (8 * (i % 2)));
@@ -424,8 +429,7 @@ Test(raw, named_decoder_overrides_header) {
   uint8_t buf[64];
   size_t len = strlen(hdr);
   memcpy(buf, hdr, len);
-  const uint32_t w[2] = {0x80000003u, 1u << 28 | 2u << 22 | 33u << 11 | 4u};
-  for (int i = 0; i < 8; i++) buf[len + i] = (uint8_t)(w[i / 4] >> (8 * (i % 4)));
+  evt2_words(buf + len);
   evsnn_event_reader_t *r;
   evsnn_event_t ev[4];
   size_t n;

@@ -339,6 +339,16 @@ static int read_evt2(void *st, evsnn_event_t *ev, size_t cap, size_t *n) {
   return 0;
 }
 
+/* Hands out the vector events held back by the last call. Returns 1 when
+ * the caller's ev is full, or has events and less room than one vector of
+ * vec (so the caller drains first), 0 to decode on. */
+static int drain_pend(pstate_t *z, evsnn_event_t *ev, size_t cap, size_t *k, unsigned vec) {
+  while (z->ipend < z->npend && *k < cap) ev[(*k)++] = z->pend[z->ipend++];
+  if (*k == cap) return 1;
+  z->npend = z->ipend = 0;
+  return cap - *k < vec && *k > 0;
+}
+
 static inline void emit3(const pstate_t *z, evsnn_event_t *e, unsigned x) {
   e->t = (int64_t)z->t;
   e->x = (uint16_t)x;
@@ -351,10 +361,7 @@ static int read_evt3(void *st, evsnn_event_t *ev, size_t cap, size_t *n) {
   pstate_t *z = st;
   size_t k = 0;
   for (;;) {
-    while (z->ipend < z->npend && k < cap) ev[k++] = z->pend[z->ipend++];
-    if (k == cap) break;
-    z->npend = z->ipend = 0;
-    if (cap - k < 12 && k > 0) break; /* let the caller drain first */
+    if (drain_pend(z, ev, cap, &k, 12)) break;
     const uint8_t *p;
     size_t nw, i;
     int err = peek_words(z, 2, &p, &nw);
@@ -417,10 +424,7 @@ static int read_evt21(void *st, evsnn_event_t *ev, size_t cap, size_t *n) {
   const uint64_t high_mask = ((1ull << 28) - 1) << 6;
   size_t k = 0;
   for (;;) {
-    while (z->ipend < z->npend && k < cap) ev[k++] = z->pend[z->ipend++];
-    if (k == cap) break;
-    z->npend = z->ipend = 0;
-    if (cap - k < 32 && k > 0) break; /* let the caller drain first */
+    if (drain_pend(z, ev, cap, &k, 32)) break;
     const uint8_t *p;
     size_t nw, i;
     int err = peek_words(z, 8, &p, &nw);
