@@ -261,47 +261,47 @@ Test(evt21, word_order_as_documented) {
   }
 }
 
+/* g's stream gives the first n_want of the events it wrote, then err with
+ * a detail containing detail. */
+static void expect_fault(const evt21_t *g, int err, size_t n_want, const char *detail) {
+  static evsnn_event_t got[64];
+  evsnn_event_reader_t *r;
+  size_t n;
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, g->buf, g->len, NULL), 0, "%s", evsnn_error_detail());
+  int e = drain(r, got, 64, 8, &n);
+  cr_assert_eq(e, err, "%s: %s", evsnn_err_name(e), evsnn_error_detail());
+  cr_assert_eq(n, n_want);
+  same_events(got, g->want, n);
+  cr_assert(strstr(evsnn_error_detail(), detail) != NULL, "%s", evsnn_error_detail());
+  evsnn_event_reader_close(r);
+}
+
 /* A TIME_HIGH stepping down by less than its whole range is no wrap (as in
  * OpenEB's decoder), so time goes back, which the reader's time gate
  * refuses (docs/event-readers.md, "Time"): the events before it, then
  * EVSNN_EORDER naming the event. */
 Test(evt21, time_high_stepping_back_is_eorder) {
   static uint8_t buf[256];
-  static evsnn_event_t want[8], got[8];
+  static evsnn_event_t want[8];
   evt21_t g = {.buf = buf, .want = want};
   put_header(&g, "% format EVT21\n% endianness little\n");
   time_high(&g, 40);
   cd(&g, 1, 2, 192, 202, 0x10);
   time_high(&g, 20);
   cd(&g, 1, 4, 224, 203, 0x20);
-  evsnn_event_reader_t *r;
-  size_t n;
-  cr_assert_eq(evsnn_event_reader_open_mem(&r, buf, g.len, NULL), 0);
-  cr_assert_eq(drain(r, got, 8, 8, &n), EVSNN_EORDER, "%s", evsnn_error_detail());
-  cr_assert_eq(n, 1);
-  same_events(got, want, 1);
-  cr_assert(strstr(evsnn_error_detail(), "event 1: t 1284 us goes back from 2562 us") != NULL, "%s",
-            evsnn_error_detail());
-  evsnn_event_reader_close(r);
+  expect_fault(&g, EVSNN_EORDER, 1, "event 1: t 1284 us goes back from 2562 us");
 }
 
 /* Half a word at the end: the events before it, then ETRUNC. */
 Test(evt21, truncated_word) {
   static uint8_t buf[256];
-  static evsnn_event_t want[8], got[8];
+  static evsnn_event_t want[8];
   evt21_t g = {.buf = buf, .want = want};
   put_header(&g, "% format EVT21\n% endianness little\n");
   time_high(&g, 1);
   cd(&g, 0, 0, 32, 1, 0x3);
   g.len += 5;
-  evsnn_event_reader_t *r;
-  size_t n;
-  cr_assert_eq(evsnn_event_reader_open_mem(&r, buf, g.len, NULL), 0);
-  cr_assert_eq(drain(r, got, 8, 8, &n), EVSNN_ETRUNC);
-  cr_assert_eq(n, 2);
-  same_events(got, want, 2);
-  cr_assert(strstr(evsnn_error_detail(), "a word needs 8") != NULL, "%s", evsnn_error_detail());
-  evsnn_event_reader_close(r);
+  expect_fault(&g, EVSNN_ETRUNC, 2, "a word needs 8");
 }
 
 /* One RAW header form and what it must resolve to: the decoder, the size,
