@@ -1,7 +1,7 @@
 /* Event I/O throughput: our format written and read in memory and through
  * gzip (with zlib's raw inflate of the same bytes as the baseline), EVT 3.0
  * decoding from memory, on the real sample and on a synthetic larger
- * stream, the other decoders (AEDAT 2.0/3.1, N-MNIST, text) on synthetic
+ * stream, the other decoders (AEDAT 2.0/3.1, N-MNIST, EVT 2.1, text) on synthetic
  * streams built here from the same events, and AEDAT 4.0 on its real sample. Every timed read is
  * checked against what was written first. */
 #include <stdio.h>
@@ -139,6 +139,27 @@ static size_t make_aedat3(uint8_t *out, evsnn_event_t *ref) {
   return k;
 }
 
+/* src as EVT 2.1 in either word order: a TIME_HIGH whenever t >> 6 changes,
+ * then one CD word per event, its one mask bit at x - (x & ~31) (random
+ * pixels share no vector: the format's worst case, 8 bytes an event). */
+static size_t make_evt21(uint8_t *out, int legacy) {
+  const char *hdr = legacy ? "% format EVT21;endianness=legacy;height=720;width=1280\n% end\n"
+                           : "% format EVT21;endianness=little;height=720;width=1280\n% end\n";
+  size_t k = strlen(hdr);
+  memcpy(out, hdr, k);
+  uint64_t th = ~0ull;
+  for (size_t i = 0; i < N; i++) {
+    uint64_t t = (uint64_t)src[i].t, w[2], nw = 0;
+    if (t >> 6 != th) th = t >> 6, w[nw++] = 0x8ull << 60 | th << 32;
+    w[nw++] = (uint64_t)src[i].p << 60 | (t & 63) << 54 | (uint64_t)(src[i].x & ~31u) << 43 |
+              (uint64_t)src[i].y << 32 | 1u << (src[i].x & 31);
+    for (uint64_t j = 0; j < nw; j++, k += 8)
+      if (legacy) evsnn__put_le32(out + k, (uint32_t)(w[j] >> 32)), evsnn__put_le32(out + k + 4, (uint32_t)w[j]);
+      else evsnn__put_le64(out + k, w[j]);
+  }
+  return k;
+}
+
 static size_t make_nmnist(uint8_t *out, evsnn_event_t *ref) {
   size_t k = 0;
   int64_t epoch = 0;
@@ -255,6 +276,10 @@ int main(void) {
   decode_rate("aedat3", "synthetic DAVIS346 (x3)", enc, elen, ref, N, 3);
   elen = make_nmnist(enc, ref);
   decode_rate("nmnist", "synthetic 34x34 (x3)", enc, elen, ref, N, 3);
+  elen = make_evt21(enc, 0);
+  decode_rate("evt21", "synthetic little, 1/word (x3)", enc, elen, src, N, 3);
+  elen = make_evt21(enc, 1);
+  decode_rate("evt21", "synthetic legacy, 1/word (x3)", enc, elen, src, N, 3);
   elen = make_text((char *)enc, N / 4);
   decode_rate("text", "synthetic 1M lines (x3)", enc, elen, src, N / 4, 3);
   free(enc);

@@ -6,6 +6,7 @@
  * names the byte or line. */
 #include <criterion/criterion.h>
 #include <unistd.h>
+#include <lz4frame.h>
 #include <zstd.h>
 
 #include "aedat4_packets.h"
@@ -258,67 +259,151 @@ Test(aedat4, truncated_and_bad_compression) {
   free(b);
 }
 
-/* No zstd-compressed recording was found, so the real sample is made into
- * one: its header with compression 3 (zstd) and no index, then its events
- * in 4,096-event packets, each one zstd stream (two frames in the first),
- * with a packet of another stream between. It must read back the events
- * the LZ4 file gives; a corrupt and a cut zstd packet are named after the
- * events before them. */
-Test(aedat4, zstd_packets_read_like_the_lz4_original) {
-  size_t len, n_ref;
-  uint8_t *b = shared("aedat4_dvxplorer_tonic_sample.aedat4", &len);
-  evsnn_event_reader_t *r;
-  static evsnn_event_t ref[120000], got[120000];
-  cr_assert_eq(evsnn_event_reader_open_mem(&r, b, len, NULL), 0, "%s", evsnn_error_detail());
-  cr_assert_eq(drain(r, ref, 120000, &n_ref), 0);
-  evsnn_event_reader_close(r);
-  cr_assert_eq(n_ref, 111954);
+/* Compresses one packet's bytes (k: the packet's index) into dst. */
+typedef size_t (*pack_fn)(uint8_t *dst, size_t cap, const uint8_t *src, size_t n, size_t k);
 
+/* The real sample's events in 4,096-event packets, each compressed by pack,
+ * under the sample's header declaring `compression` and no index, with a
+ * packet of another stream after the second (so the 11th event packet is the
+ * file's 12th). Returns the file (size *len); *eleventh is that packet's
+ * offset. */
+static uint8_t *repack(const uint8_t *b, const evsnn_event_t *ref, size_t n_ref, uint8_t compression,
+                       pack_fn pack, size_t *len, size_t *eleventh) {
   size_t head = 18 + le32(b + 14), table = 18 + le32(b + 18), vt = table - le32(b + table);
-  size_t compression = (size_t)(b[vt + 4] | b[vt + 5] << 8), index = (size_t)(b[vt + 6] | b[vt + 7] << 8);
-  cr_assert(compression && index, "the sample's header states its compression and index");
+  size_t fcomp = (size_t)(b[vt + 4] | b[vt + 5] << 8), index = (size_t)(b[vt + 6] | b[vt + 7] << 8);
+  cr_assert(fcomp && index, "the sample's header states its compression and index");
   uint8_t *z = malloc(head + 16 * n_ref + (1 << 20)), *raw = malloc(36 + 16 * 4096), *cz = malloc(1 << 20);
   memcpy(z, b, head);
-  z[table + compression] = 3;
+  z[table + fcomp] = compression;
   memset(z + table + index, 0xff, 8); /* index position -1: none */
-  size_t at = head, first_bad = 0;
+  size_t at = head;
   for (size_t i = 0, k = 0; i < n_ref; i += 4096, k++) {
     uint32_t cnt = (uint32_t)(n_ref - i < 4096 ? n_ref - i : 4096);
-    size_t rn = event_packet(raw, ref + i, cnt), cn;
-    if (k == 0) { /* two frames, split inside the flatbuffer */
-      cn = ZSTD_compress(cz, 1 << 20, raw, 1000, 3);
-      cn += ZSTD_compress(cz + cn, (1 << 20) - cn, raw + 1000, rn - 1000, 19);
-    } else
-      cn = ZSTD_compress(cz, 1 << 20, raw, rn, 3);
-    cr_assert(!ZSTD_isError(cn));
-    if (k == 10) first_bad = at;
+    size_t rn = event_packet(raw, ref + i, cnt);
+    size_t cn = pack(cz, 1 << 20, raw, rn, k);
+    if (k == 10) *eleventh = at;
     at += put_packet(z + at, 0, cz, cn); /* stream 0 is EVTS in the sample's description */
-    if (k == 1) at += put_packet(z + at, 2, (const uint8_t *)"not zstd, skipped unread", 24);
+    if (k == 1) at += put_packet(z + at, 2, (const uint8_t *)"not compressed, skipped unread", 30);
   }
-  cr_assert_eq(evsnn_event_reader_open_mem(&r, z, at, NULL), 0, "%s", evsnn_error_detail());
+  free(raw), free(cz);
+  *len = at;
+  return z;
+}
+
+/* The first packet as two zstd frames split inside the flatbuffer. */
+static size_t pack_zstd(uint8_t *dst, size_t cap, const uint8_t *src, size_t n, size_t k) {
+  size_t cn = k == 0 ? ZSTD_compress(dst, cap, src, 1000, 3) : 0;
+  cr_assert(!ZSTD_isError(cn));
+  cn += ZSTD_compress(dst + cn, cap - cn, src + (k == 0 ? 1000 : 0), n - (k == 0 ? 1000 : 0), k == 0 ? 19 : 3);
+  cr_assert(!ZSTD_isError(cn));
+  return cn;
+}
+
+/* LZ4 frames with 64 KiB blocks and both checksums, the first packet as two
+ * frames, as liblz4's own encoder writes them. */
+static size_t pack_lz4(uint8_t *dst, size_t cap, const uint8_t *src, size_t n, size_t k) {
+  LZ4F_preferences_t pr = {.frameInfo = {.blockSizeID = LZ4F_max64KB, .blockMode = LZ4F_blockLinked,
+                                         .contentChecksumFlag = LZ4F_contentChecksumEnabled,
+                                         .blockChecksumFlag = LZ4F_blockChecksumEnabled}};
+  size_t cn = k == 0 ? LZ4F_compressFrame(dst, cap, src, 1000, &pr) : 0;
+  cr_assert(!LZ4F_isError(cn));
+  cn += LZ4F_compressFrame(dst + cn, cap - cn, src + (k == 0 ? 1000 : 0), n - (k == 0 ? 1000 : 0), &pr);
+  cr_assert(!LZ4F_isError(cn));
+  return cn;
+}
+
+/* Every event of the sample, read with its own LZ4 packets. */
+static size_t sample_events(const uint8_t *b, size_t len, evsnn_event_t *ref) {
+  evsnn_event_reader_t *r;
   size_t n;
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, b, len, NULL), 0, "%s", evsnn_error_detail());
+  cr_assert_eq(drain(r, ref, 120000, &n), 0);
+  evsnn_event_reader_close(r);
+  cr_assert_eq(n, 111954);
+  return n;
+}
+
+/* z[0..len) reads back exactly the n_ref events of ref. */
+static void reads_back(const uint8_t *z, size_t len, const evsnn_event_t *ref, size_t n_ref) {
+  static evsnn_event_t got[120000];
+  evsnn_event_reader_t *r;
+  size_t n;
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, z, len, NULL), 0, "%s", evsnn_error_detail());
   cr_assert_eq(drain(r, got, 120000, &n), 0, "%s", evsnn_error_detail());
   evsnn_event_reader_close(r);
   cr_assert_eq(n, n_ref);
   same(got, ref, n);
+}
+
+/* Reads z[0..len) expecting err after n_want events and detail containing want. */
+static void expect_fault(const uint8_t *z, size_t len, int err, size_t n_want, const char *want) {
+  static evsnn_event_t got[120000];
+  evsnn_event_reader_t *r;
+  size_t n;
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, z, len, NULL), 0, "%s", evsnn_error_detail());
+  int e = drain(r, got, 120000, &n);
+  cr_assert_eq(e, err, "%s: %s", evsnn_err_name(e), evsnn_error_detail());
+  cr_assert_eq(n, n_want, "the events before the bad packet: %zu", n);
+  cr_assert(strstr(evsnn_error_detail(), want) != NULL, "%s", evsnn_error_detail());
+  evsnn_event_reader_close(r);
+}
+
+/* No zstd-compressed recording was found, so the real sample is made into
+ * one (repack, with two frames in the first packet). It must read back the
+ * events the LZ4 file gives; a corrupt and a cut zstd packet are named
+ * after the events before them. */
+Test(aedat4, zstd_packets_read_like_the_lz4_original) {
+  size_t len, n_ref, at, bad;
+  uint8_t *b = shared("aedat4_dvxplorer_tonic_sample.aedat4", &len);
+  static evsnn_event_t ref[120000];
+  n_ref = sample_events(b, len, ref);
+  uint8_t *z = repack(b, ref, n_ref, 3, pack_zstd, &at, &bad);
+  reads_back(z, at, ref, n_ref);
 
   /* The 11th packet's compressed bytes damaged, then cut. */
-  z[first_bad + 8 + 20] ^= 0xff, z[first_bad + 8 + 21] ^= 0xff;
-  z[first_bad + 8] ^= 0xff; /* its zstd magic */
-  cr_assert_eq(evsnn_event_reader_open_mem(&r, z, at, NULL), 0);
-  cr_assert_eq(drain(r, got, 120000, &n), EVSNN_ECORRUPT);
-  cr_assert_eq(n, 10 * 4096, "the events before the bad packet: %zu", n);
-  cr_assert(strstr(evsnn_error_detail(), "zstd packet") != NULL, "%s", evsnn_error_detail());
-  evsnn_event_reader_close(r);
-  z[first_bad + 8] ^= 0xff, z[first_bad + 8 + 20] ^= 0xff, z[first_bad + 8 + 21] ^= 0xff;
-  uint32_t size = (uint32_t)le32(z + first_bad + 4) / 2; /* the packet claims half its bytes */
-  for (int i = 0; i < 4; i++) z[first_bad + 4 + i] = (uint8_t)(size >> (8 * i));
-  cr_assert_eq(evsnn_event_reader_open_mem(&r, z, first_bad + 8 + size, NULL), 0);
-  cr_assert_eq(drain(r, got, 120000, &n), EVSNN_ETRUNC);
-  cr_assert_eq(n, 10 * 4096);
-  cr_assert(strstr(evsnn_error_detail(), "zstd frame cut short") != NULL, "%s", evsnn_error_detail());
-  evsnn_event_reader_close(r);
-  free(z), free(raw), free(cz), free(b);
+  z[bad + 8 + 20] ^= 0xff, z[bad + 8 + 21] ^= 0xff;
+  z[bad + 8] ^= 0xff; /* its zstd magic */
+  expect_fault(z, at, EVSNN_ECORRUPT, 10 * 4096, "zstd packet");
+  z[bad + 8] ^= 0xff, z[bad + 8 + 20] ^= 0xff, z[bad + 8 + 21] ^= 0xff;
+  uint32_t size = (uint32_t)le32(z + bad + 4) / 2; /* the packet claims half its bytes */
+  for (int i = 0; i < 4; i++) z[bad + 4 + i] = (uint8_t)(size >> (8 * i));
+  expect_fault(z, bad + 8 + size, EVSNN_ETRUNC, 10 * 4096, "zstd frame cut short");
+  free(z), free(b);
+}
+
+/* The sample's own LZ4 frames carry no checksums, so its events are re-packed
+ * by liblz4 with content and block checksums (repack). They read back the
+ * same; one flipped bit in the 11th event packet's content checksum, in its
+ * first block's checksum, or in its first block's data (caught by the block
+ * checksum) is EVSNN_ECORRUPT naming packet 12 (the file's 12th, counting
+ * the foreign one), after the 10 x 4,096 events before it; the packet cut in
+ * half is EVSNN_ETRUNC. */
+Test(aedat4, lz4_checksums_verified) {
+  size_t len, n_ref, at, bad;
+  uint8_t *b = shared("aedat4_dvxplorer_tonic_sample.aedat4", &len);
+  static evsnn_event_t ref[120000];
+  n_ref = sample_events(b, len, ref);
+  uint8_t *z = repack(b, ref, n_ref, 1, pack_lz4, &at, &bad);
+  reads_back(z, at, ref, n_ref);
+
+  uint8_t *f = z + bad + 8;
+  size_t flen = le32(z + bad + 4);
+  cr_assert(f[4] & 0x10 && f[4] & 0x04, "the frame declares block and content checksums");
+  size_t block = le32(f + 7) & 0x7fffffff; /* magic, FLG, BD, HC, then the first block's size */
+  char want[64];
+  snprintf(want, sizeof(want), "packet 12 at byte %zu: LZ4 frame: ", bad);
+  const size_t flips[3] = {flen - 1, 11 + block, 11 + block / 2};
+  const char *why[3] = {"contentChecksum", "blockChecksum", "blockChecksum"};
+  for (int i = 0; i < 3; i++) {
+    f[flips[i]] ^= 0x10;
+    expect_fault(z, at, EVSNN_ECORRUPT, 10 * 4096, want);
+    cr_assert(strstr(evsnn_error_detail(), why[i]) != NULL, "%s", evsnn_error_detail());
+    f[flips[i]] ^= 0x10;
+  }
+  uint32_t size = (uint32_t)flen / 2;
+  for (int i = 0; i < 4; i++) z[bad + 4 + i] = (uint8_t)(size >> (8 * i));
+  expect_fault(z, bad + 8 + size, EVSNN_ETRUNC, 10 * 4096, "LZ4 frame cut short");
+  free(z), free(b);
 }
 
 /* The text fixture gzipped (as Event Camera Dataset downloads are), read by

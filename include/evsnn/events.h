@@ -35,7 +35,7 @@ typedef struct evsnn_event_s {
 enum { EVSNN_EVENTS_DVS = 0, EVSNN_EVENTS_SPIKES = 1 };
 
 typedef struct evsnn_event_info_s {
-  const char *format;      /* "evsnn", "evt2", "evt3", "dat", "aedat2", "aedat3",
+  const char *format;      /* "evsnn", "evt2", "evt21", "evt3", "dat", "aedat2", "aedat3",
                               "aedat4", "nmnist", "text" */
   uint32_t width, height;  /* sensor size; 0 if the file does not say */
   uint32_t channels;       /* polarity channels (2 for DVS) */

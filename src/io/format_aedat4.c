@@ -13,11 +13,12 @@
  *   a vector of struct Event { i64 t; i16 x; i16 y; bool on; } (16 bytes).
  *   The packets end at dataTablePosition, where an index (FileDataTable)
  *   without the packet prefix follows; we stop there.
- * LZ4 frames are decoded here (the frame and block formats of
- * https://github.com/lz4/lz4/blob/dev/doc/lz4_Frame_format.md and
- * lz4_Block_format.md; checksums are not verified); zstd packets (one zstd
- * stream each, as the reference decoder reads them) by libzstd's streaming
+ * LZ4 packets (one LZ4 frame each) go through liblz4's frame decoder, which
+ * verifies the frame's content checksum and its blocks' checksums when the
+ * frame descriptor says they are present; zstd packets (one zstd stream
+ * each, as the reference decoder reads them) through libzstd's streaming
  * decoder. Flatbuffers are read by hand with every offset bounds-checked. */
+#include <lz4frame.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
@@ -36,6 +37,8 @@ typedef struct {
   uint8_t *in, *out;      /* packet buffers, grown to the largest packet */
   size_t in_cap, out_cap;
   ZSTD_DCtx *zd;          /* zstd files only, made at open */
+  LZ4F_dctx *ld;          /* LZ4 files only, made at open */
+  uint64_t packets;       /* packets met so far, of every stream: names a bad one */
   const uint8_t *ev;      /* the current packet's Event structs */
   uint32_t nev, iev;
   int err;                /* a fault met after events were returned: sticky,
@@ -50,26 +53,30 @@ static int grow(uint8_t **buf, size_t *cap, size_t need) {
   return 0;
 }
 
-/* LZ4 block: sequences of literals and back-references into dst, which
- * already holds dst_pos bytes of earlier blocks (the frame's window).
- * Returns the new dst position or -1 on malformed input. */
+/* Makes room in z->out beyond its first `used` bytes: doubles it, from 64 KiB
+ * up to PACKET_MAX, past which the packet is corrupt. */
+static int grow_out(a4state_t *z, size_t used, uint64_t at) {
+  if (used < z->out_cap) return 0;
+  if (z->out_cap >= PACKET_MAX)
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %llu: packet inflates beyond %u bytes", evsnn_stream_name(z->s),
+                       (unsigned long long)at, PACKET_MAX);
+  size_t want = z->out_cap < (1u << 16) ? 1u << 16 : 2 * z->out_cap;
+  if (grow(&z->out, &z->out_cap, want < PACKET_MAX ? want : PACKET_MAX) != 0)
+    return evsnn__fail(EVSNN_ENOMEM, "%s: packet buffer", evsnn_stream_name(z->s));
+  return 0;
+}
+
 /* A zstd packet: one or more zstd frames back to back, inflated into z->out
- * (grown as needed, at most PACKET_MAX) with the decoder made at open. */
+ * with the decoder made at open. */
 static int zstd_packet(a4state_t *z, const uint8_t *src, size_t n, size_t *got, uint64_t at) {
   const char *name = evsnn_stream_name(z->s);
   ZSTD_DCtx_reset(z->zd, ZSTD_reset_session_only);
   ZSTD_inBuffer in = {src, n, 0};
   ZSTD_outBuffer out = {z->out, z->out_cap, 0};
   for (;;) {
-    if (out.pos == out.size) {
-      if (out.size >= PACKET_MAX)
-        return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %llu: packet inflates beyond %u bytes", name,
-                           (unsigned long long)at, PACKET_MAX);
-      size_t want = out.size < (1u << 16) ? 1u << 16 : 2 * out.size;
-      if (grow(&z->out, &z->out_cap, want < PACKET_MAX ? want : PACKET_MAX) != 0)
-        return evsnn__fail(EVSNN_ENOMEM, "%s: packet buffer", name);
-      out.dst = z->out, out.size = z->out_cap;
-    }
+    int err = grow_out(z, out.pos, at);
+    if (err != 0) return err;
+    out.dst = z->out, out.size = z->out_cap;
     size_t r = ZSTD_decompressStream(z->zd, &out, &in);
     if (ZSTD_isError(r))
       return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %llu: zstd packet: %s", name, (unsigned long long)at,
@@ -82,74 +89,27 @@ static int zstd_packet(a4state_t *z, const uint8_t *src, size_t n, size_t *got, 
   return 0;
 }
 
-static long lz4_block(const uint8_t *src, size_t n, uint8_t *dst, size_t dst_pos, size_t dst_cap) {
-  size_t i = 0, o = dst_pos;
-  while (i < n) {
-    unsigned token = src[i++];
-    size_t lit = token >> 4;
-    if (lit == 15)
-      for (unsigned b = 255; b == 255;) {
-        if (i >= n) return -1;
-        b = src[i++];
-        lit += b;
-      }
-    if (lit > n - i || lit > dst_cap - o) return -1;
-    memcpy(dst + o, src + i, lit);
-    i += lit, o += lit;
-    if (i == n) break; /* the last sequence has literals only */
-    if (n - i < 2) return -1;
-    size_t off = evsnn__le16(src + i);
-    i += 2;
-    size_t len = (token & 15) + 4;
-    if ((token & 15) == 15)
-      for (unsigned b = 255; b == 255;) {
-        if (i >= n) return -1;
-        b = src[i++];
-        len += b;
-      }
-    if (off == 0 || off > o || len > dst_cap - o) return -1;
-    for (size_t k = 0; k < len; k++, o++) dst[o] = dst[o - off]; /* may overlap */
-  }
-  return (long)o;
-}
-
-/* One LZ4 frame in src into z->out; *got the decoded size. */
-static int lz4_frame(a4state_t *z, const uint8_t *src, size_t n, size_t *got, uint64_t at) {
+/* An LZ4 packet: one LZ4 frame (or more, back to back) inflated into z->out
+ * with the decoder made at open. liblz4 checks the checksums the frame
+ * descriptor announces; a mismatch is reported with the packet's number. */
+static int lz4_packet(a4state_t *z, const uint8_t *src, size_t n, size_t *got, uint64_t at) {
   const char *name = evsnn_stream_name(z->s);
-  if (n < 7 || evsnn__le32(src) != 0x184D2204u)
-    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %llu: packet is not an LZ4 frame", name,
-                       (unsigned long long)at);
-  unsigned flg = src[4];
-  if ((flg >> 6) != 1)
-    return evsnn__fail(EVSNN_EUNSUPPORTED, "%s: byte %llu: LZ4 frame version %u", name,
-                       (unsigned long long)at, flg >> 6);
-  size_t i = 6 + (flg & 8 ? 8 : 0) + (flg & 1 ? 4 : 0) + 1; /* FLG BD [size] [dict] HC */
-  size_t o = 0;
+  LZ4F_resetDecompressionContext(z->ld);
+  size_t i = 0, o = 0;
   for (;;) {
-    if (n - i < 4 || i > n)
-      return evsnn__fail(EVSNN_ETRUNC, "%s: byte %llu: LZ4 frame cut short", name, (unsigned long long)at);
-    uint32_t bs = evsnn__le32(src + i);
-    i += 4;
-    if (bs == 0) break; /* EndMark */
-    size_t len = bs & 0x7fffffffu;
-    if (len > n - i)
-      return evsnn__fail(EVSNN_ETRUNC, "%s: byte %llu: LZ4 block cut short", name, (unsigned long long)at);
-    /* A block decodes to at most its maximum size, 4 MiB at most. */
-    if (o + (4u << 20) > PACKET_MAX)
-      return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %llu: packet inflates beyond %u bytes", name,
-                         (unsigned long long)at, PACKET_MAX);
-    if (grow(&z->out, &z->out_cap, o + (4u << 20)) != 0)
-      return evsnn__fail(EVSNN_ENOMEM, "%s: packet buffer", name);
-    if (bs & 0x80000000u) {
-      memcpy(z->out + o, src + i, len);
-      o += len;
-    } else {
-      long r = lz4_block(src + i, len, z->out, o, o + (4u << 20));
-      if (r < 0)
-        return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %llu: malformed LZ4 block", name, (unsigned long long)at);
-      o = (size_t)r;
-    }
-    i += len + (flg & 0x10 ? 4 : 0);
+    int err = grow_out(z, o, at);
+    if (err != 0) return err;
+    size_t in = n - i, room = z->out_cap - o, out = room;
+    size_t r = LZ4F_decompress(z->ld, z->out + o, &out, src + i, &in, NULL);
+    if (LZ4F_isError(r))
+      return evsnn__fail(EVSNN_ECORRUPT, "%s: packet %llu at byte %llu: LZ4 frame: %s", name,
+                         (unsigned long long)z->packets, (unsigned long long)at, LZ4F_getErrorName(r));
+    i += in, o += out;
+    if (r == 0 && i == n) break; /* the last frame ended with the packet */
+    /* All input given, room left, and the decoder still wants bytes. */
+    if (i == n && out < room)
+      return evsnn__fail(EVSNN_ETRUNC, "%s: packet %llu at byte %llu: LZ4 frame cut short", name,
+                         (unsigned long long)z->packets, (unsigned long long)at);
   }
   *got = o;
   return 0;
@@ -245,6 +205,8 @@ static int open_aedat4(void *st, evsnn_stream_t *s, evsnn_event_info_t *info) {
     return evsnn__fail(EVSNN_EUNSUPPORTED, "%s: byte 18: unknown packet compression %d (0-4 are known)", name,
                        z->compression);
   if (z->compression >= 3 && !(z->zd = ZSTD_createDCtx())) return evsnn__fail(EVSNN_ENOMEM, "%s: zstd", name);
+  if ((z->compression == 1 || z->compression == 2) && LZ4F_isError(LZ4F_createDecompressionContext(&z->ld, LZ4F_VERSION)))
+    return evsnn__fail(EVSNN_ENOMEM, "%s: LZ4", name);
   return 0;
 bad:
   return evsnn__fail(EVSNN_ECORRUPT, "%s: byte 18: malformed IOHeader", name);
@@ -267,6 +229,7 @@ static int next_packet(a4state_t *z) {
     if (got < 8)
       return evsnn__fail(EVSNN_ETRUNC, "%s: byte %llu: packet header cut short", name, (unsigned long long)at);
     uint32_t id = evsnn__le32(ph), size = evsnn__le32(ph + 4);
+    z->packets++;
     if (size > PACKET_MAX)
       return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %llu: packet of %u bytes", name, (unsigned long long)at, size);
     if (id != z->evts) {
@@ -289,7 +252,7 @@ static int next_packet(a4state_t *z) {
                          (unsigned long long)at, got, size);
     if (z->compression == 0) return parse_packet(z, z->in, size, at);
     size_t n = 0;
-    if ((err = z->zd ? zstd_packet(z, z->in, size, &n, at) : lz4_frame(z, z->in, size, &n, at)) != 0) return err;
+    if ((err = z->zd ? zstd_packet(z, z->in, size, &n, at) : lz4_packet(z, z->in, size, &n, at)) != 0) return err;
     return parse_packet(z, z->out, n, at);
   }
 }
@@ -324,6 +287,7 @@ static void close_aedat4(void *st) {
   free(z->in);
   free(z->out);
   ZSTD_freeDCtx(z->zd);
+  LZ4F_freeDecompressionContext(z->ld);
 }
 
 const evsnn__event_format_t evsnn__format_aedat4 = {

@@ -15,6 +15,7 @@
 static const evsnn__event_format_t *const formats[] = {
     &evsnn__format_evsnn,
     &evsnn__format_evt2,
+    &evsnn__format_evt21,
     &evsnn__format_evt3,
     &evsnn__format_dat,
     &evsnn__format_aedat2,

@@ -29,7 +29,7 @@ typedef struct evsnn__event_format_s {
 
 /* Decoders, one per src/io/format_<name>.c. */
 extern const evsnn__event_format_t evsnn__format_evsnn;
-extern const evsnn__event_format_t evsnn__format_evt2, evsnn__format_evt3, evsnn__format_dat;
+extern const evsnn__event_format_t evsnn__format_evt2, evsnn__format_evt21, evsnn__format_evt3, evsnn__format_dat;
 extern const evsnn__event_format_t evsnn__format_aedat2, evsnn__format_aedat3, evsnn__format_aedat4;
 extern const evsnn__event_format_t evsnn__format_nmnist, evsnn__format_text;
 

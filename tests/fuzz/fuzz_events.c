@@ -20,7 +20,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const names[] = {NULL, "evsnn", "evt2", "evt3", "dat", "aedat2",
-                                    "aedat3", "nmnist", "text", "aedat4"};
+                                    "aedat3", "nmnist", "text", "aedat4", "evt21"};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 2) return 0;
