@@ -20,6 +20,7 @@ int evsnn_cmd_encode(int argc, char **argv);
 int evsnn_cmd_plot(int argc, char **argv);
 int evsnn_cmd_serve(int argc, char **argv);
 int evsnn_cmd_send(int argc, char **argv);
+int evsnn_cmd_nir(int argc, char **argv);
 
 /* Prints "evsnn: <what>: <message>[: <detail>]" on stderr for a library
  * error code and returns the exit status 1, so `return cli_fail(...)`. */

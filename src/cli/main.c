@@ -24,6 +24,7 @@ static const struct {
     {"encode", evsnn_cmd_encode, "images to DVS events: an emulated sensor on N-MNIST's saccades (encode dvs)"},
     {"serve", evsnn_cmd_serve, "TCP server: event streams in, decisions out (docs/protocol.md)"},
     {"send", evsnn_cmd_send, "stream an event file to evsnn serve and print its decisions"},
+    {"nir", evsnn_cmd_nir, "NIR graphs (HDF5): info, import into a model, export a model (docs/nir.md)"},
 };
 
 int cli_fail(int err, const char *what) {
