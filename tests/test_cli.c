@@ -435,3 +435,61 @@ Test(cli, events_convert_to_nmnist_bin) {
   unlink(path);
   rmdir(dir);
 }
+
+/* evsnn nir: info on a real file (skipped without ../shared/nir), the paper
+ * network through export and import bit for bit, and its errors. */
+Test(cli, nir_info_export_import_and_errors, .timeout = 60) {
+  char dir[] = "/tmp/evsnn-cli-nir.XXXXXX", args[1024], out[16384], err[4096], a[256], b[256], nir[256];
+  cr_assert(mkdtemp(dir));
+  snprintf(a, sizeof a, "%s/../shared/nir/cnn_sinabs.nir", getenv("EVSNN_SRCDIR") ? getenv("EVSNN_SRCDIR") : ".");
+  if (!access(a, R_OK)) { /* run() works in the source tree */
+    cr_expect_eq(run("nir info ../shared/nir/cnn_sinabs.nir", out, sizeof out, err, sizeof err), 0, "%s", err);
+    cr_expect(strstr(out, "NIR 0.2.0, 15 nodes, 14 edges"), "stdout: %s", out);
+    cr_expect(strstr(out, "Flatten   (8, 4, 4) -> (128)"), "stdout: %s", out);
+    cr_expect(strstr(out, "evsnn runs it: not yet"), "stdout: %s", out);
+  } else {
+    cr_log_warn("skipped the shared NIR file: ../shared/nir is absent");
+  }
+  /* The paper's 784-300-300-10, thresholds and leak as trained ones have. */
+  evsnn_net_t net, back;
+  cr_assert_eq(evsnn_net_init(&net, (uint32_t[]){784, 300, 300, 10}, 4, 0.95f), 0);
+  evsnn_net_init_params(&net, 1, EVSNN_INIT_WIDTH, (float[]){5, 3});
+  snprintf(a, sizeof a, "%s/a.model", dir);
+  snprintf(b, sizeof b, "%s/b.model", dir);
+  snprintf(nir, sizeof nir, "%s/a.nir", dir);
+  cr_assert_eq(evsnn_model_save(a, &net, NULL, NULL), 0);
+  snprintf(args, sizeof args, "nir export %s --out %s", a, nir);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  snprintf(args, sizeof args, "nir info %s", nir);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  cr_expect(strstr(out, "evsnn runs it: yes, as a 3-layer network"), "stdout: %s", out);
+  cr_expect(strstr(out, "li               LI        (10) -> (10)"), "stdout: %s", out);
+  snprintf(args, sizeof args, "nir import %s --out %s", nir, b);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  cr_expect(strstr(out, "784-300-300-10, beta 0.949999988 (dt 0.0001 s, euler), reset: v_reset of the file"),
+            "stdout: %s", out);
+  char *meta = NULL;
+  cr_assert_eq(evsnn_model_load(b, &back, &meta, NULL), 0);
+  cr_expect(strstr(meta, "dt_us=100\n"), "meta: %s", meta);
+  free(meta);
+  cr_expect_eq(memcmp(&back.beta, &net.beta, sizeof net.beta), 0);
+  for (uint32_t m = 0; m < 2; m++) cr_expect_eq(back.layer[m].threshold, net.layer[m].threshold);
+  cr_expect_eq(memcmp(back.params, net.params, net.n_params * sizeof(float)), 0, "weights bit for bit");
+  evsnn_net_free(&back);
+  evsnn_net_free(&net);
+  /* Errors: usage (2), a bad rule, a file that is not NIR, one import refuses. */
+  snprintf(args, sizeof args, "nir import %s --out %s --discretisation heun", nir, b);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 2);
+  cr_expect(strstr(err, "expected exact or euler, got 'heun'"), "stderr: %s", err);
+  cr_expect_eq(run("nir frobnicate x", out, sizeof out, err, sizeof err), 2);
+  snprintf(args, sizeof args, "nir info %s", a);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
+  cr_expect(strstr(err, "not an HDF5 file"), "stderr: %s", err);
+  cr_expect_eq(count_lines(err), 1, "stderr: %s", err);
+  snprintf(args, sizeof args, "nir import %s --out %s --dt 1e-2", nir, b);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
+  cr_expect(strstr(err, "euler needs dt <= tau"), "stderr: %s", err);
+  cr_expect_eq(count_lines(err), 1, "stderr: %s", err);
+  snprintf(args, sizeof args, "rm -rf '%s'", dir);
+  cr_expect_eq(system(args), 0);
+}

@@ -134,7 +134,11 @@ static int cell_step(const evsnn_nir_node_t *cell, const evsnn_nir_import_t *o, 
   double b = 1, s = r->f[i];
   if (tau) {
     int err = evsnn_nir_discretise(o->rule, o->dt, tau->f[i], r->f[i], &b, &s);
-    if (err) return evsnn__fail(err, NODE_FMT "neuron %zu: %s", NODE_ARGS(cell), i, evsnn_error_detail());
+    if (err) {
+      char why[256]; /* evsnn__fail writes over the detail it would read */
+      snprintf(why, sizeof why, "%s", evsnn_error_detail());
+      return evsnn__fail(err, NODE_FMT "neuron %zu: %s", NODE_ARGS(cell), i, why);
+    }
   }
   *beta = (float)b;
   *scale = (float)s;
