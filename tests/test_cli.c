@@ -477,6 +477,14 @@ Test(cli, nir_info_export_import_and_errors, .timeout = 60) {
   cr_expect_eq(memcmp(back.params, net.params, net.n_params * sizeof(float)), 0, "weights bit for bit");
   evsnn_net_free(&back);
   evsnn_net_free(&net);
+  /* --model takes the .nir file directly, with the same result. */
+  char out2[16384];
+  snprintf(args, sizeof args, "test --model %s --limit 20 --steps 3", a);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  snprintf(args, sizeof args, "test --model %s --limit 20 --steps 3", nir);
+  cr_expect_eq(run(args, out2, sizeof out2, err, sizeof err), 0, "%s", err);
+  cr_expect(strchr(out, ':') && strchr(out2, ':'), "stdout: %s", out);
+  cr_expect_str_eq(strchr(out2, ':'), strchr(out, ':'), "all but the model's name");
   /* Errors: usage (2), a bad rule, a file that is not NIR, one import refuses. */
   snprintf(args, sizeof args, "nir import %s --out %s --discretisation heun", nir, b);
   cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 2);

@@ -172,6 +172,8 @@ void evsnn_nir_import_defaults(evsnn_nir_import_t *o);
  * error naming the node, its type and what the network lacks; on failure
  * nothing is allocated. */
 int evsnn_nir_to_net(const evsnn_nir_graph_t *g, const evsnn_nir_import_t *o, evsnn_net_t *net);
+/* evsnn_nir_read then evsnn_nir_to_net: a NIR file as a network. */
+int evsnn_nir_load_net(const char *path, const evsnn_nir_import_t *o, evsnn_net_t *net);
 /* Describes net as Input -> (Linear -> LIF)* -> Linear -> LI -> Output in
  * *g (initialised here), in snnTorch's convention, so that
  * evsnn_nir_to_net with the defaults gives back the same network bit for

@@ -331,3 +331,16 @@ int evsnn_nir_from_net(const evsnn_net_t *net, evsnn_nir_graph_t *g) {
   if (err) evsnn_nir_free(g);
   return err;
 }
+
+int evsnn_nir_load_net(const char *path, const evsnn_nir_import_t *o, evsnn_net_t *net) {
+  evsnn_nir_graph_t g;
+  int err = evsnn_nir_read(path, &g);
+  if (err) return err;
+  if ((err = evsnn_nir_to_net(&g, o, net))) {
+    char why[512]; /* evsnn__fail writes over the detail it would read */
+    snprintf(why, sizeof why, "%s", evsnn_error_detail());
+    err = evsnn__fail(err, "%s: %s", path, why);
+  }
+  evsnn_nir_free(&g);
+  return err;
+}
