@@ -368,6 +368,53 @@ Test(nir, refuses_hdf5_without_a_graph) {
   expect_read_error(EVSNN_EFORMAT, "without a NIR graph");
 }
 
+/* Older writers used fixed-length byte strings (numpy's 'S'), ASCII. */
+static void h5_fixed(hid_t loc, const char *name, const char *const *s, hsize_t rows, int rank) {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, 8);
+  hsize_t dims[2] = {rows, 2};
+  hid_t sp = rank ? H5Screate_simple(rank, dims, NULL) : H5Screate(H5S_SCALAR);
+  char buf[16][8] = {{0}};
+  for (hsize_t k = 0; k < (rank ? 2 * rows : 1); k++) strncpy(buf[k], s[k], 8);
+  hid_t ds = H5Dcreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Dwrite(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+  H5Dclose(ds);
+  H5Sclose(sp);
+  H5Tclose(t);
+}
+
+static void write_fixed_file(const char *graph_type) {
+  hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  h5_fixed(f, "version", (const char *[]){"0.1.0"}, 1, 0);
+  hid_t g = H5Gcreate2(f, "node", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  h5_fixed(g, "type", (const char *[]){graph_type}, 1, 0);
+  hid_t nodes = H5Gcreate2(g, "nodes", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  const char *names[] = {"in", "out"}, *types[] = {"Input", "Output"};
+  for (int k = 0; k < 2; k++) {
+    hid_t n = H5Gcreate2(nodes, names[k], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    h5_fixed(n, "type", &types[k], 1, 0);
+    h5_shape(n, 5);
+    H5Gclose(n);
+  }
+  H5Gclose(nodes);
+  h5_fixed(g, "edges", (const char *[]){"in", "out"}, 1, 2);
+  H5Gclose(g);
+  H5Fclose(f);
+}
+
+Test(nir, reads_fixed_length_ascii_strings) {
+  write_fixed_file("NIRGraph");
+  evsnn_nir_graph_t g;
+  cr_assert_eq(evsnn_nir_read(path, &g), 0, "%s", evsnn_error_detail());
+  cr_expect_str_eq(g.version, "0.1.0");
+  cr_expect_eq(g.n_edges, 1);
+  cr_expect_eq(node(&g, "out")->type, EVSNN_NIR_OUTPUT);
+  expect_shape(&node(&g, "out")->in, 1, (int64_t[]){5});
+  evsnn_nir_free(&g);
+  write_fixed_file("LIF");
+  expect_read_error(EVSNN_EFORMAT, "/node is a 'LIF', expected a NIRGraph");
+}
+
 Test(nir, refuses_an_edge_to_a_missing_node) {
   write_fixture(&(fixture_t){3, 0.01f, "lfi", NULL});
   expect_read_error(EVSNN_ECORRUPT, "no node named 'lfi'");

@@ -49,23 +49,51 @@ static void print_param(const evsnn_nir_param_t *p) {
   putchar('\n');
 }
 
+/* The nodes in the order data flows: breadth first from the Inputs, along
+ * the edges as the file lists them, then any the Inputs do not reach. Files
+ * list nodes by name, which puts Sinabs's "10" before "2". */
+static uint32_t *flow_order(const evsnn_nir_graph_t *g) {
+  uint32_t *order = malloc((g->n_nodes + 1) * sizeof *order), n = 0;
+  bool *seen = calloc(g->n_nodes + 1, sizeof *seen);
+  if (!order || !seen) return free(order), free(seen), NULL;
+  for (uint32_t k = 0; k < g->n_nodes; k++)
+    if (g->nodes[k].type == EVSNN_NIR_INPUT) order[n++] = k, seen[k] = true;
+  for (uint32_t at = 0; at < n || n < g->n_nodes; at++) {
+    if (at == n) /* unreachable from an Input: take the first one left */
+      for (uint32_t k = 0; k < g->n_nodes; k++)
+        if (!seen[k]) {
+          order[n++] = k, seen[k] = true;
+          break;
+        }
+    for (uint32_t e = 0; e < g->n_edges; e++)
+      if (g->edges[e].src == order[at] && !seen[g->edges[e].dst])
+        order[n++] = g->edges[e].dst, seen[g->edges[e].dst] = true;
+  }
+  free(seen);
+  return order;
+}
+
 static int nir_info(const char *path) {
   evsnn_nir_graph_t g;
   int err = evsnn_nir_read(path, &g);
   if (err) return cli_fail(err, path);
+  uint32_t *order = flow_order(&g);
+  if (!order) return evsnn_nir_free(&g), cli_fail(EVSNN_ENOMEM, path);
   printf("%s: NIR %s, %u nodes, %u edges\n", path, g.version[0] ? g.version : "(no version)", g.n_nodes, g.n_edges);
-  for (uint32_t n = 0; n < g.n_nodes; n++) {
-    const evsnn_nir_node_t *node = &g.nodes[n];
+  for (uint32_t k = 0; k < g.n_nodes; k++) {
+    const evsnn_nir_node_t *node = &g.nodes[order[k]];
     printf("  %-16s %-9s ", node->name, evsnn_nir_type_name(node->type));
     print_shape(&node->in);
     fputs(" -> ", stdout);
     print_shape(&node->out);
     putchar('\n');
-    for (uint32_t k = 0; k < node->n_params; k++) print_param(&node->params[k]);
+    for (uint32_t p = 0; p < node->n_params; p++) print_param(&node->params[p]);
   }
   printf("edges:\n");
-  for (uint32_t e = 0; e < g.n_edges; e++)
-    printf("  %s -> %s\n", g.nodes[g.edges[e].src].name, g.nodes[g.edges[e].dst].name);
+  for (uint32_t k = 0; k < g.n_nodes; k++)
+    for (uint32_t e = 0; e < g.n_edges; e++)
+      if (g.edges[e].src == order[k])
+        printf("  %s -> %s\n", g.nodes[g.edges[e].src].name, g.nodes[g.edges[e].dst].name);
   /* What evsnn can run: the node types, then what the network can hold. */
   evsnn_nir_import_t o;
   evsnn_nir_import_defaults(&o);
@@ -78,6 +106,7 @@ static int nir_info(const char *path) {
     printf("evsnn runs it: yes, as a %u-layer network (evsnn nir import)\n", net.n_layers);
     evsnn_net_free(&net);
   }
+  free(order);
   evsnn_nir_free(&g);
   return 0;
 }
