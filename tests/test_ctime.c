@@ -126,7 +126,7 @@ static void tiny_net(evsnn_net_t *net, float beta) {
   cr_assert_eq(evsnn_net_init(net, sizes, 3, beta), 0);
   *evsnn_net_w(net, 1, 0, 0) = 2.0f;
   *evsnn_net_w(net, 2, 0, 0) = 1.0f;
-  net->layer[0].threshold = 1.0f;
+  evsnn_net_set_threshold(net, 1, 1.0f);
 }
 
 Test(ctime, decay_between_events_is_exponential) {

@@ -33,25 +33,25 @@ Test(train, output_gradient_matches_finite_differences) {
   for (int mode = 0; mode < 2; mode++) {
     evsnn_net_t net;
     paper_net(&net, 30, 20);
-    evsnn_trainer_t tr;
-    cr_assert_eq(evsnn_trainer_init(&tr, &net, 12, (evsnn_grad_t)mode, EVSNN_ENGINE_EVENT), 0);
+    evsnn_trainer_t *tr;
+    cr_assert_eq(evsnn_trainer_new(&tr, &net, 12, (evsnn_grad_t)mode, EVSNN_ENGINE_EVENT), 0);
     evsnn_poisson_t enc;
     cr_assert_eq(evsnn_poisson_init(&enc, 64), 0);
     uint8_t img[64];
     for (int j = 0; j < 64; j++) img[j] = (uint8_t)(j * 37 % 256);
     evsnn_poisson_set_image(&enc, img);
-    loss_at(&tr, &enc, 3);
+    loss_at(tr, &enc, 3);
     float *analytic = malloc(sizeof(float) * net.n_params);
-    memcpy(analytic, tr.dW, sizeof(float) * net.n_params);
+    memcpy(analytic, tr->dW, sizeof(float) * net.n_params);
     const evsnn_layer_t *l = &net.layer[2];
     int checked = 0;
     for (uint32_t j = 0; j < l->n_in; j++)
       for (uint32_t i = 0; i < l->n_out; i++) {
         float *w = evsnn_net_w(&net, 3, i, j), w0 = *w, h = 1e-2f;
         *w = w0 + h;
-        float lp = loss_at(&tr, &enc, 3);
+        float lp = loss_at(tr, &enc, 3);
         *w = w0 - h;
-        float lm = loss_at(&tr, &enc, 3);
+        float lm = loss_at(tr, &enc, 3);
         *w = w0;
         float fd = (lp - lm) / (2 * h), g = analytic[l->offset + (size_t)j * l->ld + i];
         cr_assert(fabsf(fd - g) <= 2e-3f + 2e-2f * fabsf(g), "mode %d w[%u][%u]: fd %g analytic %g", mode, i, j, fd, g);
@@ -60,7 +60,7 @@ Test(train, output_gradient_matches_finite_differences) {
     cr_expect_gt(checked, 20, "some presynaptic neurons must have spiked");
     free(analytic);
     evsnn_poisson_free(&enc);
-    evsnn_trainer_free(&tr);
+    evsnn_trainer_free(tr);
     evsnn_net_free(&net);
   }
 }
@@ -131,7 +131,7 @@ Test(train, hidden_gradients_match_finite_differences_on_a_smooth_spike) {
     double *W[EVSNN_MAX_LAYERS];
     for (uint32_t m = 0; m < net.n_layers; m++) {
       evsnn_layer_t *l = &net.layer[m];
-      l->threshold = 0.3f;
+      evsnn_net_set_threshold(&net, m + 1, 0.3f);
       W[m] = calloc((size_t)l->n_in * l->ld, sizeof(double));
       for (uint32_t j = 0; j < l->n_in; j++)
         for (uint32_t i = 0; i < l->n_out; i++)
@@ -139,11 +139,11 @@ Test(train, hidden_gradients_match_finite_differences_on_a_smooth_spike) {
     }
     float x[4 * 7];
     for (uint32_t i = 0; i < T * sizes[0]; i++) x[i] = evsnn_rng_uniform(&rng) < 0.5f;
-    evsnn_trainer_t tr;
-    cr_assert_eq(evsnn_trainer_init(&tr, &net, T, mode ? EVSNN_GRAD_PAPER : EVSNN_GRAD_BPTT, EVSNN_ENGINE_DENSE), 0);
-    smooth_forward(&net, W, x, T, label, &tr);
-    memset(tr.dW, 0, sizeof(float) * net.n_params);
-    evsnn__dense_backward(&tr);
+    evsnn_trainer_t *tr;
+    cr_assert_eq(evsnn_trainer_new(&tr, &net, T, mode ? EVSNN_GRAD_PAPER : EVSNN_GRAD_BPTT, EVSNN_ENGINE_DENSE), 0);
+    smooth_forward(&net, W, x, T, label, tr);
+    memset(tr->dW, 0, sizeof(float) * net.n_params);
+    evsnn__backward(tr);
     int checked = 0;
     for (uint32_t m = 0; m < net.n_layers; m++) {
       const evsnn_layer_t *l = &net.layer[m];
@@ -155,7 +155,7 @@ Test(train, hidden_gradients_match_finite_differences_on_a_smooth_spike) {
           *w = w0 - h;
           double down = smooth_forward(&net, W, x, T, label, NULL);
           *w = w0;
-          double fd = (up - down) / (2 * h), got = tr.dW[l->offset + (size_t)j * l->ld + i];
+          double fd = (up - down) / (2 * h), got = tr->dW[l->offset + (size_t)j * l->ld + i];
           cr_expect(fabs(got - fd) <= 1e-4 + 1e-3 * fabs(fd), "layer %u w[%u][%u]: backward %g, differences %g", m,
                     i, j, got, fd);
           checked += fabs(fd) > 1e-3;
@@ -163,7 +163,7 @@ Test(train, hidden_gradients_match_finite_differences_on_a_smooth_spike) {
     }
     cr_expect_gt(checked, 40, "only %d gradients were not near zero", checked);
     for (uint32_t m = 0; m < net.n_layers; m++) free(W[m]);
-    evsnn_trainer_free(&tr);
+    evsnn_trainer_free(tr);
     evsnn_net_free(&net);
   }
 }
@@ -175,18 +175,18 @@ Test(train, bptt_adds_a_temporal_term) {
   paper_net(&net, 30, 20);
   float *g[2];
   for (int mode = 0; mode < 2; mode++) {
-    evsnn_trainer_t tr;
-    cr_assert_eq(evsnn_trainer_init(&tr, &net, 10, (evsnn_grad_t)mode, EVSNN_ENGINE_EVENT), 0);
+    evsnn_trainer_t *tr;
+    cr_assert_eq(evsnn_trainer_new(&tr, &net, 10, (evsnn_grad_t)mode, EVSNN_ENGINE_EVENT), 0);
     evsnn_poisson_t enc;
     cr_assert_eq(evsnn_poisson_init(&enc, 64), 0);
     uint8_t img[64];
     for (int j = 0; j < 64; j++) img[j] = (uint8_t)(255 - j * 3);
     evsnn_poisson_set_image(&enc, img);
-    loss_at(&tr, &enc, 7);
+    loss_at(tr, &enc, 7);
     g[mode] = malloc(sizeof(float) * net.n_params);
-    memcpy(g[mode], tr.dW, sizeof(float) * net.n_params);
+    memcpy(g[mode], tr->dW, sizeof(float) * net.n_params);
     evsnn_poisson_free(&enc);
-    evsnn_trainer_free(&tr);
+    evsnn_trainer_free(tr);
   }
   const evsnn_layer_t *out = &net.layer[2], *first = &net.layer[0];
   for (size_t p = out->offset; p < out->offset + (size_t)out->n_in * out->ld; p++) cr_assert_eq(g[0][p], g[1][p]);
@@ -272,9 +272,9 @@ Test(train, one_epoch_on_the_sample_learns_and_is_deterministic, .timeout = 120)
     cr_assert_eq(evsnn_net_init(&net, sizes, 4, 0.8187f), 0);
     evsnn_net_init_params(&net, 1, EVSNN_INIT_FANIN, (float[]){5, 3});
     /* Two workers' shares, run in turn: the same split as two threads. */
-    evsnn_trainer_t tr[2];
+    evsnn_trainer_t *tr[2];
     evsnn_adam_t opt;
-    for (int w = 0; w < 2; w++) cr_assert_eq(evsnn_trainer_init(&tr[w], &net, 10, EVSNN_GRAD_BPTT, EVSNN_ENGINE_EVENT), 0);
+    for (int w = 0; w < 2; w++) cr_assert_eq(evsnn_trainer_new(&tr[w], &net, 10, EVSNN_GRAD_BPTT, EVSNN_ENGINE_EVENT), 0);
     cr_assert_eq(evsnn_adam_init(&opt, net.n_params, 1e-3f), 0);
     double test_acc;
     evsnn_epoch_t ep = {.epoch = 0, .batch = 64, .seed = 1};
@@ -307,7 +307,7 @@ Test(train, one_epoch_on_the_sample_learns_and_is_deterministic, .timeout = 120)
       cr_expect(memcmp(first, net.params, sizeof(float) * net.n_params) == 0, "same seed, different weights");
     }
     evsnn_adam_free(&opt);
-    for (int w = 0; w < 2; w++) evsnn_trainer_free(&tr[w]);
+    for (int w = 0; w < 2; w++) evsnn_trainer_free(tr[w]);
     evsnn_net_free(&net);
   }
   free(first);
@@ -348,9 +348,9 @@ Test(train, a_recorded_trace_trains_like_the_poisson_draws_it_holds) {
     uint32_t sizes[] = {784, 40, 30, 10};
     cr_assert_eq(evsnn_net_init(&net, sizes, 4, 0.8187f), 0);
     evsnn_net_init_params(&net, 3, EVSNN_INIT_FANIN, (float[]){1, 1});
-    evsnn_trainer_t tr;
+    evsnn_trainer_t *tr;
     evsnn_adam_t opt;
-    cr_assert_eq(evsnn_trainer_init(&tr, &net, T, EVSNN_GRAD_BPTT, EVSNN_ENGINE_EVENT), 0);
+    cr_assert_eq(evsnn_trainer_new(&tr, &net, T, EVSNN_GRAD_BPTT, EVSNN_ENGINE_EVENT), 0);
     cr_assert_eq(evsnn_adam_init(&opt, net.n_params, 1e-3f), 0);
     evsnn_epoch_t ep = {.epoch = 0, .batch = 32, .seed = 1};
     cr_assert_eq(evsnn_train_epoch(&tr, 1, NULL, &opt, &net, run ? &trace : &images, &ep), 0);
@@ -364,7 +364,7 @@ Test(train, a_recorded_trace_trains_like_the_poisson_draws_it_holds) {
       cr_expect_eq(evsnn_input_step(&in, T, out), 0, "a step past the trace has input");
     }
     evsnn_adam_free(&opt);
-    evsnn_trainer_free(&tr);
+    evsnn_trainer_free(tr);
     evsnn_net_free(&net);
   }
   free(w[0]), free(w[1]);
@@ -402,34 +402,34 @@ Test(train, event_gradients_equal_the_dense_reference) {
     evsnn_poisson_t enc;
     cr_assert_eq(evsnn_poisson_init(&enc, sizes[0]), 0);
     evsnn_poisson_set_image(&enc, img);
-    evsnn_trainer_t tr[2];
+    evsnn_trainer_t *tr[2];
     float loss[2];
     for (int e = 0; e < 2; e++) {
-      cr_assert_eq(evsnn_trainer_init(&tr[e], &net, T, grad, (evsnn_engine_t)e), 0);
-      if (c % 4 >= 2) tr[e].cutoff = 0.3f;
+      cr_assert_eq(evsnn_trainer_new(&tr[e], &net, T, grad, (evsnn_engine_t)e), 0);
+      if (c % 4 >= 2) tr[e]->cutoff = 0.3f;
       evsnn_rng_t draw;
       evsnn_rng_init(&draw, (uint64_t)c, 1);
       evsnn_input_t in = {.enc = &enc, .rng = &draw};
       uint32_t pred;
-      loss[e] = evsnn_trainer_sample(&tr[e], &in, label, 0.5f, &pred);
+      loss[e] = evsnn_trainer_sample(tr[e], &in, label, 0.5f, &pred);
     }
     int same = 1;
     for (uint32_t m = 0; m < L && same; m++)
-      same = memcmp(tr[0].start[m], tr[1].start[m], sizeof(uint32_t) * (T + 1)) == 0 &&
-             memcmp(tr[0].spikes[m], tr[1].spikes[m], sizeof(uint32_t) * tr[0].start[m][T]) == 0;
+      same = memcmp(tr[0]->start[m], tr[1]->start[m], sizeof(uint32_t) * (T + 1)) == 0 &&
+             memcmp(tr[0]->spikes[m], tr[1]->spikes[m], sizeof(uint32_t) * tr[0]->start[m][T]) == 0;
     if (!same) {
       skipped++;
     } else {
       compared++;
       cr_assert_float_eq(loss[0], loss[1], 1e-5f * (1 + fabsf(loss[1])), "case %d: loss", c);
       double scale = 0;
-      for (size_t p = 0; p < net.n_params; p++) scale = fmax(scale, fabs(tr[1].dW[p]));
+      for (size_t p = 0; p < net.n_params; p++) scale = fmax(scale, fabs(tr[1]->dW[p]));
       for (size_t p = 0; p < net.n_params; p++)
-        cr_assert(fabs(tr[0].dW[p] - tr[1].dW[p]) <= 1e-5 * (scale > 1 ? scale : 1),
-                  "case %d (L %u, T %u, grad %d): dW[%zu] event %g dense %g", c, L, T, grad, p, tr[0].dW[p],
-                  tr[1].dW[p]);
+        cr_assert(fabs(tr[0]->dW[p] - tr[1]->dW[p]) <= 1e-5 * (scale > 1 ? scale : 1),
+                  "case %d (L %u, T %u, grad %d): dW[%zu] event %g dense %g", c, L, T, grad, p, tr[0]->dW[p],
+                  tr[1]->dW[p]);
     }
-    for (int e = 0; e < 2; e++) evsnn_trainer_free(&tr[e]);
+    for (int e = 0; e < 2; e++) evsnn_trainer_free(tr[e]);
     evsnn_poisson_free(&enc);
     free(img);
     evsnn_net_free(&net);
@@ -460,7 +460,7 @@ Test(train, batched_dense_gradients_equal_the_per_sample_ones) {
     for (uint32_t i = 0; i < d.n; i++) d.labels[i] = (uint8_t)evsnn_rng_below(&r, sizes[L]);
     uint32_t T = 2 + evsnn_rng_below(&r, 8);
     evsnn_grad_t grad = (evsnn_grad_t)(c & 1);
-    evsnn_trainer_t tr[3][2];
+    evsnn_trainer_t *tr[3][2];
     evsnn_epoch_t ep[3];
     /* run 0: per-sample dense, one share; 1: batched, one share; 2: batched, two shares */
     for (int run = 0; run < 3; run++) {
@@ -468,7 +468,7 @@ Test(train, batched_dense_gradients_equal_the_per_sample_ones) {
       evsnn_net_init_params(&net[run], (uint64_t)c, EVSNN_INIT_FANIN, (float[]){1.5f, 1.0f, 1});
       uint32_t n_tr = run == 2 ? 2 : 1;
       for (uint32_t w = 0; w < n_tr; w++)
-        cr_assert_eq(evsnn_trainer_init(&tr[run][w], &net[run], T, grad,
+        cr_assert_eq(evsnn_trainer_new(&tr[run][w], &net[run], T, grad,
                                         run ? EVSNN_ENGINE_DENSE_BATCH : EVSNN_ENGINE_DENSE), 0);
       evsnn_adam_t opt;
       cr_assert_eq(evsnn_adam_init(&opt, net[run].n_params, 1e-3f), 0);
@@ -484,15 +484,15 @@ Test(train, batched_dense_gradients_equal_the_per_sample_ones) {
     if (same) {
       compared++;
       double scale = 0;
-      for (size_t p = 0; p < net[0].n_params; p++) scale = fmax(scale, fabs(tr[0][0].dW[p]));
+      for (size_t p = 0; p < net[0].n_params; p++) scale = fmax(scale, fabs(tr[0][0]->dW[p]));
       for (int run = 1; run < 3; run++)
         for (size_t p = 0; p < net[0].n_params; p++)
-          cr_assert(fabs(tr[run][0].dW[p] - tr[0][0].dW[p]) <= 1e-5 * (scale > 1 ? scale : 1),
+          cr_assert(fabs(tr[run][0]->dW[p] - tr[0][0]->dW[p]) <= 1e-5 * (scale > 1 ? scale : 1),
                     "case %d run %d (L %u, T %u, grad %d): dW[%zu] batched %g per sample %g", c, run, L, T, grad, p,
-                    tr[run][0].dW[p], tr[0][0].dW[p]);
+                    tr[run][0]->dW[p], tr[0][0]->dW[p]);
     }
     for (int run = 0; run < 3; run++) {
-      for (uint32_t w = 0; w < (run == 2 ? 2u : 1u); w++) evsnn_trainer_free(&tr[run][w]);
+      for (uint32_t w = 0; w < (run == 2 ? 2u : 1u); w++) evsnn_trainer_free(tr[run][w]);
       evsnn_net_free(&net[run]);
     }
     free(d.pixels), free(d.labels);
@@ -525,9 +525,9 @@ Test(train, a_stopped_epoch_resumes_bit_for_bit) {
     uint32_t sizes[] = {784, 50, 40, 10};
     cr_assert_eq(evsnn_net_init(&net, sizes, 4, 0.8187f), 0);
     evsnn_net_init_params(&net, 4, EVSNN_INIT_FANIN, (float[]){2, 2});
-    evsnn_trainer_t tr[2];
+    evsnn_trainer_t *tr[2];
     evsnn_adam_t opt;
-    for (int k = 0; k < 2; k++) cr_assert_eq(evsnn_trainer_init(&tr[k], &net, 6, EVSNN_GRAD_BPTT, EVSNN_ENGINE_EVENT), 0);
+    for (int k = 0; k < 2; k++) cr_assert_eq(evsnn_trainer_new(&tr[k], &net, 6, EVSNN_GRAD_BPTT, EVSNN_ENGINE_EVENT), 0);
     cr_assert_eq(evsnn_adam_init(&opt, net.n_params, 1e-3f), 0);
     int calls = 0;
     evsnn_epoch_t ep = {.epoch = 2, .batch = 64, .seed = 9, .shift = 2, .schedule = &schedule};
@@ -542,7 +542,7 @@ Test(train, a_stopped_epoch_resumes_bit_for_bit) {
     w[run] = malloc(sizeof(float) * net.n_params);
     memcpy(w[run], net.params, sizeof(float) * net.n_params);
     evsnn_adam_free(&opt);
-    for (int k = 0; k < 2; k++) evsnn_trainer_free(&tr[k]);
+    for (int k = 0; k < 2; k++) evsnn_trainer_free(tr[k]);
     evsnn_net_free(&net);
   }
   cr_expect(memcmp(w[0], w[1], sizeof(float) * n_params) == 0, "weights differ after resuming");
@@ -557,14 +557,14 @@ Test(train, a_stopped_epoch_resumes_bit_for_bit) {
   evsnn_net_t net;
   uint32_t sizes[] = {784, 5, 10};
   cr_assert_eq(evsnn_net_init(&net, sizes, 3, 0.8f), 0);
-  evsnn_trainer_t tr;
+  evsnn_trainer_t *tr;
   evsnn_adam_t opt;
-  cr_assert_eq(evsnn_trainer_init(&tr, &net, 2, EVSNN_GRAD_BPTT, EVSNN_ENGINE_EVENT), 0);
+  cr_assert_eq(evsnn_trainer_new(&tr, &net, 2, EVSNN_GRAD_BPTT, EVSNN_ENGINE_EVENT), 0);
   cr_assert_eq(evsnn_adam_init(&opt, net.n_params, 1e-3f), 0);
   cr_expect_eq(evsnn_train_epoch(&tr, 1, NULL, &opt, &net, &train, &bad), EVSNN_EINVAL, "resume off a batch boundary");
   free(w[0]), free(w[1]);
   evsnn_adam_free(&opt);
-  evsnn_trainer_free(&tr);
+  evsnn_trainer_free(tr);
   evsnn_net_free(&net);
   evsnn_dataset_free(&train);
   evsnn_dataset_free(&test);

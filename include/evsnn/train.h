@@ -1,18 +1,21 @@
 /* evsnn/train.h: backpropagation through time over sparse traces.
  *
  * The forward pass of a training sample records only what the backward
- * pass needs: per layer and step, the spike index list and the surrogate
- * derivative f'(u - s) = exp(-|u - s|) of the pre-reset potential u. The
- * backward pass then walks the steps in reverse:
- *   Delta^M[k] = beta^(T-1-k) (P - onehot(d))          output layer, exact
- *   g^m[k]     = (W^{m+1})^T Delta^{m+1}[k]            dL/db^m[k]
+ * pass needs: per population and step, the spike index list and the
+ * surrogate derivative f'(u - s) = exp(-|u - s|) of the pre-reset
+ * potential u. The backward pass then walks the populations from the
+ * readout back to the input:
+ *   Delta^M[k] = beta^(T-1-k) (P - onehot(d))          readout (LI), exact
+ *   g^m[k]     = sum over projections m -> t of W^T Delta^t[k]   dL/db^m[k]
+ *              + W_rec^T Delta^m[k+1]                  a recurrent projection
  *   Delta^m[k] = f'(u^m[k] - s) g^m[k]                 (8), mode PAPER
  *              + beta (1 - b^m[k]) Delta^m[k+1]        mode BPTT adds this
- *   dW^m      += Delta^m[k] (b^{m-1}[k])^T             (7), over spikes only
- * The reset's own derivative is not propagated (the reset is treated as a
- * constant gate), which is the usual choice and keeps Delta sparse-friendly.
- * dW is a sum over presynaptic spikes: the forward column-add kernel's
- * twin, colscatter. Layer 1 needs no input-side Delta.
+ *                (beta Delta^m[k+1] when the reset subtracts)
+ *   dW        += Delta^t[k] (b^src[k])^T               (7), over spikes only
+ * where W^T Delta and dW are each projection's own (dense, conv, pool:
+ * src/net/proj.h), through its pooling. The reset's own derivative is not
+ * propagated (the reset is treated as a constant gate), which is the usual
+ * choice and keeps Delta sparse-friendly. The input needs no Delta.
  */
 #ifndef EVSNN_TRAIN_H
 #define EVSNN_TRAIN_H
@@ -25,34 +28,30 @@
 typedef enum { EVSNN_GRAD_BPTT = 0, EVSNN_GRAD_PAPER = 1 } evsnn_grad_t;
 
 /* Per-worker buffers for one sample's trace and backward pass, sized once
- * for a network and a maximum number of steps. */
-typedef struct evsnn_trainer_s {
-  const evsnn_net_t *net;
-  uint32_t T;                          /* steps of the trace */
-  evsnn_grad_t grad;
-  evsnn_engine_t engine;
-  float *v[EVSNN_MAX_LAYERS];          /* potentials, pad16 */
-  float *fprime[EVSNN_MAX_LAYERS];     /* T x ld: f'(u - s), hidden layers */
-  float *delta[EVSNN_MAX_LAYERS];      /* T x ld: Delta^m[k] */
-  uint32_t *spikes[EVSNN_MAX_LAYERS];  /* concatenated spike lists of layer m (0 = input) */
-  uint32_t *start[EVSNN_MAX_LAYERS];   /* T + 1 offsets into spikes[m] */
-  float *g;                            /* scratch: T x pad16 of the widest layer */
-  uint32_t *pre_start, *pre_steps;     /* scratch: spikes regrouped by presynaptic neuron */
-  float *raster[EVSNN_MAX_LAYERS];     /* dense engine only: T x pad16 0/1 spikes into layer m+1 */
-  float cutoff;                        /* f' = 0 where |u - s| > cutoff; INFINITY (the default): never */
-  float *dW;                           /* gradient, same layout as net->params */
-  evsnn_counts_t counts;
-  float *mem;
-  struct evsnn__batch_s *batch;        /* EVSNN_ENGINE_DENSE_BATCH: the share's buffers (src/train/batched.c) */
-} evsnn_trainer_t;
+ * for a network and a maximum number of steps; opaque (src/train/train_impl.h). */
+typedef struct evsnn_trainer_s evsnn_trainer_t;
 
 /* engine EVSNN_ENGINE_DENSE runs the same equations on dense rasters with
- * CBLAS (src/train/dense.c): the reference and the baseline. */
-int evsnn_trainer_init(evsnn_trainer_t *tr, const evsnn_net_t *net, uint32_t T, evsnn_grad_t grad,
-                       evsnn_engine_t engine);
+ * CBLAS (src/train/dense.c): the reference and the baseline;
+ * EVSNN_ENGINE_DENSE_BATCH (src/train/batched.c) a whole share at once,
+ * for fully connected chains. The net must outlive the trainer; its
+ * readout must be LI. On failure *out is NULL. */
+int evsnn_trainer_new(evsnn_trainer_t **out, const evsnn_net_t *net, uint32_t T, evsnn_grad_t grad,
+                      evsnn_engine_t engine);
+/* Frees; accepts NULL. */
 void evsnn_trainer_free(evsnn_trainer_t *tr);
+/* f' = 0 where |u - s| > cutoff (INFINITY, the default: never). */
+void evsnn_trainer_set_cutoff(evsnn_trainer_t *tr, float cutoff);
+/* The gradient the samples add to, in the layout of net->params. */
+float *evsnn_trainer_grad(evsnn_trainer_t *tr);
+/* The sparsity counters of every sample run so far. */
+const evsnn_counts_t *evsnn_trainer_counts(const evsnn_trainer_t *tr);
+/* The last sample's trace: population m's spikes at step k (m = 0: the
+ * input), and for a spiking population its f'(u - s) at step k (ld floats). */
+const uint32_t *evsnn_trainer_spikes(const evsnn_trainer_t *tr, uint32_t m, uint32_t k, uint32_t *n);
+const float *evsnn_trainer_fprime(const evsnn_trainer_t *tr, uint32_t m, uint32_t k);
 /* Forward over T steps of the input in, recording the trace; then
- * backward, adding scale * dL/dW to tr->dW. Returns the sample's
+ * backward, adding scale * dL/dW to the gradient. Returns the sample's
  * cross-entropy loss; *pred gets the predicted class. */
 float evsnn_trainer_sample(evsnn_trainer_t *tr, const evsnn_input_t *in, uint32_t label, float scale,
                            uint32_t *pred);
@@ -130,7 +129,7 @@ typedef struct evsnn_epoch_s {
  * gradients are summed in worker order, so a seed and a worker count fix
  * every bit. */
 typedef struct evsnn_dataset_s evsnn_dataset_t;
-int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par, evsnn_adam_t *opt,
+int evsnn_train_epoch(evsnn_trainer_t *const *tr, uint32_t n_tr, evsnn_parallel_t *par, evsnn_adam_t *opt,
                       evsnn_net_t *net, const evsnn_dataset_t *d, evsnn_epoch_t *ep);
 /* A test pass: T steps per sample, sample i's input drawn from stream
  * (seed, i), run by the event engine or the dense reference (the same

@@ -32,7 +32,6 @@ typedef struct {
  * engines, and any number of threads, see the very same input spikes. */
 static void classify_range(void *ctx, uint32_t i_worker) {
   bench_worker_t *w = (bench_worker_t *)ctx + i_worker;
-  const evsnn_net_t *net = w->st.net;
   for (uint32_t i = w->begin; i < w->end; i++) {
     evsnn_rng_t rng;
     evsnn_input_t in;
@@ -44,7 +43,7 @@ static void classify_range(void *ctx, uint32_t i_worker) {
     }
     evsnn_dense_reset(&w->d);
     for (uint32_t k = 0; k < w->T; k++) evsnn_dense_step(&w->d, w->in, evsnn_input_step(&in, k, w->in));
-    w->pred[i] = evsnn_argmax(w->d.v[net->n_layers - 1], net->sizes[net->n_layers]);
+    w->pred[i] = evsnn_dense_decision(&w->d);
   }
 }
 
@@ -83,7 +82,7 @@ static int usage_bench(void) {
 /* Trains a fresh paper network on the first n_batches x 64 training images
  * with the given engine; returns the wall time, the mean loss in *loss and
  * the trace statistics in *c (summed over the workers). */
-static double train_run(cli_parallel_t *par, evsnn_trainer_t *tr, const evsnn_dataset_t *d, evsnn_engine_t engine,
+static double train_run(cli_parallel_t *par, evsnn_trainer_t **tr, const evsnn_dataset_t *d, evsnn_engine_t engine,
                         uint32_t T, evsnn_grad_t grad, float cutoff, uint64_t seed, double *loss, evsnn_counts_t *c,
                         double *fprime_zero) {
   evsnn_net_t net;
@@ -92,7 +91,7 @@ static double train_run(cli_parallel_t *par, evsnn_trainer_t *tr, const evsnn_da
   int err = evsnn_net_init(&net, sizes, 4, 0.8187f);
   if (!err) evsnn_net_init_params(&net, seed, EVSNN_INIT_FANIN, (float[]){5, 3});
   for (uint32_t w = 0; w < n_w && !err; w++)
-    if (!(err = evsnn_trainer_init(&tr[w], &net, T, grad, engine))) tr[w].cutoff = cutoff;
+    if (!(err = evsnn_trainer_new(&tr[w], &net, T, grad, engine))) evsnn_trainer_set_cutoff(tr[w], cutoff);
   if (!err) err = evsnn_adam_init(&opt, net.n_params, 1e-4f);
   if (err) return cli_fail(err, "bench --train"), -1;
   evsnn_epoch_t ep = {.batch = 64, .seed = seed};
@@ -104,14 +103,14 @@ static double train_run(cli_parallel_t *par, evsnn_trainer_t *tr, const evsnn_da
   double zero = 0, cells = 0;
   for (uint32_t m = 0; m + 1 < net.n_layers; m++)
     for (uint32_t k = 0; k < T; k++)
-      for (uint32_t i = 0; i < net.sizes[m + 1]; i++, cells++) zero += tr[0].fprime[m][(size_t)k * net.layer[m].ld + i] == 0;
+      for (uint32_t i = 0; i < net.sizes[m + 1]; i++, cells++) zero += evsnn_trainer_fprime(tr[0], m + 1, k)[i] == 0;
   *fprime_zero = cells ? zero / cells : 0;
   memset(c, 0, sizeof *c);
   for (uint32_t w = 0; w < n_w; w++) {
-    for (uint32_t m = 0; m <= net.n_layers; m++) c->spikes[m] += tr[w].counts.spikes[m];
-    for (uint32_t m = 0; m < net.n_layers; m++)
-      c->synops[m] += tr[w].counts.synops[m], c->dense_macs[m] += tr[w].counts.dense_macs[m];
-    evsnn_trainer_free(&tr[w]);
+    const evsnn_counts_t *cw = evsnn_trainer_counts(tr[w]);
+    for (uint32_t m = 0; m <= net.n_layers; m++) c->spikes[m] += cw->spikes[m];
+    for (uint32_t m = 0; m < net.n_layers; m++) c->synops[m] += cw->synops[m], c->dense_macs[m] += cw->dense_macs[m];
+    evsnn_trainer_free(tr[w]);
   }
   evsnn_adam_free(&opt);
   evsnn_net_free(&net);
@@ -151,7 +150,7 @@ static int bench_train(int argc, char **argv) {
   evsnn_dataset_limit(&train, (uint32_t)(batches * 64));
   cli_parallel_t par;
   cli_parallel_init(&par, (uint32_t)threads);
-  evsnn_trainer_t *tr = calloc((size_t)threads, sizeof *tr);
+  evsnn_trainer_t **tr = calloc((size_t)threads, sizeof *tr);
   if (!tr) return cli_fail(EVSNN_ENOMEM, "bench");
   printf("evsnn bench --train: 784-300-300-10, %u training images (%ld batches of 64) from %s, T %ld, grad %s%s,\n"
          "                     Adam, kernels %s, %ld thread(s), median of %ld runs\n",

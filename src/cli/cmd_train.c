@@ -319,10 +319,10 @@ int evsnn_cmd_train(int argc, char **argv) {
   if (log && !jsonl && !resume)
     fprintf(log, "epoch,train_loss,train_accuracy,test_accuracy,seconds,samples_per_second,lr\n");
 
-  evsnn_trainer_t tr[CLI_MAX_THREADS];
+  evsnn_trainer_t *tr[CLI_MAX_THREADS];
   for (long w = 0; w < c.threads; w++)
-    if ((err = evsnn_trainer_init(&tr[w], &net, (uint32_t)c.train_T, c.grad, c.engine))) return cli_fail(err, "trainer");
-    else tr[w].cutoff = (float)c.cutoff;
+    if ((err = evsnn_trainer_new(&tr[w], &net, (uint32_t)c.train_T, c.grad, c.engine))) return cli_fail(err, "trainer");
+    else evsnn_trainer_set_cutoff(tr[w], (float)c.cutoff);
   cli_parallel_t par;
   cli_parallel_init(&par, (uint32_t)c.threads);
   signal(SIGINT, on_sigint);
@@ -414,7 +414,7 @@ int evsnn_cmd_train(int argc, char **argv) {
   if (log) fclose(log);
   cli_parallel_close(&par);
   evsnn_adam_free(&opt);
-  for (long w = 0; w < c.threads; w++) evsnn_trainer_free(&tr[w]);
+  for (long w = 0; w < c.threads; w++) evsnn_trainer_free(tr[w]);
   evsnn_net_free(&net);
   evsnn_dataset_free(&train);
   evsnn_dataset_free(&test);

@@ -228,7 +228,7 @@ int evsnn_model_load(const char *path, evsnn_net_t *net, char **meta, evsnn_adam
       for (uint32_t m = 0; m <= L; m++) sizes[m] = get_u32(&r);
       float beta = get_f32(&r);
       if ((err = evsnn_net_init(net, sizes, L + 1, beta))) goto fail;
-      for (uint32_t m = 0; m < L; m++) net->layer[m].threshold = get_f32(&r);
+      for (uint32_t m = 0; m < L; m++) evsnn_net_set_threshold(net, m + 1, get_f32(&r));
       if (r.at + 4 * evsnn_net_n_weights(net) != start + size) {
         err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: NET chunk of %llu bytes does not match its sizes", path, start,
                           (unsigned long long)size);

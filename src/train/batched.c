@@ -98,7 +98,9 @@ static void forward(evsnn_trainer_t *tr) {
       cblas_sscal((int)(l->ld * n), net->beta, v, 1); /* (4) */
       cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)l->n_out, (int)n, (int)l->n_in, 1.0f, l->W,
                   (int)l->ld, b->x[m] + (size_t)k * cap * ldx, (int)ldx, 1.0f, v, (int)l->ld); /* (3) */
-      tr->counts.synops[m] += (uint64_t)l->n_in * l->n_out * n;
+      /* Synaptic operations as the event trainer counts them: spikes in x fan-out. */
+      const float *x = b->x[m] + (size_t)k * cap * ldx;
+      for (size_t j = 0; j < ldx * n; j++) tr->counts.synops[m] += x[j] != 0.0f ? l->n_out : 0;
       tr->counts.dense_macs[m] += (uint64_t)l->n_in * l->n_out * n;
       if (m + 1 == L) break;
       for (size_t c = 0; c < n; c++) {

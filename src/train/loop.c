@@ -95,11 +95,11 @@ static void free_shares(share_t *shares, uint32_t n) {
   free(shares);
 }
 
-int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par, evsnn_adam_t *opt,
+int evsnn_train_epoch(evsnn_trainer_t *const *tr, uint32_t n_tr, evsnn_parallel_t *par, evsnn_adam_t *opt,
                       evsnn_net_t *net, const evsnn_dataset_t *d, evsnn_epoch_t *ep) {
   size_t px = (size_t)d->rows * d->cols;
-  if (px != net->sizes[0])
-    return evsnn__fail(EVSNN_EINVAL, "training data: %zu inputs per sample, network takes %u", px, net->sizes[0]);
+  if (px != evsnn_net_inputs(net))
+    return evsnn__fail(EVSNN_EINVAL, "training data: %zu inputs per sample, network takes %u", px, evsnn_net_inputs(net));
   if (ep->batch < 1 || n_tr < 1 || (par && par->n_workers != n_tr))
     return evsnn__fail(EVSNN_EINVAL, "training: batch %u, %u trainers for %u workers", ep->batch, n_tr,
                        par ? par->n_workers : n_tr);
@@ -112,8 +112,8 @@ int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par,
   share_t *shares = calloc(n_tr, sizeof *shares);
   int err = order && shares ? 0 : EVSNN_ENOMEM;
   for (uint32_t w = 0; w < n_tr && !err; w++) {
-    shares[w].tr = &tr[w];
-    err = evsnn_poisson_init(&shares[w].enc, net->sizes[0]);
+    shares[w].tr = tr[w];
+    err = evsnn_poisson_init(&shares[w].enc, evsnn_net_inputs(net));
     if (!err && ep->shift && !(shares[w].moved = malloc(px))) err = EVSNN_ENOMEM;
   }
   if (err) {
@@ -161,8 +161,8 @@ int evsnn_train_epoch(evsnn_trainer_t *tr, uint32_t n_tr, evsnn_parallel_t *par,
 
 int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, const evsnn_test_t *t, double *acc) {
   size_t px = (size_t)d->rows * d->cols;
-  if (px != net->sizes[0])
-    return evsnn__fail(EVSNN_EINVAL, "test data: %zu inputs per sample, network takes %u", px, net->sizes[0]);
+  if (px != evsnn_net_inputs(net))
+    return evsnn__fail(EVSNN_EINVAL, "test data: %zu inputs per sample, network takes %u", px, evsnn_net_inputs(net));
   uint32_t T = t->T;
   double *anytime = t->anytime;
   int dense_engine = t->engine != EVSNN_ENGINE_EVENT; /* the batched trainer tests sample by sample */
@@ -172,10 +172,10 @@ int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, const 
   evsnn_dense_t dense = {0};
   evsnn_poisson_t enc;
   /* The dense engine takes its input as a list too. */
-  uint32_t *list = dense_engine ? malloc(sizeof(uint32_t) * net->sizes[0]) : NULL;
+  uint32_t *list = dense_engine ? malloc(sizeof(uint32_t) * evsnn_net_inputs(net)) : NULL;
   int err = dense_engine ? (list ? evsnn_dense_init(&dense, net) : EVSNN_ENOMEM)
                                             : evsnn_state_init(&st, net);
-  if (!err && (err = evsnn_poisson_init(&enc, net->sizes[0]))) {
+  if (!err && (err = evsnn_poisson_init(&enc, evsnn_net_inputs(net)))) {
     evsnn_state_free(&st);
     evsnn_dense_free(&dense);
   }
@@ -183,7 +183,7 @@ int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, const 
     free(list);
     return err == EVSNN_ENOMEM ? evsnn__fail(err, "test engine state") : err;
   }
-  uint32_t correct = 0, L = net->n_layers;
+  uint32_t correct = 0;
   if (anytime)
     for (uint32_t k = 0; k < T; k++) anytime[k] = 0;
   for (uint32_t i = 0; i < d->n; i++) {
@@ -199,7 +199,7 @@ int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, const 
       evsnn_dense_reset(&dense);
       for (uint32_t k = 0; k < T; k++) {
         evsnn_dense_step(&dense, list, evsnn_input_step(&in, k, list));
-        pred = evsnn_argmax(dense.v[L - 1], net->sizes[L]);
+        pred = evsnn_dense_decision(&dense);
         if (anytime) anytime[k] += pred == d->labels[i];
       }
     } else if (!anytime && !t->on_step) {
@@ -209,7 +209,7 @@ int evsnn_test_accuracy(const evsnn_net_t *net, const evsnn_dataset_t *d, const 
       for (uint32_t k = 0; k < T; k++) {
         evsnn_state_step(&st, st.spikes[0], evsnn_input_step(&in, k, st.spikes[0]));
         if (t->on_step) t->on_step(t->ud, i, k, &st);
-        pred = evsnn_argmax(evsnn_state_potentials(&st, L), net->sizes[L]);
+        pred = evsnn_state_decision(&st);
         if (anytime) anytime[k] += pred == d->labels[i];
       }
     }

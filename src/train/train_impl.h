@@ -1,13 +1,43 @@
-/* Internal: the dense trainer's forward and backward (src/train/dense.c),
- * which evsnn_trainer_sample calls instead of the event ones when the
- * trainer was made with EVSNN_ENGINE_DENSE. */
+/* Internal: the trainer's buffers (opaque in evsnn/train.h; tests that
+ * write a trace by hand include this), the shared forward and backward
+ * (src/train/bptt.c) with their dense twins' pieces (src/train/dense.c),
+ * and the batched dense trainer (src/train/batched.c). */
 #ifndef EVSNN_TRAIN_IMPL_H
 #define EVSNN_TRAIN_IMPL_H
 
 #include "evsnn/train.h"
 
+/* Indexing: population m's potentials, f' and Delta at [m-1]; its spike
+ * lists, offsets and raster at [m] (0: the input). Rows are ld floats. */
+struct evsnn_trainer_s {
+  const evsnn_net_t *net;
+  uint32_t T;                          /* steps of the trace */
+  evsnn_grad_t grad;
+  evsnn_engine_t engine;
+  float cutoff;                        /* f' = 0 where |u - s| > cutoff; INFINITY: never */
+  float *v[EVSNN_MAX_POPS];            /* potentials */
+  float *fprime[EVSNN_MAX_POPS];       /* T rows: f'(u - s), spiking populations */
+  float *delta[EVSNN_MAX_POPS];        /* T rows: Delta^m[k] */
+  uint32_t *spikes[EVSNN_MAX_POPS];    /* concatenated spike lists (not the readout) */
+  uint32_t *start[EVSNN_MAX_POPS];     /* T + 1 offsets into spikes[m] */
+  float *raster[EVSNN_MAX_POPS];       /* dense engine only: T rows of 0/1 spikes */
+  float *g;                            /* T rows of the widest population: dL/db */
+  float *gq;                           /* T rows of the widest projection input: one projection's W^T Delta */
+  uint32_t *lists, *lists_start;       /* a projection's presynaptic lists in its input space, T + 1 offsets */
+  uint32_t *sort;                      /* counting-sort scratch of the weight gradients */
+  float *scratch;                      /* the dense twins' scratch */
+  float *dW;                           /* gradient, same layout as net->params */
+  evsnn_counts_t counts;
+  void *mem;
+  struct evsnn__batch_s *batch;        /* EVSNN_ENGINE_DENSE_BATCH: the share's buffers */
+};
+
+/* The backward pass over the recorded trace, once the readout's Delta is
+ * in place; the event or the dense twin of every projection operation,
+ * as tr->engine says. */
+void evsnn__backward(evsnn_trainer_t *tr);
+/* The dense trainer's forward (src/train/dense.c). */
 void evsnn__dense_forward(evsnn_trainer_t *tr, const evsnn_input_t *in);
-void evsnn__dense_backward(evsnn_trainer_t *tr);
 
 /* The batched dense trainer (src/train/batched.c): reserve room for n
  * samples (allocating only when the share grows), add them one by one (their
