@@ -223,7 +223,7 @@ int evsnn_nir_to_net(const evsnn_nir_graph_t *g, const evsnn_nir_import_t *o, ev
   if ((err = evsnn_net_init(net, sizes, n_layers + 1, beta))) return err;
   for (uint32_t m = 0; m < n_layers; m++) {
     const evsnn_nir_param_t *w = evsnn_nir_param(layers[m].proj, "weight");
-    net->layer[m].threshold = thresholds[m];
+    if (m + 1 < n_layers) evsnn_net_set_threshold(net, m + 1, thresholds[m]);
     for (uint32_t i = 0; i < sizes[m + 1]; i++) {
       float b, scale;
       cell_step(layers[m].cell, o, i, &b, &scale); /* cannot fail: cell_beta ran it */
