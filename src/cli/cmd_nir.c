@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/internal.h"
 #include "evsnn.h"
 
 static int usage_nir(void) {
@@ -101,9 +102,10 @@ static int nir_info(const char *path) {
   if ((err = evsnn_nir_check_types(&g))) {
     printf("evsnn runs it: no: %s\n", evsnn_error_detail());
   } else if ((err = evsnn_nir_to_net(&g, &o, &net))) {
-    printf("evsnn runs it: not yet: every node type has an evsnn equivalent, but %s\n", evsnn_error_detail());
+    printf("evsnn runs it: no: %s\n", evsnn_error_detail());
   } else {
-    printf("evsnn runs it: yes, as a %u-layer network (evsnn nir import)\n", net.n_layers);
+    printf("evsnn runs it: yes, as %u populations and %u projections (--model FILE.nir, evsnn nir import)\n",
+           net.n_pops, net.n_projs);
     evsnn_net_free(&net);
   }
   free(order);
@@ -121,6 +123,13 @@ static int nir_import(const char *path, const char *out, const evsnn_nir_import_
   if ((err = evsnn_nir_to_net(&g, o, &net))) {
     evsnn_nir_free(&g);
     return cli_fail(err, path);
+  }
+  if (!net.n_layers) {
+    /* The model file (docs/model-format.md) holds chains so far. */
+    evsnn_net_free(&net);
+    evsnn_nir_free(&g);
+    return cli_fail(evsnn__fail(EVSNN_EUNSUPPORTED, "a graph that is not a chain of dense layers; evsnn's model file "
+                                "holds chains so far: give the .nir file itself to --model"), path);
   }
   const char *rule = o->rule == EVSNN_NIR_EULER ? "euler" : "exact";
   const char *reset = had_reset ? "v_reset of the file (zero)" : o->reset == EVSNN_NIR_RESET_ZERO ? "zero" : "subtract";

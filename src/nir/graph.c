@@ -501,7 +501,9 @@ int evsnn_nir_check_types(const evsnn_nir_graph_t *g) {
       case EVSNN_NIR_CONV1D: missing = "evsnn has no one-dimensional convolution"; break;
       case EVSNN_NIR_DELAY: missing = "evsnn's projections have no synaptic delays"; break;
       case EVSNN_NIR_THRESHOLD: missing = "evsnn has no stateless threshold; its neurons threshold their membrane"; break;
-      case EVSNN_NIR_CUBALI: missing = "evsnn has no non-spiking neuron with a synaptic current"; break;
+      case EVSNN_NIR_CUBALI:
+      case EVSNN_NIR_CUBALIF: missing = "evsnn has no neuron with a synaptic current"; break;
+      case EVSNN_NIR_SCALE: missing = "evsnn has no elementwise scale between populations"; break;
       case EVSNN_NIR_GRAPH: missing = "evsnn does not nest graphs; flatten the subgraph into the graph"; break;
       default: break;
     }

@@ -25,6 +25,7 @@
 
 #include "core/internal.h"
 #include "evsnn/nir.h"
+#include "net/proj.h"
 
 #define NODE_FMT "node '%s' (%s): "
 #define NODE_ARGS(node) (node)->name, evsnn_nir_type_name((node)->type)
@@ -35,100 +36,143 @@ void evsnn_nir_import_defaults(evsnn_nir_import_t *o) {
   o->reset = EVSNN_NIR_RESET_ZERO;
 }
 
-static bool spiking(evsnn_nir_type_t t) { return t == EVSNN_NIR_LIF || t == EVSNN_NIR_IF; }
-static bool neuron(evsnn_nir_type_t t) { return spiking(t) || t == EVSNN_NIR_LI || t == EVSNN_NIR_I; }
-
-/* One layer of the chain as found in the graph. */
-typedef struct {
-  const evsnn_nir_node_t *proj, *cell;
-} layer_t;
-
-/* The chain from the single Input to the single Output, or an error naming
- * the node where the graph stops being one. */
-static int walk(const evsnn_nir_graph_t *g, layer_t *layers, uint32_t *n_layers, uint32_t *n_in) {
-  uint32_t in_deg[g->n_nodes ? g->n_nodes : 1], out_deg[g->n_nodes ? g->n_nodes : 1];
-  int64_t next[g->n_nodes ? g->n_nodes : 1], input = -1;
-  memset(in_deg, 0, sizeof in_deg);
-  memset(out_deg, 0, sizeof out_deg);
-  for (uint32_t e = 0; e < g->n_edges; e++) {
-    in_deg[g->edges[e].dst]++;
-    out_deg[g->edges[e].src]++;
-    next[g->edges[e].src] = g->edges[e].dst;
-  }
-  for (uint32_t n = 0; n < g->n_nodes; n++) {
-    const evsnn_nir_node_t *node = &g->nodes[n];
-    if (in_deg[n] > 1)
-      return evsnn__fail(EVSNN_EUNSUPPORTED,
-                         NODE_FMT "%u edges arrive here; evsnn's chain model takes one (recurrence and merging "
-                         "need the graph networks of issue 12)",
-                         NODE_ARGS(node), in_deg[n]);
-    if (out_deg[n] > 1)
-      return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "it feeds %u nodes; evsnn's chain model feeds one",
-                         NODE_ARGS(node), out_deg[n]);
-    if (node->type == EVSNN_NIR_INPUT) {
-      if (input >= 0)
-        return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "a second Input; evsnn's network has one", NODE_ARGS(node));
-      input = n;
-    }
-  }
-  if (input < 0) return evsnn__fail(EVSNN_EUNSUPPORTED, "the graph has no Input node");
-  *n_in = 1;
-  for (uint32_t d = 0; d < g->nodes[input].out.rank; d++) *n_in *= (uint32_t)g->nodes[input].out.dims[d];
-  *n_layers = 0;
-  const evsnn_nir_node_t *proj = NULL;
-  for (int64_t n = input;;) {
-    if (!out_deg[n]) {
-      const evsnn_nir_node_t *last = &g->nodes[n];
-      if (last->type != EVSNN_NIR_OUTPUT)
-        return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "the chain ends here, not in an Output node", NODE_ARGS(last));
-      break;
-    }
-    n = next[n];
-    const evsnn_nir_node_t *node = &g->nodes[n];
-    switch (node->type) {
-      case EVSNN_NIR_FLATTEN: continue; /* the chain's layers are flat already */
-      case EVSNN_NIR_OUTPUT: continue;  /* checked when the walk ends */
-      case EVSNN_NIR_LINEAR:
-      case EVSNN_NIR_AFFINE:
-        if (proj)
-          return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "follows '%s' without a neuron layer between them",
-                             NODE_ARGS(node), proj->name);
-        proj = node;
-        continue;
-      default: break;
-    }
-    if (!neuron(node->type))
-      return evsnn__fail(EVSNN_EUNSUPPORTED,
-                         NODE_FMT "evsnn's chain model has only dense projections and LIF, IF, LI, I neurons "
-                         "(this node needs the graph networks of issue 12)",
-                         NODE_ARGS(node));
-    if (!proj)
-      return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "evsnn's layers begin with a Linear or Affine projection",
-                         NODE_ARGS(node));
-    if (*n_layers == EVSNN_MAX_LAYERS)
-      return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "more than %d layers", NODE_ARGS(node), EVSNN_MAX_LAYERS);
-    layers[(*n_layers)++] = (layer_t){proj, node};
-    proj = NULL;
-  }
-  if (proj) return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "no neuron layer follows it", NODE_ARGS(proj));
-  if (!*n_layers) return evsnn__fail(EVSNN_EUNSUPPORTED, "the graph has no neuron layer");
-  return 0;
+static bool neuron(evsnn_nir_type_t t) {
+  return t == EVSNN_NIR_LIF || t == EVSNN_NIR_IF || t == EVSNN_NIR_LI || t == EVSNN_NIR_I;
+}
+/* Nodes that sit between two populations: together one projection. */
+static bool between(evsnn_nir_type_t t) {
+  return t == EVSNN_NIR_LINEAR || t == EVSNN_NIR_AFFINE || t == EVSNN_NIR_CONV2D || t == EVSNN_NIR_SUMPOOL2D ||
+         t == EVSNN_NIR_AVGPOOL2D || t == EVSNN_NIR_FLATTEN;
 }
 
-/* The values of parameter `name` of a cell, all equal to want when want is
- * not NaN; else *first gets the first value and the rest must equal it. */
-static int uniform(const evsnn_nir_node_t *cell, const char *name, double want, const char *why, double *first) {
-  const evsnn_nir_param_t *p = evsnn_nir_param(cell, name);
-  double v0 = isnan(want) ? p->f[0] : want;
-  for (size_t i = 0; i < p->count; i++)
-    if (p->f[i] != v0)
-      return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "%s[%zu] is %g, not %g: %s", NODE_ARGS(cell), name, i, p->f[i],
-                         v0, why);
+/* One projection as found in the graph: from population node src to dst
+ * through an optional pooling, Flattens, and an optional weighted node. */
+typedef struct {
+  uint32_t src, dst;
+  const evsnn_nir_node_t *pool, *op;
+} segment_t;
+
+typedef struct {
+  const evsnn_nir_graph_t *g;
+  uint32_t *in_deg, *out_deg;
+  int64_t *pop_of;  /* node -> population, -1 */
+  uint32_t *order;  /* population -> node */
+  segment_t seg[EVSNN_MAX_PROJS];
+  uint32_t n_seg, n_pops;
+  int64_t readout;
+} plan_t;
+
+/* The values of parameter `name`, all equal to want when want is not NaN;
+ * else to the first, which *first gets. */
+static int uniform(const evsnn_nir_node_t *node, const char *name, double want, const char *why, double *first) {
+  const evsnn_nir_param_t *p = evsnn_nir_param(node, name);
+  double v0 = isnan(want) ? (p->is_int ? (double)p->i[0] : p->f[0]) : want;
+  for (size_t i = 0; i < p->count; i++) {
+    double v = p->is_int ? (double)p->i[i] : p->f[i];
+    if (v != v0)
+      return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "%s[%zu] is %g, not %g: %s", NODE_ARGS(node), name, i, v, v0,
+                         why);
+  }
   if (first) *first = v0;
   return 0;
 }
 
-/* Neuron i of a cell after one step of o->dt: its leak and input scale. */
+/* Follows edge e from a population node to the next population node. */
+static int follow(plan_t *pl, uint32_t e) {
+  const evsnn_nir_graph_t *g = pl->g;
+  segment_t s = {.src = g->edges[e].src};
+  bool flat = false;
+  for (uint32_t n = g->edges[e].dst;;) {
+    const evsnn_nir_node_t *node = &g->nodes[n];
+    if (neuron(node->type)) {
+      s.dst = n;
+      break;
+    }
+    if (node->type == EVSNN_NIR_OUTPUT) {
+      if (s.pool || s.op)
+        return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "a projection into the Output; evsnn reads out a population",
+                           NODE_ARGS(s.op ? s.op : s.pool));
+      return 0; /* the readout's edge */
+    }
+    if (!between(node->type))
+      return evsnn__fail(EVSNN_EUNSUPPORTED,
+                         NODE_FMT "evsnn's networks join populations with dense, conv2d and pooling projections only",
+                         NODE_ARGS(node));
+    if (pl->in_deg[n] != 1 || pl->out_deg[n] != 1)
+      return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "%u edges in and %u out; evsnn sums projections at populations "
+                         "only", NODE_ARGS(node), pl->in_deg[n], pl->out_deg[n]);
+    if (node->type == EVSNN_NIR_FLATTEN) {
+      flat = true;
+    } else if (s.op) {
+      return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "follows '%s' without a population between them",
+                         NODE_ARGS(node), s.op->name);
+    } else if (node->type == EVSNN_NIR_SUMPOOL2D || node->type == EVSNN_NIR_AVGPOOL2D) {
+      if (s.pool || flat)
+        return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "evsnn pools once, before any Flatten, per projection",
+                           NODE_ARGS(node));
+      s.pool = node;
+    } else {
+      if (node->type == EVSNN_NIR_CONV2D && flat)
+        return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "a convolution of a flattened map", NODE_ARGS(node));
+      s.op = node;
+    }
+    for (uint32_t k = 0; k < g->n_edges; k++)
+      if (g->edges[k].src == n) n = g->edges[k].dst, k = g->n_edges;
+  }
+  if (!s.pool && !s.op)
+    return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "feeds '%s' directly; evsnn's populations meet through "
+                       "projections", NODE_ARGS(&g->nodes[s.src]), g->nodes[s.dst].name);
+  if (s.src == s.dst && (s.pool || s.op->type == EVSNN_NIR_CONV2D))
+    return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "a recurrent projection must be dense", NODE_ARGS(s.op));
+  if (pl->n_seg == EVSNN_MAX_PROJS)
+    return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "more than %d projections", NODE_ARGS(&g->nodes[s.dst]),
+                       EVSNN_MAX_PROJS);
+  pl->seg[pl->n_seg++] = s;
+  return 0;
+}
+
+/* The populations in the order evsnn computes them: each after every
+ * population feeding it (recurrence aside), the readout last; among those
+ * ready, the file's order. */
+static int order_pops(plan_t *pl) {
+  const evsnn_nir_graph_t *g = pl->g;
+  uint32_t n_pop_nodes = 0;
+  for (uint32_t n = 0; n < g->n_nodes; n++) n_pop_nodes += neuron(g->nodes[n].type);
+  while (pl->n_pops < n_pop_nodes + 1) {
+    int64_t pick = -1;
+    for (uint32_t n = 0; n < g->n_nodes && pick < 0; n++) {
+      if (!neuron(g->nodes[n].type) || pl->pop_of[n] >= 0) continue;
+      if (n == pl->readout && pl->n_pops < n_pop_nodes) continue;
+      bool ready = true;
+      for (uint32_t k = 0; k < pl->n_seg; k++)
+        if (pl->seg[k].dst == n && pl->seg[k].src != n && pl->pop_of[pl->seg[k].src] < 0) ready = false;
+      if (ready) pick = n;
+    }
+    if (pick < 0) {
+      for (uint32_t n = 0; n < g->n_nodes; n++)
+        if (neuron(g->nodes[n].type) && pl->pop_of[n] < 0 && n != pl->readout)
+          return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "on a cycle through other populations; evsnn's recurrence "
+                             "is a projection from a population onto itself", NODE_ARGS(&g->nodes[n]));
+      return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "the readout feeds other populations; evsnn computes it last",
+                         NODE_ARGS(&g->nodes[pl->readout]));
+    }
+    if (pl->n_pops == EVSNN_MAX_POPS)
+      return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "more than %d populations", NODE_ARGS(&g->nodes[pick]),
+                         EVSNN_MAX_POPS);
+    pl->pop_of[pick] = pl->n_pops;
+    pl->order[pl->n_pops++] = (uint32_t)pick;
+  }
+  return 0;
+}
+
+static void shape3(const evsnn_nir_shape_t *s, uint32_t *c, uint32_t *h, uint32_t *w) {
+  size_t n = 1;
+  for (uint32_t d = 0; d < s->rank; d++) n *= (size_t)s->dims[d];
+  if (s->rank == 3) *c = (uint32_t)s->dims[0], *h = (uint32_t)s->dims[1], *w = (uint32_t)s->dims[2];
+  else *c = (uint32_t)n, *h = 1, *w = 1;
+}
+
+/* Neuron i of a population node after one step of o->dt. */
 static int cell_step(const evsnn_nir_node_t *cell, const evsnn_nir_import_t *o, size_t i, float *beta, float *scale) {
   const evsnn_nir_param_t *r = evsnn_nir_param(cell, "r"), *tau = evsnn_nir_param(cell, "tau");
   double b = 1, s = r->f[i];
@@ -145,93 +189,201 @@ static int cell_step(const evsnn_nir_node_t *cell, const evsnn_nir_import_t *o, 
   return 0;
 }
 
-/* The leak of a cell, the same for all its neurons. */
-static int cell_beta(const evsnn_nir_node_t *cell, const evsnn_nir_import_t *o, float *beta) {
+/* A population from a neuron node: one leak, one threshold, one input
+ * scale (folded into the weights into it), v_leak 0, reset to zero or by
+ * subtraction. */
+static int add_pop(evsnn_net_t *net, const evsnn_nir_node_t *cell, const evsnn_nir_import_t *o, float *scale) {
+  float beta = 1, s = 1;
   const evsnn_nir_param_t *r = evsnn_nir_param(cell, "r");
   for (size_t i = 0; i < r->count; i++) {
-    float b = 1, s;
-    int err = cell_step(cell, o, i, &b, &s);
+    float b = 1, sc = 1;
+    int err = cell_step(cell, o, i, &b, &sc);
     if (err) return err;
-    if (i && b != *beta)
-      return evsnn__fail(EVSNN_EUNSUPPORTED,
-                         NODE_FMT "neuron %zu leaks with beta %.9g, neuron 0 with %.9g: evsnn's network has one leak",
-                         NODE_ARGS(cell), i, b, *beta);
-    *beta = b;
+    if (i && (b != beta || sc != *scale))
+      return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "neuron %zu steps with beta %.9g and input scale %.9g, neuron 0 "
+                         "with %.9g and %.9g: evsnn's populations have one of each", NODE_ARGS(cell), i, b, sc, beta,
+                         *scale);
+    beta = b, *scale = sc;
+  }
+  int err;
+  if (evsnn_nir_param(cell, "v_leak") && (err = uniform(cell, "v_leak", 0, "evsnn's neurons leak towards 0", NULL)))
+    return err;
+  evsnn_neuron_t model = cell->type == EVSNN_NIR_LIF ? EVSNN_NEURON_LIF
+                         : cell->type == EVSNN_NIR_IF ? EVSNN_NEURON_IF
+                                                      : EVSNN_NEURON_LI;
+  evsnn_reset_t reset = o->reset == EVSNN_NIR_RESET_SUBTRACT ? EVSNN_RESET_SUBTRACT : EVSNN_RESET_ZERO;
+  if (model != EVSNN_NEURON_LI) {
+    if (evsnn_nir_param(cell, "v_reset")) {
+      if ((err = uniform(cell, "v_reset", 0, "evsnn's neurons reset to 0 or by subtraction", NULL))) return err;
+      reset = EVSNN_RESET_ZERO;
+    }
+    double v;
+    if ((err = uniform(cell, "v_threshold", NAN, "evsnn's populations have one threshold", &v))) return err;
+    s = nextafterf((float)v, INFINITY);
+    if (!(s > 0))
+      return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "v_threshold %g; evsnn's thresholds are > 0", NODE_ARGS(cell),
+                         v);
+  }
+  uint32_t c, h, w;
+  shape3(&cell->out, &c, &h, &w);
+  char name[16];
+  snprintf(name, sizeof name, "%s", cell->name);
+  return evsnn_net_add_pop(net, name, c, h, w, model, reset, beta, s, 0) < 0 ? EVSNN_EUNSUPPORTED : 0;
+}
+
+/* The projection of a segment, its shape fields from the pooling and
+ * convolution nodes (square kernels, one stride and padding, no dilation,
+ * no groups, no bias: what evsnn's projections are). */
+static int add_proj(evsnn_net_t *net, const plan_t *pl, const segment_t *s) {
+  evsnn_proj_t p = {.src = (uint32_t)pl->pop_of[s->src], .dst = (uint32_t)pl->pop_of[s->dst]};
+  int err;
+  double v;
+  if (s->pool) {
+    if ((err = uniform(s->pool, "kernel_size", NAN, "evsnn pools square windows", &v))) return err;
+    p.pool_k = (uint32_t)v;
+    if ((err = uniform(s->pool, "stride", NAN, "evsnn pools with one stride", &v))) return err;
+    p.pool_stride = (uint32_t)v;
+    if ((err = uniform(s->pool, "padding", 0, "evsnn pools without padding", NULL))) return err;
+    p.pool_avg = s->pool->type == EVSNN_NIR_AVGPOOL2D;
+  }
+  if (!s->op) {
+    p.kind = EVSNN_PROJ_POOL;
+  } else if (s->op->type == EVSNN_NIR_CONV2D) {
+    const evsnn_nir_param_t *w = evsnn_nir_param(s->op, "weight");
+    if (w->dims[2] != w->dims[3])
+      return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "kernel %lldx%lld; evsnn's kernels are square", NODE_ARGS(s->op),
+                         (long long)w->dims[2], (long long)w->dims[3]);
+    p.kind = EVSNN_PROJ_CONV;
+    p.k = (uint32_t)w->dims[2];
+    if ((err = uniform(s->op, "stride", NAN, "evsnn convolves with one stride", &v))) return err;
+    p.stride = (uint32_t)v;
+    if ((err = uniform(s->op, "padding", NAN, "evsnn pads all sides alike", &v))) return err;
+    p.pad = (uint32_t)v;
+    if ((err = uniform(s->op, "dilation", 1, "evsnn's convolutions are not dilated", NULL)) ||
+        (err = uniform(s->op, "groups", 1, "evsnn's convolutions have one group", NULL)))
+      return err;
+  } else {
+    p.kind = s->src == s->dst ? EVSNN_PROJ_RECURRENT : EVSNN_PROJ_DENSE;
+  }
+  if (s->op && evsnn_nir_param(s->op, "bias") &&
+      (err = uniform(s->op, "bias", 0, "evsnn's projections have no bias", NULL)))
+    return err;
+  if (evsnn_net_add_proj(net, &p) < 0) {
+    char why[256];
+    snprintf(why, sizeof why, "%s", evsnn_error_detail());
+    return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "%s", NODE_ARGS(s->op ? s->op : s->pool), why);
   }
   return 0;
 }
 
-static int check_cell(const evsnn_nir_node_t *cell, bool last, const evsnn_nir_import_t *o, float *threshold) {
-  if (last && spiking(cell->type))
-    return evsnn__fail(EVSNN_EUNSUPPORTED,
-                       NODE_FMT "the last layer spikes; evsnn's chain model reads out a non-spiking LI or I layer "
-                       "(spike-count readouts need the graph networks of issue 12)",
-                       NODE_ARGS(cell));
-  if (!last && !spiking(cell->type))
-    return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "a hidden layer that does not spike; evsnn's hidden layers are LIF "
-                       "or IF", NODE_ARGS(cell));
-  int err;
-  if (evsnn_nir_param(cell, "v_leak") &&
-      (err = uniform(cell, "v_leak", 0, "evsnn's neurons leak towards 0", NULL)))
-    return err;
-  if (!spiking(cell->type)) return 0;
-  if (evsnn_nir_param(cell, "v_reset")) {
-    if ((err = uniform(cell, "v_reset", 0, "evsnn's neurons reset to 0", NULL))) return err;
-  } else if (o->reset == EVSNN_NIR_RESET_SUBTRACT) {
-    return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "reset by subtraction asked for; evsnn's neurons reset to 0",
-                       NODE_ARGS(cell));
+/* NIR numbers a C x H x W map channels first, (c H + y) W + x; this is
+ * neuron i of evsnn's numbering (evsnn/net.h) in NIR's. */
+static size_t nir_index(int chw, uint32_t i, uint32_t C, uint32_t H, uint32_t W) {
+  uint32_t c, y, x;
+  evsnn__coords(chw, i, C, H, W, &c, &y, &x);
+  return ((size_t)c * H + y) * W + x;
+}
+
+/* The weights of projection q from its NIR node, times the target's input
+ * scale (rounded to float32 first: a scale of 1 leaves them bit for bit). */
+static void fill_weights(evsnn_net_t *net, uint32_t q, const evsnn_nir_node_t *op, float scale) {
+  evsnn_proj_t *p = &net->proj[q];
+  const evsnn_pop_t *dst = &net->pop[p->dst];
+  const double *wn = evsnn_nir_param(op, "weight")->f;
+  if (p->kind == EVSNN_PROJ_CONV) {
+    /* NIR's W[co][ci][ky][kx]; evsnn's W[ci][ky][kx][co] (src/net/proj_conv.c). */
+    uint32_t co_n = dst->c, k = p->k;
+    for (uint32_t co = 0; co < co_n; co++)
+      for (uint32_t ci = 0; ci < p->in_c; ci++)
+        for (uint32_t t = 0; t < k * k; t++)
+          p->W[((size_t)ci * k * k + t) * co_n + co] = (float)wn[((size_t)co * p->in_c + ci) * k * k + t] * scale;
+    return;
   }
-  double v;
-  if ((err = uniform(cell, "v_threshold", NAN, "evsnn's network has one threshold per layer", &v))) return err;
-  *threshold = nextafterf((float)v, INFINITY);
-  if (*threshold == 0.0f) *threshold = 0.0f; /* -0, from an exported threshold of 0 */
+  for (uint32_t j = 0; j < p->n_in; j++) {
+    size_t col = nir_index(p->in_chw, j, p->in_c, p->in_h, p->in_w);
+    for (uint32_t i = 0; i < p->n_out; i++)
+      p->W[(size_t)j * p->ld + i] = (float)wn[nir_index(0, i, dst->c, dst->h, dst->w) * p->n_in + col] * scale;
+  }
+}
+
+static int build(plan_t *pl, const evsnn_nir_import_t *o, evsnn_net_t *net) {
+  const evsnn_nir_graph_t *g = pl->g;
+  int64_t input = -1, output = -1;
+  for (uint32_t n = 0; n < g->n_nodes; n++) {
+    const evsnn_nir_node_t *node = &g->nodes[n];
+    int64_t *which = node->type == EVSNN_NIR_INPUT ? &input : node->type == EVSNN_NIR_OUTPUT ? &output : NULL;
+    if (which && *which >= 0)
+      return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "a second %s; evsnn's networks have one",
+                         NODE_ARGS(node), evsnn_nir_type_name(node->type));
+    if (which) *which = n;
+  }
+  if (input < 0 || output < 0) return evsnn__fail(EVSNN_EUNSUPPORTED, "the graph needs one Input and one Output");
+  for (uint32_t e = 0; e < g->n_edges; e++) {
+    if (g->edges[e].dst == output) pl->readout = g->edges[e].src;
+  }
+  if (pl->readout < 0 || !neuron(g->nodes[pl->readout].type) || pl->in_deg[output] != 1)
+    return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "evsnn reads out one population of LIF, IF, LI or I neurons",
+                       NODE_ARGS(&g->nodes[output]));
+  int err;
+  for (uint32_t e = 0; e < g->n_edges; e++) {
+    uint32_t src = g->edges[e].src;
+    if ((src == input || neuron(g->nodes[src].type)) && (err = follow(pl, e))) return err;
+  }
+  pl->pop_of[input] = 0;
+  pl->order[0] = (uint32_t)input;
+  pl->n_pops = 1;
+  if ((err = order_pops(pl))) return err;
+  uint32_t c, h, w;
+  shape3(&g->nodes[input].out, &c, &h, &w);
+  float scale[EVSNN_MAX_POPS];
+  if ((err = evsnn_net_begin(net, c, h, w))) return err;
+  for (uint32_t m = 1; m < pl->n_pops; m++)
+    if ((err = add_pop(net, &g->nodes[pl->order[m]], o, &scale[m]))) return err;
+  /* Projections in the order of their targets, as evsnn computes them. */
+  uint32_t seg_of[EVSNN_MAX_PROJS], n_proj = 0;
+  for (uint32_t m = 1; m < pl->n_pops; m++)
+    for (uint32_t k = 0; k < pl->n_seg; k++)
+      if (pl->pop_of[pl->seg[k].dst] == m) {
+        if (!pl->seg[k].op && scale[m] != 1.0f)
+          return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "input scale %.9g into a pooling without weights to hold "
+                             "it", NODE_ARGS(&g->nodes[pl->seg[k].dst]), scale[m]);
+        if ((err = add_proj(net, pl, &pl->seg[k]))) return err;
+        seg_of[n_proj++] = k;
+      }
+  if ((err = evsnn_net_finish(net))) return err;
+  for (uint32_t q = 0; q < n_proj; q++) {
+    const segment_t *s = &pl->seg[seg_of[q]];
+    if (s->op) fill_weights(net, q, s->op, scale[pl->pop_of[s->dst]]);
+  }
   return 0;
 }
 
 int evsnn_nir_to_net(const evsnn_nir_graph_t *g, const evsnn_nir_import_t *o, evsnn_net_t *net) {
   memset(net, 0, sizeof *net);
-  layer_t layers[EVSNN_MAX_LAYERS];
-  uint32_t n_layers = 0, sizes[EVSNN_MAX_LAYERS + 1];
-  float thresholds[EVSNN_MAX_LAYERS] = {0}, beta = 1;
   int err = evsnn_nir_check_types(g);
-  if (err || (err = walk(g, layers, &n_layers, &sizes[0]))) return err;
-  for (uint32_t m = 0; m < n_layers; m++) {
-    const evsnn_nir_node_t *proj = layers[m].proj, *cell = layers[m].cell;
-    const evsnn_nir_param_t *w = evsnn_nir_param(proj, "weight");
-    if (w->rank != 2)
-      return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "weight has %u dimensions; evsnn's projections are matrices",
-                         NODE_ARGS(proj), w->rank);
-    if (w->dims[0] > 65535 || w->dims[1] > 65535)
-      return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "more than 65535 neurons in a layer", NODE_ARGS(proj));
-    if (evsnn_nir_param(proj, "bias") &&
-        (err = uniform(proj, "bias", 0, "evsnn's chain model has no bias (a constant current per step needs the "
-                       "graph networks of issue 12)", NULL)))
-      return err;
-    sizes[m + 1] = (uint32_t)w->dims[0];
-    if ((err = check_cell(cell, m + 1 == n_layers, o, &thresholds[m]))) return err;
+  if (err) return err;
+  size_t n = g->n_nodes + 1;
+  plan_t pl = {.g = g, .readout = -1};
+  pl.in_deg = calloc(n, sizeof *pl.in_deg);
+  pl.out_deg = calloc(n, sizeof *pl.out_deg);
+  pl.pop_of = malloc(n * sizeof *pl.pop_of);
+  pl.order = calloc(n, sizeof *pl.order);
+  if (!pl.in_deg || !pl.out_deg || !pl.pop_of || !pl.order) {
+    err = evsnn__fail(EVSNN_ENOMEM, "importing a graph");
+  } else {
+    for (uint32_t k = 0; k < g->n_nodes; k++) pl.pop_of[k] = -1;
+    for (uint32_t e = 0; e < g->n_edges; e++) pl.in_deg[g->edges[e].dst]++, pl.out_deg[g->edges[e].src]++;
+    err = build(&pl, o, net);
   }
-  /* One leak for the whole network: every cell must give the same beta. */
-  for (uint32_t m = 0; m < n_layers; m++) {
-    float b = 1;
-    if ((err = cell_beta(layers[m].cell, o, &b))) return err;
-    if (m && b != beta)
-      return evsnn__fail(EVSNN_EUNSUPPORTED,
-                         NODE_FMT "leaks with beta %.9g, '%s' with %.9g: evsnn's network has one leak",
-                         NODE_ARGS(layers[m].cell), b, layers[0].cell->name, beta);
-    beta = b;
+  if (err) {
+    evsnn_net_free(net);
+    memset(net, 0, sizeof *net);
   }
-  if ((err = evsnn_net_init(net, sizes, n_layers + 1, beta))) return err;
-  for (uint32_t m = 0; m < n_layers; m++) {
-    const evsnn_nir_param_t *w = evsnn_nir_param(layers[m].proj, "weight");
-    if (m + 1 < n_layers) evsnn_net_set_threshold(net, m + 1, thresholds[m]);
-    for (uint32_t i = 0; i < sizes[m + 1]; i++) {
-      float b, scale;
-      cell_step(layers[m].cell, o, i, &b, &scale); /* cannot fail: cell_beta ran it */
-      for (uint32_t j = 0; j < sizes[m]; j++)
-        *evsnn_net_w(net, m + 1, i, j) = (float)w->f[(size_t)i * sizes[m] + j] * scale;
-    }
-  }
-  return 0;
+  free(pl.in_deg);
+  free(pl.out_deg);
+  free(pl.pop_of);
+  free(pl.order);
+  return err;
 }
 
 /* Whether tau and r come back from evsnn_nir_to_net (with the defaults) as
