@@ -463,7 +463,7 @@ Test(cli, nir_info_export_import_and_errors, .timeout = 60) {
   snprintf(args, sizeof args, "nir info %s", nir);
   cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
   cr_expect(strstr(out, "evsnn runs it: yes, as 4 populations and 3 projections"), "stdout: %s", out);
-  cr_expect(strstr(out, "li               LI        (10) -> (10)"), "stdout: %s", out);
+  cr_expect(strstr(out, "out              LI        (10) -> (10)"), "stdout: %s", out);
   snprintf(args, sizeof args, "nir import %s --out %s", nir, b);
   cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
   cr_expect(strstr(out, "784-300-300-10, beta 0.949999988 (dt 0.0001 s, euler), reset: v_reset of the file"),

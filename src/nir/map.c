@@ -422,52 +422,133 @@ static int snntorch_params(float beta, double *tau_out, double *r_out, bool *wid
   return 0;
 }
 
-/* Adds a parameter of n values, all v. */
-static int fill(evsnn_nir_graph_t *g, uint32_t node, const char *name, uint32_t n, double v, bool wide, double *buf) {
-  for (uint32_t i = 0; i < n; i++) buf[i] = v;
-  return evsnn_nir_add_float(g, node, name, 1, (int64_t[]){n}, buf, wide);
+/* Adds a parameter of n values, all v, with the given shape. */
+static int fill(evsnn_nir_graph_t *g, uint32_t node, const char *name, const evsnn_nir_shape_t *s, double v,
+                bool wide, double *buf) {
+  size_t n = 1;
+  for (uint32_t d = 0; d < s->rank; d++) n *= (size_t)s->dims[d];
+  for (size_t i = 0; i < n; i++) buf[i] = v;
+  return evsnn_nir_add_float(g, node, name, s->rank, s->dims, buf, wide);
+}
+
+/* NIR's shape of a population: C x H x W, or N when it is flat. */
+static evsnn_nir_shape_t pop_shape(const evsnn_pop_t *p) {
+  if (p->h * p->w == 1) return (evsnn_nir_shape_t){1, {p->n}};
+  return (evsnn_nir_shape_t){3, {p->c, p->h, p->w}};
+}
+
+static int add_ints(evsnn_nir_graph_t *g, uint32_t node, const char *name, uint32_t n, const int64_t *v) {
+  return evsnn_nir_add_int(g, node, name, n ? 1 : 0, (int64_t[]){n}, v);
+}
+
+/* Population m as a neuron node named after it. */
+static int export_pop(const evsnn_net_t *net, uint32_t m, evsnn_nir_graph_t *g, double *buf) {
+  const evsnn_pop_t *p = &net->pop[m];
+  bool leaky = p->model != EVSNN_NEURON_IF && p->beta != 1.0f, wide = false;
+  bool spikes = p->model != EVSNN_NEURON_LI;
+  double tau = 0, r = 1;
+  int err;
+  if (spikes && p->reset == EVSNN_RESET_SUBTRACT)
+    return evsnn__fail(EVSNN_EUNSUPPORTED, "population %s resets by subtraction, which NIR's v_reset cannot say",
+                       p->name);
+  if (leaky && (err = snntorch_params(p->beta, &tau, &r, &wide)))
+    return evsnn__fail(err, "population %s: beta %.9g: no tau and r give it back exactly", p->name, p->beta);
+  evsnn_nir_type_t t = spikes ? (leaky ? EVSNN_NIR_LIF : EVSNN_NIR_IF) : (leaky ? EVSNN_NIR_LI : EVSNN_NIR_I);
+  evsnn_nir_shape_t s = pop_shape(p);
+  uint32_t idx;
+  if ((err = evsnn_nir_add_node(g, p->name, t, &idx)) || (leaky && (err = fill(g, idx, "tau", &s, tau, wide, buf))) ||
+      (err = fill(g, idx, "r", &s, r, wide, buf)) || (leaky && (err = fill(g, idx, "v_leak", &s, 0, false, buf))))
+    return err;
+  if (spikes) {
+    /* v >= s in evsnn is v > (the float below s) in NIR. */
+    double below = nextafterf(p->threshold, -INFINITY);
+    if ((err = fill(g, idx, "v_threshold", &s, below, false, buf)) || (err = fill(g, idx, "v_reset", &s, 0, false, buf)))
+      return err;
+  }
+  return 0;
+}
+
+/* Projection q as [pooling] [Flatten] [Linear or Conv2d] between the nodes
+ * of its populations. */
+static int export_proj(const evsnn_net_t *net, uint32_t q, evsnn_nir_graph_t *g, double *buf) {
+  const evsnn_proj_t *p = &net->proj[q];
+  const evsnn_pop_t *dst = &net->pop[p->dst];
+  char prev[32], name[32];
+  uint32_t idx;
+  int err;
+  snprintf(prev, sizeof prev, "%s", p->src ? net->pop[p->src].name : "input");
+  if (p->pool_k) {
+    int64_t k2[2] = {p->pool_k, p->pool_k}, s2[2] = {p->pool_stride, p->pool_stride}, z2[2] = {0, 0};
+    snprintf(name, sizeof name, "q%u.pool", q);
+    if ((err = evsnn_nir_add_node(g, name, p->pool_avg ? EVSNN_NIR_AVGPOOL2D : EVSNN_NIR_SUMPOOL2D, &idx)) ||
+        (err = add_ints(g, idx, "kernel_size", 2, k2)) || (err = add_ints(g, idx, "stride", 2, s2)) ||
+        (err = add_ints(g, idx, "padding", 2, z2)) || (err = evsnn_nir_add_edge(g, prev, name)))
+      return err;
+    snprintf(prev, sizeof prev, "%s", name);
+  }
+  bool dense = p->kind == EVSNN_PROJ_DENSE || p->kind == EVSNN_PROJ_RECURRENT;
+  if (dense && p->in_h * p->in_w > 1) {
+    snprintf(name, sizeof name, "q%u.flatten", q);
+    if ((err = evsnn_nir_add_node(g, name, EVSNN_NIR_FLATTEN, &idx)) ||
+        (err = add_ints(g, idx, "start_dim", 0, (int64_t[]){0})) ||
+        (err = add_ints(g, idx, "end_dim", 0, (int64_t[]){-1})) ||
+        (err = add_ints(g, idx, "input_type", 3, (int64_t[]){p->in_c, p->in_h, p->in_w})) ||
+        (err = evsnn_nir_add_edge(g, prev, name)))
+      return err;
+    snprintf(prev, sizeof prev, "%s", name);
+  }
+  if (p->kind != EVSNN_PROJ_POOL) {
+    snprintf(name, sizeof name, "q%u", q);
+    if (dense) {
+      if ((err = evsnn_nir_add_node(g, name, EVSNN_NIR_LINEAR, &idx)) ||
+          (err = evsnn_nir_add_float(g, idx, "weight", 2, (int64_t[]){p->n_out, p->n_in}, NULL, false)))
+        return err;
+      double *w = g->nodes[idx].params[0].f;
+      for (uint32_t j = 0; j < p->n_in; j++) {
+        size_t col = nir_index(p->in_chw, j, p->in_c, p->in_h, p->in_w);
+        for (uint32_t i = 0; i < p->n_out; i++)
+          w[nir_index(0, i, dst->c, dst->h, dst->w) * p->n_in + col] = p->W[(size_t)j * p->ld + i];
+      }
+    } else {
+      uint32_t co_n = dst->c, k = p->k;
+      evsnn_nir_shape_t bias = {1, {co_n}};
+      if ((err = evsnn_nir_add_node(g, name, EVSNN_NIR_CONV2D, &idx)) ||
+          (err = evsnn_nir_add_float(g, idx, "weight", 4, (int64_t[]){co_n, p->in_c, k, k}, NULL, false)))
+        return err;
+      double *w = g->nodes[idx].params[0].f;
+      for (uint32_t co = 0; co < co_n; co++)
+        for (uint32_t ci = 0; ci < p->in_c; ci++)
+          for (uint32_t t = 0; t < k * k; t++)
+            w[((size_t)co * p->in_c + ci) * k * k + t] = p->W[((size_t)ci * k * k + t) * co_n + co];
+      if ((err = fill(g, idx, "bias", &bias, 0, false, buf)) ||
+          (err = add_ints(g, idx, "stride", 2, (int64_t[]){p->stride, p->stride})) ||
+          (err = add_ints(g, idx, "padding", 2, (int64_t[]){p->pad, p->pad})) ||
+          (err = add_ints(g, idx, "dilation", 2, (int64_t[]){1, 1})) ||
+          (err = add_ints(g, idx, "groups", 0, (int64_t[]){1})) ||
+          (err = add_ints(g, idx, "input_shape", 2, (int64_t[]){p->in_h, p->in_w})))
+        return err;
+    }
+    if ((err = evsnn_nir_add_edge(g, prev, name))) return err;
+    snprintf(prev, sizeof prev, "%s", name);
+  }
+  return evsnn_nir_add_edge(g, prev, dst->name);
 }
 
 static int describe(const evsnn_net_t *net, evsnn_nir_graph_t *g, double *buf) {
-  uint32_t L = net->n_layers, idx;
-  double tau = 0, r = 1;
-  bool leaky = net->beta != 1.0f, wide = false;
+  uint32_t idx;
+  evsnn_nir_shape_t s = pop_shape(&net->pop[0]);
   int err;
-  if (!(net->beta >= 0.0f && net->beta <= 1.0f))
-    return evsnn__fail(EVSNN_ERANGE, "beta %g is outside [0, 1]", net->beta);
-  if (leaky && (err = snntorch_params(net->beta, &tau, &r, &wide))) return err;
   if ((err = evsnn_nir_add_node(g, "input", EVSNN_NIR_INPUT, &idx)) ||
-      (err = evsnn_nir_add_int(g, idx, "shape", 1, (int64_t[]){1}, (int64_t[]){net->sizes[0]})))
+      (err = add_ints(g, idx, "shape", s.rank, s.dims)))
     return err;
-  char prev[32] = "input", name[32], cell[32];
-  for (uint32_t m = 1; m <= L; m++) {
-    uint32_t n = net->sizes[m], k = net->sizes[m - 1];
-    bool last = m == L;
-    snprintf(name, sizeof name, "linear%u", m);
-    if ((err = evsnn_nir_add_node(g, name, EVSNN_NIR_LINEAR, &idx)) ||
-        (err = evsnn_nir_add_float(g, idx, "weight", 2, (int64_t[]){n, k}, NULL, false)))
-      return err;
-    double *w = g->nodes[idx].params[0].f;
-    for (uint32_t i = 0; i < n; i++)
-      for (uint32_t j = 0; j < k; j++) w[(size_t)i * k + j] = *evsnn_net_w(net, m, i, j);
-    if ((err = evsnn_nir_add_edge(g, prev, name))) return err;
-    evsnn_nir_type_t t = last ? (leaky ? EVSNN_NIR_LI : EVSNN_NIR_I) : (leaky ? EVSNN_NIR_LIF : EVSNN_NIR_IF);
-    snprintf(cell, sizeof cell, last ? "%s" : "%s%u", last ? (leaky ? "li" : "i") : (leaky ? "lif" : "if"), m);
-    if ((err = evsnn_nir_add_node(g, cell, t, &idx)) || (leaky && (err = fill(g, idx, "tau", n, tau, wide, buf))) ||
-        (err = fill(g, idx, "r", n, r, wide, buf)) || (leaky && (err = fill(g, idx, "v_leak", n, 0, false, buf))))
-      return err;
-    if (!last) {
-      /* v >= s in evsnn is v > (the float below s) in NIR. */
-      float s = net->layer[m - 1].threshold, below = nextafterf(s, -INFINITY);
-      if ((err = fill(g, idx, "v_threshold", n, below, false, buf)) || (err = fill(g, idx, "v_reset", n, 0, false, buf)))
-        return err;
-    }
-    if ((err = evsnn_nir_add_edge(g, name, cell))) return err;
-    snprintf(prev, sizeof prev, "%s", cell);
-  }
+  for (uint32_t m = 1; m < net->n_pops; m++)
+    if ((err = export_pop(net, m, g, buf))) return err;
+  for (uint32_t q = 0; q < net->n_projs; q++)
+    if ((err = export_proj(net, q, g, buf))) return err;
+  s = pop_shape(evsnn_net_out(net));
   if ((err = evsnn_nir_add_node(g, "output", EVSNN_NIR_OUTPUT, &idx)) ||
-      (err = evsnn_nir_add_int(g, idx, "shape", 1, (int64_t[]){1}, (int64_t[]){net->sizes[L]})) ||
-      (err = evsnn_nir_add_edge(g, prev, "output")))
+      (err = add_ints(g, idx, "shape", s.rank, s.dims)) ||
+      (err = evsnn_nir_add_edge(g, evsnn_net_out(net)->name, "output")))
     return err;
   return evsnn_nir_check(g);
 }
@@ -475,8 +556,8 @@ static int describe(const evsnn_net_t *net, evsnn_nir_graph_t *g, double *buf) {
 int evsnn_nir_from_net(const evsnn_net_t *net, evsnn_nir_graph_t *g) {
   evsnn_nir_init(g);
   uint32_t widest = 1;
-  for (uint32_t m = 0; m <= net->n_layers; m++)
-    if (net->sizes[m] > widest) widest = net->sizes[m];
+  for (uint32_t m = 0; m < net->n_pops; m++)
+    if (net->pop[m].n > widest) widest = net->pop[m].n;
   double *buf = malloc(widest * sizeof *buf);
   int err = buf ? describe(net, g, buf) : evsnn__fail(EVSNN_ENOMEM, "exporting a network");
   free(buf);
