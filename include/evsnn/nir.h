@@ -153,9 +153,9 @@ int evsnn_nir_discretise(evsnn_nir_rule_t rule, double dt, double tau, double r,
 void evsnn_nir_snntorch_tau(double beta, double dt, double *tau, double *r);
 
 /* ------------------------------------------- the mapping (src/nir/map.c) ----
- * What evsnn's network (evsnn/net.h: a chain of fully connected layers, one
- * leak, per-layer thresholds, reset to zero, the last layer a leaky
- * integrator read out by its membrane) can hold of a NIR graph. */
+ * NIR graphs onto evsnn's networks (evsnn/net.h: populations of LIF, IF or
+ * LI neurons joined by dense, conv2d, pooling and recurrent projections)
+ * and back; docs/nir.md says what maps onto what. */
 typedef enum { EVSNN_NIR_RESET_ZERO = 0, EVSNN_NIR_RESET_SUBTRACT = 1 } evsnn_nir_reset_t;
 
 typedef struct {
@@ -168,16 +168,17 @@ typedef struct {
  * EVSNN_NIR_SNNTORCH_DT, euler, reset to zero. */
 void evsnn_nir_import_defaults(evsnn_nir_import_t *o);
 
-/* Builds net (initialised here) from a checked graph, or fails with an
- * error naming the node, its type and what the network lacks; on failure
- * nothing is allocated. */
+/* Builds net (initialised here, finished, with its parameters) from a
+ * checked graph, or fails with an error naming the node, its type and what
+ * evsnn's networks lack; on failure nothing is allocated. */
 int evsnn_nir_to_net(const evsnn_nir_graph_t *g, const evsnn_nir_import_t *o, evsnn_net_t *net);
 /* evsnn_nir_read then evsnn_nir_to_net: a NIR file as a network. */
 int evsnn_nir_load_net(const char *path, const evsnn_nir_import_t *o, evsnn_net_t *net);
-/* Describes net as Input -> (Linear -> LIF)* -> Linear -> LI -> Output in
- * *g (initialised here), in snnTorch's convention, so that
- * evsnn_nir_to_net with the defaults gives back the same network bit for
- * bit (docs/nir.md). */
+/* Describes net in *g (initialised here): each population a neuron node
+ * named after it, each projection [pooling] [Flatten] Linear or Conv2d
+ * nodes, in snnTorch's convention, so that evsnn_nir_to_net with the
+ * defaults gives back the same network bit for bit (docs/nir.md). A
+ * population that resets by subtraction is refused: NIR cannot say it. */
 int evsnn_nir_from_net(const evsnn_net_t *net, evsnn_nir_graph_t *g);
 
 #endif

@@ -1,10 +1,12 @@
-/* NIR graphs onto evsnn's network and back. evsnn's network (evsnn/net.h) is
- * a chain: Input -> (dense projection -> spiking layer)* -> dense projection
- * -> non-spiking leaky integrator, one leak beta for every layer, one
- * threshold per layer, reset to zero, no biases. This file takes from a NIR
- * graph exactly what that chain can hold and refuses the rest with the node
- * and what is missing, never approximating; it is the only place that knows
- * both sides, so that the graph networks of issue 12 replace it whole.
+/* NIR graphs onto evsnn's networks (evsnn/net.h) and back. A NIR neuron
+ * node (LIF, IF, LI, I) is a population; the nodes between two of them
+ * (at most one pooling, Flattens, at most one Linear, Affine or Conv2d) are
+ * one projection: dense, conv2d, pool, or recurrent when it returns to its
+ * own population. evsnn's populations have one leak, one threshold and one
+ * input scale, reset to zero or by subtraction, and its projections no bias,
+ * square kernels, one stride and padding, no dilation or groups: whatever a
+ * graph asks beyond that is refused naming the node and what is missing,
+ * never approximated. This file is the only one that knows both sides.
  *
  * Conventions (docs/nir.md):
  * - A step of a NIR neuron is v[t] = beta v[t-1] + scale (W s[t]); the rule
@@ -14,6 +16,9 @@
  *   first so that a scale of exactly 1 leaves W bit for bit.
  * - NIR fires when v > v_threshold, evsnn when v >= s: over float32 the two
  *   are the same test for s = the float after v_threshold.
+ * - NIR numbers a C x H x W map channels first; evsnn's computed
+ *   populations are channels last, so the columns of a dense projection
+ *   after a Flatten and the taps of a convolution are reordered both ways.
  * - The export writes snnTorch's convention (euler, dt = 1e-4 s: tau = dt /
  *   (1 - beta), r = tau / dt), choosing among the float32 values nearest to
  *   tau and r ones that give back beta and a scale of exactly 1 (float64
