@@ -501,3 +501,29 @@ Test(cli, nir_info_export_import_and_errors, .timeout = 60) {
   snprintf(args, sizeof args, "rm -rf '%s'", dir);
   cr_expect_eq(system(args), 0);
 }
+
+/* The Sinabs N-MNIST network from ../shared/nir runs as --model on
+ * recordings from `evsnn encode dvs`: far above the 10% of chance, which a
+ * wrong channel order in the import (NIR's channels first, evsnn's channels
+ * last) would give. Skipped without ../shared/nir. */
+Test(cli, the_sinabs_nmnist_network_classifies_emulated_recordings, .timeout = 120) {
+  char dir[] = "/tmp/evsnn-cli-nm.XXXXXX", args[2048], out[16384], err[4096], nir[1024];
+  snprintf(nir, sizeof nir, "%s/../shared/nir/cnn_sinabs.nir", getenv("EVSNN_SRCDIR") ? getenv("EVSNN_SRCDIR") : ".");
+  if (access(nir, R_OK)) {
+    cr_log_warn("skipped: %s is absent", nir);
+    return;
+  }
+  cr_assert(mkdtemp(dir));
+  snprintf(args, sizeof args, "encode dvs --out %s --test --limit 20 --threads 1", dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  snprintf(args, sizeof args, "mkdir '%s/train'", dir); /* an events directory has both splits */
+  cr_assert_eq(system(args), 0);
+  snprintf(args, sizeof args, "test --model %s --data %s --steps 300", nir, dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  double acc = 0;
+  const char *at = strstr(out, ".nir: ");
+  cr_assert(at && sscanf(at + 6, "%lf%%", &acc) == 1, "stdout: %s", out);
+  cr_expect_geq(acc, 70.0, "stdout: %s", out);
+  snprintf(args, sizeof args, "rm -rf '%s'", dir);
+  cr_expect_eq(system(args), 0);
+}
