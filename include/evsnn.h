@@ -3,6 +3,7 @@
  * A tour of the library, in the order the data flows:
  *   evsnn/error.h    error codes and the per-thread detail line
  *   evsnn/rng.h      the seeded PRNG every random result comes from
+ *   evsnn/time.h     the time domain: 0 <= t < 2^61 microseconds
  *   evsnn/kernels.h  column add / scatter / dot, SIMD with scalar twins
  *   evsnn/net.h      the network description: sizes, weights, thresholds
  *   evsnn/encode.h   Poisson (Bernoulli) rate encoding of images
@@ -29,6 +30,7 @@
 #include "evsnn/events.h"
 #include "evsnn/kernels.h"
 #include "evsnn/rng.h"
+#include "evsnn/time.h"
 #include "evsnn/net.h"
 #include "evsnn/encode.h"
 #include "evsnn/dvs.h"

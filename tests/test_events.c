@@ -344,3 +344,49 @@ Test(events, csv_lines_in_microseconds) {
   fclose(f);
   unlink(path);
 }
+
+/* Spike records: a network's spikes written with the convention's header
+ * and events read back as the same layers and neurons, in memory. */
+Test(events, spike_records_round_trip_and_refuse_what_16_bits_cannot_hold) {
+  const uint32_t sizes[] = {784, 300, 500, 10};
+  evsnn_event_info_t si;
+  evsnn_spike_info(&si, sizes, 1, 3, 4, "m");
+  cr_expect_eq(si.kind, EVSNN_EVENTS_SPIKES);
+  cr_expect_eq(si.width, 500, "the widest recorded layer");
+  cr_expect_eq(si.height, 3, "layer indices 0..2");
+  cr_expect_eq(si.channels, 1);
+  cr_expect_eq(si.label, 4);
+  evsnn_spike_info(&si, sizes, 0, 2, -1, "");
+  cr_expect_eq(si.width, 784, "the input counts when recorded");
+  evsnn_event_t sp[3];
+  cr_assert_eq(evsnn_spike_event(&sp[0], 0, 0, 783), 0);
+  cr_assert_eq(evsnn_spike_event(&sp[1], 1000, 2, 499), 0);
+  cr_assert_eq(evsnn_spike_event(&sp[2], 2000, 1, 65535), 0);
+  evsnn_event_t keep = sp[2];
+  cr_expect_eq(evsnn_spike_event(&sp[2], 3000, 1, 65536), EVSNN_ERANGE);
+  cr_expect(strstr(evsnn_error_detail(), "neuron 65536 of layer 1") != NULL, "%s", evsnn_error_detail());
+  cr_expect_eq(evsnn_spike_event(&sp[2], 3000, 70000, 1), EVSNN_ERANGE);
+  cr_expect(!memcmp(&sp[2], &keep, sizeof keep), "a refused spike leaves the event unchanged");
+  evsnn_event_buf_t b;
+  cr_assert_eq(evsnn_event_buf_init(&b, &si), 0);
+  cr_assert_eq(evsnn_event_buf_write(&b, sp, 3), 0);
+  cr_assert_eq(evsnn_event_buf_finish(&b), 0);
+  evsnn_event_reader_t *r;
+  cr_assert_eq(evsnn_event_reader_open_mem(&r, b.data, b.len, NULL), 0, "%s", evsnn_error_detail());
+  cr_expect_eq(evsnn_event_reader_info(r)->kind, EVSNN_EVENTS_SPIKES);
+  static evsnn_event_t back[N];
+  size_t n;
+  cr_assert_eq(read_all(r, back, &n), 0);
+  cr_assert_eq(n, 3);
+  const uint32_t want[3][2] = {{0, 783}, {2, 499}, {1, 65535}};
+  for (size_t i = 0; i < n; i++) {
+    uint32_t layer, neuron;
+    evsnn_spike_decode(&back[i], &layer, &neuron);
+    cr_expect_eq(layer, want[i][0], "spike %zu", i);
+    cr_expect_eq(neuron, want[i][1], "spike %zu", i);
+    cr_expect_eq(back[i].t, (int64_t)i * EVSNN_SPIKE_STEP_US);
+    cr_expect_eq(back[i].p, 1);
+  }
+  evsnn_event_reader_close(r);
+  evsnn_event_buf_free(&b);
+}

@@ -1,11 +1,16 @@
-/* evsnn plot: the tick layer's arithmetic, then every picture as a user
- * makes it with the built binary, from a small model (the paper's
- * initialisation, saved to a file) and the committed sample. Each PNG is
- * read back with cairo and checked for its size and for ink; the numbers
- * the plots print are checked against `evsnn test` and the library call
- * they come from; error paths give one line and a non-zero exit. */
+/* src/plot and evsnn plot. First the drawing layer's arithmetic, then each
+ * figure function called directly on hand-made arrays, drawn on a canvas
+ * in memory whose pixels are read back (colours at known places, counts,
+ * parsed values); then every picture as a user makes it with the built
+ * binary, from a small model (the paper's initialisation, saved to a file)
+ * and the committed sample: each PNG is read back with cairo and checked
+ * for its size and for ink, the numbers the plots print are checked
+ * against `evsnn test` and the library call they come from, and error
+ * paths give one line and a non-zero exit. */
 #include <cairo.h>
 #include <criterion/criterion.h>
+#include <fontconfig/fontconfig.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +59,15 @@ static int run(const char *args, char *out, size_t out_cap, char *err, size_t er
   err[n] = '\0';
   if (e) fclose(e);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Writes text to tmp/name and its path to path. */
+static void write_text(const char *name, const char *text, char *path, size_t cap) {
+  snprintf(path, cap, "%s/%s", tmp, name);
+  FILE *f = fopen(path, "w");
+  cr_assert(f, "%s", path);
+  fputs(text, f);
+  cr_assert_eq(fclose(f), 0);
 }
 
 static int count_lines(const char *s) {
@@ -133,45 +147,428 @@ Test(plot, tick_labels_use_the_steps_decimals_and_suffixes) {
   cr_expect_str_eq(b, "0.0");
 }
 
+/* ------------------------------------------------- figures, directly ---- */
+
+/* A canvas in memory: nothing is written, the pixels are read back. */
+static void canvas(plot_canvas_t *c, int w, int h) {
+  cr_assert_eq(plot_canvas_open(c, NULL, 0, w, h), 0);
+}
+
+/* The pixel at (x, y) as 0xRRGGBB. */
+static uint32_t pixel(plot_canvas_t *c, double x, double y) {
+  cairo_surface_flush(c->surface);
+  const unsigned char *d = cairo_image_surface_get_data(c->surface);
+  int stride = cairo_image_surface_get_stride(c->surface);
+  return *(const uint32_t *)(d + (size_t)lround(y) * stride + 4 * (size_t)lround(x)) & 0xffffff;
+}
+
+static uint32_t hex(plot_rgb_t col) {
+  return (uint32_t)lround(col.r * 255) << 16 | (uint32_t)lround(col.g * 255) << 8 | (uint32_t)lround(col.b * 255);
+}
+
+/* Pixels of exactly colour col in the box [x0, x1) x [y0, y1), and their
+ * mean x and y. */
+typedef struct {
+  long n;
+  double mx, my;
+} ink_t;
+static ink_t ink(plot_canvas_t *c, uint32_t col, int x0, int y0, int x1, int y1) {
+  ink_t k = {0, 0, 0};
+  for (int y = y0; y < y1; y++)
+    for (int x = x0; x < x1; x++)
+      if (pixel(c, x, y) == col) k.n++, k.mx += x, k.my += y;
+  if (k.n) k.mx /= k.n, k.my /= k.n;
+  return k;
+}
+
+/* Drops cairo's and fontconfig's caches, which otherwise live until exit
+ * and show as leaks under LeakSanitizer and valgrind (the CLI does the same). */
+static void drop_caches(void) {
+  cairo_debug_reset_static_data();
+  FcFini();
+}
+
+TestSuite(figures, .fini = drop_caches, .timeout = 30);
+
+Test(figures, memory_canvas_and_grey_images) {
+  plot_canvas_t c;
+  cr_expect_eq(plot_canvas_open(&c, NULL, 1, 300, 200), CAIRO_STATUS_NULL_POINTER, "SVG needs a file");
+  canvas(&c, 300, 200);
+  cr_expect_eq(pixel(&c, 150, 100), 0xffffff, "a white page");
+  const uint8_t g[4] = {0, 255, 128, 7}; /* 2 x 2 */
+  cr_assert_eq(plot_image_grey(c.cr, g, 2, 2, 100, 0, 100, 100), 0);
+  /* Square pixels of 50 px, nearest-neighbour: each quarter is one grey. */
+  cr_expect_eq(pixel(&c, 125, 25), 0x000000);
+  cr_expect_eq(pixel(&c, 175, 25), 0xffffff);
+  cr_expect_eq(pixel(&c, 125, 75), 0x808080);
+  cr_expect_eq(pixel(&c, 175, 75), 0x070707);
+  cr_expect_eq(pixel(&c, 50, 50), 0xffffff, "nothing outside the box");
+  cr_expect_eq(plot_canvas_close(&c), 0);
+  char b[32];
+  plot_pop_shape(b, sizeof b, &(plot_pop_t){"h", 1, 1, 300});
+  cr_expect_str_eq(b, "300");
+  plot_pop_shape(b, sizeof b, &(plot_pop_t){"conv1", 8, 26, 26});
+  cr_expect_str_eq(b, "8x26x26");
+}
+
+Test(figures, grid_boxes_tile_the_canvas_without_overlap) {
+  int h = plot_grid_height(6, 3, 40, 20, 1200);
+  cr_expect_eq(h, (int)(80 + 2 * ((1160.0 / 3 - 20) / 2 + 34)), "two rows of boxes of the images' aspect");
+  plot_canvas_t c;
+  canvas(&c, 1200, h);
+  plot_grid_t g;
+  plot_grid_init(&g, &c, 6, 3, 40, 20);
+  cr_expect_eq(g.rows, 2);
+  cr_expect_float_eq(g.h, g.w / 2, 1, "the images' aspect, within the rounding of the height");
+  double x0, y0, x1, y1, x3, y3;
+  plot_grid_box(&g, 0, &x0, &y0);
+  plot_grid_box(&g, 1, &x1, &y1);
+  plot_grid_box(&g, 3, &x3, &y3);
+  cr_expect(x1 >= x0 + g.w && y1 == y0, "box 1 right of box 0");
+  cr_expect(x3 == x0 && y3 >= y0 + g.h + 20, "box 3 under box 0, room for a caption");
+  plot_grid_box(&g, 5, &x1, &y1);
+  cr_expect_leq(x1 + g.w, 1200 - 20 + 1e-9);
+  cr_expect_leq(y1 + g.h + 34, h + 1e-9);
+  plot_canvas_close(&c);
+}
+
+static int read_log(const char *text, plot_log_t *log) {
+  FILE *f = fmemopen((void *)text, strlen(text), "r");
+  cr_assert(f);
+  int err = plot_log_read(log, f);
+  fclose(f);
+  return err;
+}
+
+Test(figures, log_reader_takes_columns_by_name) {
+  plot_log_t log;
+  /* Columns in another order, one it does not know, CRLF, a blank line. */
+  cr_assert_eq(read_log("lr,test_accuracy,epoch,train_accuracy,train_loss\r\n"
+                        "0.1,0.93,1,0.88,0.36\r\n\r\n0.1,0.97,2,0.95,0.15\r\n0.1,0.96,3,0.97,0.10\r\n", &log),
+               0, "%s", evsnn_error_detail());
+  cr_assert_eq(log.n, 3);
+  cr_expect_float_eq(log.epoch[2], 3, 0);
+  cr_expect_float_eq(log.train_loss[1], 0.15, 1e-12);
+  cr_expect_float_eq(log.train_accuracy[0], 0.88, 1e-12);
+  cr_expect_float_eq(log.test_accuracy[1], 0.97, 1e-12);
+  cr_expect_eq(plot_log_best(&log), 1, "epoch 2 has the best test accuracy");
+  plot_log_free(&log);
+  cr_expect_null(log.epoch);
+  plot_log_free(&log); /* twice is fine */
+}
+
+Test(figures, log_reader_says_which_line_and_column_is_wrong) {
+  static const struct {
+    const char *text, *detail;
+  } bad[] = {
+      {"", "empty file"},
+      {"epoch,loss\n1,0.3\n", "line 1: no column 'train_loss'"},
+      {"epoch,train_loss,train_accuracy,test_accuracy\n1,0.3,0.9,0.9\n2,0.2,zero,0.9\n",
+       "line 3: column 'train_accuracy': expected a number, got 'zero'"},
+      {"epoch,train_loss,train_accuracy,test_accuracy\n1,0.3,0.9,inf\n", "line 2: column 'test_accuracy'"},
+      {"epoch,train_loss,train_accuracy,test_accuracy\n1,0.3,0.9\n", "line 2: 3 fields, the header has 4"},
+      {"epoch,train_loss,train_accuracy,test_accuracy\n", "no epochs after the header"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    plot_log_t log;
+    cr_expect_eq(read_log(bad[i].text, &log), EVSNN_EFORMAT, "case %zu", i);
+    cr_expect(strstr(evsnn_error_detail(), bad[i].detail) != NULL, "case %zu: %s", i, evsnn_error_detail());
+    cr_expect_null(log.epoch, "case %zu: nothing left allocated", i);
+  }
+}
+
+Test(figures, curves_put_accuracy_left_and_loss_right) {
+  double ep[] = {1, 2, 3, 4}, loss[] = {0.5, 0.3, 0.2, 0.15}, tr[] = {0.8, 0.9, 0.93, 0.95}, te[] = {0.85, 0.88, 0.9, 0.91};
+  plot_log_t log = {4, ep, loss, tr, te};
+  plot_canvas_t c;
+  canvas(&c, 1000, 440);
+  cr_assert_eq(plot_curves(&c, &log, "sub"), 0);
+  int mid = 550; /* the panels split at 55% of the width */
+  ink_t train_l = ink(&c, hex(plot_color(0)), 0, 60, mid, 440), train_r = ink(&c, hex(plot_color(0)), mid, 60, 1000, 440);
+  ink_t test_l = ink(&c, hex(plot_color(1)), 0, 60, mid, 440);
+  ink_t loss_l = ink(&c, hex(plot_color(2)), 0, 60, mid, 440), loss_r = ink(&c, hex(plot_color(2)), mid, 60, 1000, 440);
+  cr_expect_gt(train_l.n, 200);
+  cr_expect_gt(test_l.n, 200);
+  cr_expect_gt(loss_r.n, 200);
+  cr_expect_eq(train_r.n, 0, "no accuracy on the loss panel");
+  cr_expect_eq(loss_l.n, 0, "no loss on the accuracy panel");
+  plot_canvas_close(&c);
+}
+
+Test(figures, membrane_draws_the_true_class_black_and_the_hidden_panel) {
+  enum { T = 10, K = 3 };
+  double v[(T + 1) * K];
+  for (int k = 0; k <= T; k++)
+    for (int o = 0; o < K; o++) v[k * K + o] = o == 1 ? 0.5 * k : -0.1 * k * o;
+  cr_expect_eq(plot_argmax(v + T * K, K), 1);
+  double ties[] = {2, 5, 5};
+  cr_expect_eq(plot_argmax(ties, 3), 1, "the first of equals");
+  plot_membrane_t m = {.T = T, .n_out = K, .v = v, .label = -1, .subtitle = NULL};
+  long black[2];
+  for (int with = 0; with < 2; with++) {
+    m.label = with ? 1 : -1;
+    plot_canvas_t c;
+    canvas(&c, 900, 540);
+    cr_assert_eq(plot_membrane(&c, &m), 0);
+    black[with] = ink(&c, 0x000000, 80, 70, 740, 480).n; /* inside the data area */
+    if (with) {
+      ink_t up = ink(&c, 0x000000, 80, 70, 740, 480);
+      cr_expect_lt(up.my, 300, "the rising true class is drawn in the upper part");
+    }
+    plot_canvas_close(&c);
+  }
+  cr_expect_gt(black[1], black[0] + 500, "the true class: a thick black line (%ld vs %ld)", black[1], black[0]);
+  /* The hidden panel: the neurons' lines, their spikes, the input image. */
+  double h[(T + 1) * 2] = {0};
+  uint8_t fired[(T + 1) * 2] = {0}, img[4 * 4];
+  memset(img, 255, sizeof img);
+  fired[3 * 2 + 1] = 1;
+  uint32_t ids[2] = {7, 9};
+  m = (plot_membrane_t){.T = T, .n_out = K, .v = v, .label = 1, .image = img, .image_w = 4, .image_h = 4,
+                        .n_hid = 2, .h = h, .fired = fired, .hid_ids = ids, .threshold = 1};
+  plot_canvas_t c;
+  canvas(&c, 900, 900);
+  cr_assert_eq(plot_membrane(&c, &m), 0);
+  cr_expect_gt(ink(&c, hex(plot_color(1)), 80, 540, 760, 860).n, 30, "neuron 9's line and spike below");
+  cr_expect_gt(ink(&c, 0xffffff, 790, 0, 900, 480).n, 84 * 84 / 2, "the white input image beside the legend");
+  plot_canvas_close(&c);
+}
+
+Test(figures, pick_neurons_nearest_the_target_each_once) {
+  const uint32_t counts[] = {0, 5, 3, 5, 20, 4};
+  uint32_t pick[4];
+  plot_pick_neurons(counts, 6, 4, 4, pick);
+  cr_expect_eq(pick[0], 5, "4 spikes: exact");
+  cr_expect_eq(pick[1], 1, "then 5 (lower index of the tie 3/5/5 at distance 1)");
+  cr_expect_eq(pick[2], 2);
+  cr_expect_eq(pick[3], 3);
+}
+
+/* The raster's panels: population m of n in the column from 5 + m cw. */
+Test(figures, raster_places_each_spike_at_its_step_and_neuron) {
+  uint32_t s0[] = {0}, n0[] = {0};          /* step 1, neuron 0: bottom left */
+  uint32_t s1[] = {9, 9, 9}, n1[] = {17, 18, 19}; /* step 10, the top neurons: top right */
+  plot_spikes_t pops[2] = {{{"input", 1, 1, 20}, 1, s0, n0}, {{"conv1", 2, 2, 5}, 3, s1, n1}};
+  plot_canvas_t c;
+  canvas(&c, 1200, 720);
+  cr_assert_eq(plot_raster(&c, pops, 2, 10, NULL), 0);
+  double cw = (1200 - 10) / 2.0, rh = (720 - 60) * 0.7;
+  ink_t a = ink(&c, hex(plot_color(0)), 5, 84, (int)(5 + cw), (int)(56 + rh));
+  ink_t b = ink(&c, hex(plot_color(1)), (int)(5 + cw), 84, 1200, (int)(56 + rh));
+  cr_assert_gt(a.n, 0);
+  cr_assert_gt(b.n, 0);
+  cr_expect_lt(a.mx, 5 + cw / 2, "step 1 at the left");
+  cr_expect_gt(a.my, 56 + rh / 2, "neuron 0 at the bottom");
+  cr_expect_gt(b.mx, 5 + cw * 1.5, "step 10 at the right");
+  cr_expect_lt(b.my, 56 + rh / 2, "neurons 17-19 of 20 at the top");
+  cr_expect_gt(b.n, 2 * a.n, "three marks against one");
+  /* Spikes per step under each raster: one bar in each panel. */
+  cr_expect_gt(ink(&c, hex(plot_color(1)), (int)(5 + cw), (int)(60 + rh), 1200, 720).n, 20);
+  plot_canvas_close(&c);
+  uint32_t late[] = {10};
+  pops[0].step = late;
+  canvas(&c, 1200, 720);
+  cr_expect_eq(plot_raster(&c, pops, 2, 10, NULL), CAIRO_STATUS_INVALID_INDEX, "step 10 of steps 0..9");
+  pops[0].step = s0;
+  uint32_t big[] = {20};
+  pops[0].neuron = big;
+  cr_expect_eq(plot_raster(&c, pops, 2, 10, NULL), CAIRO_STATUS_INVALID_INDEX, "neuron 20 of 20");
+  cr_expect_eq(plot_raster(&c, pops, 0, 10, NULL), CAIRO_STATUS_INVALID_SIZE);
+  cr_expect_eq(plot_raster(&c, pops, 2, 0, NULL), CAIRO_STATUS_INVALID_SIZE);
+  plot_canvas_close(&c);
+}
+
+Test(figures, poisson_reconstruction_counts_spikes_over_t_steps) {
+  enum { PX = 400 };
+  uint8_t img[PX], out[3 * PX];
+  for (int i = 0; i < PX; i++) img[i] = i < 100 ? 0 : i < 200 ? 255 : 128;
+  const uint32_t T[3] = {255, 4, 64};
+  double mae[3];
+  cr_assert_eq(plot_reconstruct_poisson(img, PX, 2, 0, T, 3, out, mae), 0);
+  for (int i = 0; i < 200; i++)
+    cr_assert_eq(out[i], img[i], "black never spikes, white spikes at every step: pixel %d exact", i);
+  for (int i = 200; i < PX; i++) {
+    uint8_t g = out[PX + i];
+    cr_assert(g == 0 || g == 64 || g == 128 || g == 191 || g == 255, "after 4 steps, 255 x count / 4: got %u", g);
+  }
+  cr_expect_lt(mae[0], mae[1], "255 steps rebuild closer than 4 (%g, %g)", mae[0], mae[1]);
+  double e = 0;
+  for (int i = 0; i < PX; i++) e += fabs((double)out[2 * PX + i] - img[i]);
+  cr_expect_float_eq(mae[2], e / PX, 1e-9, "mae is the mean absolute error");
+  uint8_t again[3 * PX];
+  double mae2[3];
+  cr_assert_eq(plot_reconstruct_poisson(img, PX, 2, 0, T, 3, again, mae2), 0);
+  cr_expect(!memcmp(out, again, sizeof out), "the same stream gives the same pictures");
+  cr_assert_eq(plot_reconstruct_poisson(img, PX, 2, 1, T, 3, again, mae2), 0);
+  cr_expect(memcmp(out, again, sizeof out), "another index is another draw");
+  const uint32_t zero[1] = {0};
+  cr_expect_eq(plot_reconstruct_poisson(img, PX, 2, 0, zero, 1, out, mae), EVSNN_ERANGE);
+  /* Drawn: the original, then each rebuilt image, in a row. */
+  uint8_t black[PX] = {0}, white[PX];
+  memset(white, 255, PX);
+  plot_canvas_t c;
+  canvas(&c, 40 + 170 * 2, 290);
+  cr_assert_eq(plot_reconstruct(&c, white, black, 20, 20, T, mae, 1, NULL), 0);
+  double cell = (c.width - 40.0) / 2, side = fmin(cell - 16, c.height - 130);
+  cr_expect_eq(pixel(&c, 20 + (cell - side) / 2 + side / 2, 74 + side / 2), 0xffffff, "the original");
+  cr_expect_eq(pixel(&c, 20 + cell + (cell - side) / 2 + side / 2, 74 + side / 2), 0x000000, "the rebuilt one");
+  plot_canvas_close(&c);
+}
+
+Test(figures, anytime_line_rises_with_the_accuracy) {
+  double acc[10];
+  for (int k = 0; k < 10; k++) acc[k] = 0.5 + 0.04 * k;
+  plot_canvas_t c;
+  canvas(&c, 860, 500);
+  cr_assert_eq(plot_anytime(&c, acc, 10, NULL), 0);
+  uint32_t col = hex(plot_color(0));
+  ink_t left = ink(&c, col, 76, 60, 200, 440), right = ink(&c, col, 700, 60, 846, 430);
+  cr_assert(left.n > 0 && right.n > 0);
+  cr_expect_gt(left.my, right.my + 100, "50%% at k = 1 sits lower than 86%% at k = 10");
+  plot_canvas_close(&c);
+}
+
+static evsnn_event_t ev(int64_t t, int x, int y, int p) {
+  return (evsnn_event_t){.t = t, .x = (uint16_t)x, .y = (uint16_t)y, .p = (uint8_t)p};
+}
+
+Test(figures, frames_bin_events_per_window_and_cell) {
+  /* Two chunks, not quite in time order. */
+  evsnn_event_t a[] = {ev(1000, 0, 0, 1), ev(900, 3, 1, 0), ev(1500, 1, 0, 1)};
+  evsnn_event_t b[] = {ev(2999, 5, 2, 1), ev(2000, 0, 0, 0)};
+  plot_extent_t e = {0};
+  plot_extent_add(&e, a, 3);
+  plot_extent_add(&e, b, 2);
+  cr_expect_eq(e.n, 5);
+  cr_expect_eq(e.t0, 900);
+  cr_expect_eq(e.t1, 2999);
+  cr_expect_eq(e.max_x, 5);
+  cr_expect_eq(e.max_y, 2);
+  plot_frames_t f;
+  /* A header saying 4 x 2: the events widen it to 6 x 3. Windows of 1 ms. */
+  cr_assert_eq(plot_frames_init(&f, &e, 4, 2, 1000, 12), 0);
+  cr_expect_eq(f.width, 6);
+  cr_expect_eq(f.height, 3);
+  cr_expect_eq(f.n_frames, 3, "900..2999 us in windows of 1000 us");
+  cr_expect_eq(f.ds, 1);
+  plot_frames_add(&f, a, 3);
+  plot_frames_add(&f, b, 2);
+  cr_expect_eq(f.shown, 5);
+  size_t cells = 6 * 3;
+  cr_expect_eq(f.off[0 * cells + 1 * 6 + 3], 1, "t=900: frame 0, OFF at (3, 1)");
+  cr_expect_eq(f.on[0 * cells + 0], 1, "t=1000: frame 0");
+  cr_expect_eq(f.on[0 * cells + 1], 1, "t=1500: frame 0");
+  cr_expect_eq(f.off[1 * cells + 0], 1, "t=2000: frame 1");
+  cr_expect_eq(f.on[2 * cells + 2 * 6 + 5], 1, "t=2999: frame 2, ON at (5, 2)");
+  plot_frames_free(&f);
+  /* Without a window: the span split into at most max_frames. */
+  cr_assert_eq(plot_frames_init(&f, &e, 0, 0, 0, 2), 0);
+  cr_expect_eq(f.n_frames, 2);
+  cr_expect_eq(f.window, 1050, "2100 us in 2 windows");
+  plot_frames_free(&f);
+  /* A 1280-pixel sensor is binned 4 x 4 to 320 cells across. */
+  plot_extent_t wide = {1, 0, 10, 1279, 719};
+  cr_assert_eq(plot_frames_init(&f, &wide, 1280, 720, 0, 1), 0);
+  cr_expect_eq(f.ds, 4);
+  cr_expect_eq(f.cols, 320);
+  cr_expect_eq(f.rows, 180);
+  evsnn_event_t corner[] = {ev(5, 1279, 719, 1), ev(5, 1276, 716, 1), ev(11, 0, 0, 1)};
+  plot_frames_add(&f, corner, 3);
+  cr_expect_eq(f.on[179 * 320 + 319], 2, "both corner pixels in the last cell");
+  cr_expect_eq(f.shown, 2, "t=11 is after the last frame");
+  plot_frames_free(&f);
+}
+
+Test(figures, frames_saturate_at_the_98th_percentile_and_colour_on_red_off_blue) {
+  plot_extent_t e = {1, 0, 0, 99, 0};
+  plot_frames_t f;
+  cr_assert_eq(plot_frames_init(&f, &e, 100, 1, 0, 1), 0);
+  /* 100 cells: 98 with one event, two hot ones with 50 and 200. */
+  for (int i = 0; i < 98; i++) f.on[i] = 1;
+  f.on[98] = 50, f.off[99] = 200;
+  cr_expect_eq(plot_frames_saturation(&f), 1, "the hot pixels are the top 2%%");
+  f.on[97] = 0, f.off[97] = 3;
+  cr_expect_eq(plot_frames_saturation(&f), 3, "98%% of the non-empty cells reach 3");
+  plot_frames_free(&f);
+  /* One frame of 2 x 1 cells: ON only, OFF only. */
+  e = (plot_extent_t){1, 0, 0, 1, 0};
+  cr_assert_eq(plot_frames_init(&f, &e, 2, 1, 0, 1), 0);
+  f.on[0] = 5, f.off[1] = 5;
+  plot_canvas_t c;
+  canvas(&c, 640, plot_grid_height(1, 1, 2, 1, 640));
+  cr_assert_eq(plot_event_frames(&c, &f, 0, 1, 5, "t", NULL), 0);
+  plot_grid_t g;
+  plot_grid_init(&g, &c, 1, 1, 2, 1);
+  double x, y, s;
+  plot_grid_box(&g, 0, &x, &y);
+  s = fmin(g.w / 2, g.h); /* square cells, centred in the box */
+  double ox = x + (g.w - 2 * s) / 2, oy = y + (g.h - s) / 2;
+  uint32_t on = pixel(&c, ox + s / 2, oy + s / 2), off = pixel(&c, ox + 1.5 * s, oy + s / 2);
+  cr_expect_eq(on, 0xcc2626, "ON: red (%06x)", on);
+  cr_expect_eq(off, 0x2659d9, "OFF: blue (%06x)", off);
+  plot_canvas_close(&c);
+  plot_frames_free(&f);
+}
+
+Test(figures, sparsity_bars_scale_with_rates_and_operations) {
+  /* Over 2 samples of 5 steps: 1000 inputs at 10% and 100 hidden at 5%. */
+  plot_pop_count_t pops[] = {{{"input", 1, 1, 1000}, 1000}, {{"conv1", 1, 10, 10}, 50}};
+  plot_proj_count_t projs[] = {{"W1", 1000, 100, 100000, 1000000}, {"W2", 100, 10, 5000, 10000}};
+  plot_canvas_t c;
+  canvas(&c, 1100, 480);
+  cr_assert_eq(plot_sparsity(&c, pops, 2, projs, 2, 2, 5, NULL), 0);
+  int split = (int)(1100 * 0.42 + 10);
+  long a = ink(&c, hex(plot_color(0)), 0, 58, split, 480).n, b = ink(&c, hex(plot_color(1)), 0, 58, split, 480).n;
+  cr_expect_float_eq((double)a / b, 2, 0.1, "bar areas 10%% : 5%% (%ld, %ld px)", a, b);
+  /* Right panel: dense MACs grey, synaptic ops green, 10 x fewer in W1. */
+  long dense = ink(&c, hex(PLOT_GREY), split, 58, 1100, 480).n, syn = ink(&c, hex(plot_color(2)), split, 58, 1100, 480).n;
+  cr_expect_float_eq((double)dense / syn, (1e6 + 1e4) / (1e5 + 5e3), 1.5, "%ld vs %ld", dense, syn);
+  cr_expect_gt(dense, 5 * syn);
+  cr_expect_eq(plot_sparsity(&c, pops, 0, projs, 0, 2, 5, NULL), CAIRO_STATUS_INVALID_SIZE);
+  plot_canvas_close(&c);
+}
+
+Test(figures, maps_draw_each_channel_on_one_grey_scale) {
+  /* 4 channels of 3 x 5: empty, full, half, one hot pixel. */
+  enum { C = 4, H = 3, W = 5 };
+  uint32_t counts[C * H * W] = {0};
+  for (int i = 0; i < H * W; i++) counts[1 * H * W + i] = 10, counts[2 * H * W + i] = 5;
+  counts[3 * H * W + 1 * W + 2] = 10;
+  plot_pop_t pop = {"conv1", C, H, W};
+  cr_expect_eq(plot_maps_cols(4), 2);
+  cr_expect_eq(plot_maps_cols(5), 3);
+  cr_expect_eq(plot_maps_cols(16), 4);
+  int w, h;
+  plot_maps_size(&pop, &w, &h);
+  cr_expect_eq(w, 440);
+  cr_expect_eq(h, plot_grid_height(C, 2, W, H, 440));
+  plot_canvas_t c;
+  canvas(&c, w, h);
+  cr_assert_eq(plot_maps(&c, &pop, counts, "a window"), 0);
+  plot_grid_t g;
+  plot_grid_init(&g, &c, C, 2, W, H);
+  double s = fmin(g.w / W, g.h / H);
+  uint32_t want[C] = {0x000000, 0xffffff, 0x808080, 0x000000};
+  for (uint32_t ch = 0; ch < C; ch++) {
+    double x, y;
+    plot_grid_box(&g, ch, &x, &y);
+    double ox = x + (g.w - s * W) / 2, oy = y + (g.h - s * H) / 2;
+    /* The centre of map pixel (row 0, column 0), and of (1, 2). */
+    cr_expect_eq(pixel(&c, ox + s / 2, oy + s / 2), want[ch], "channel %u", ch);
+    if (ch == 3) cr_expect_eq(pixel(&c, ox + 2.5 * s, oy + 1.5 * s), 0xffffff, "the hot pixel at row 1, column 2");
+  }
+  plot_canvas_close(&c);
+}
+
 Test(plot, curves_from_a_training_log) {
   char log[400], args[600], out[4096];
-  snprintf(log, sizeof log, "%s/train.csv", tmp);
-  FILE *f = fopen(log, "w");
-  fputs("epoch,train_loss,train_accuracy,test_accuracy,seconds,samples_per_second,lr\n"
-        "1,0.36,0.889,0.935,9.7,6135.9,0.0001\n2,0.15,0.955,0.953,8.7,6857.9,0.0001\n"
-        "3,0.10,0.968,0.962,8.5,7017.5,0.0001\n", f);
-  fclose(f);
+  write_text("train.csv", "epoch,train_loss,train_accuracy,test_accuracy,seconds,samples_per_second,lr\n"
+             "1,0.36,0.889,0.935,9.7,6135.9,0.0001\n2,0.15,0.955,0.953,8.7,6857.9,0.0001\n"
+             "3,0.10,0.968,0.962,8.5,7017.5,0.0001\n", log, sizeof log);
   snprintf(args, sizeof args, "curves %s", log);
   plot_ok(args, "curves.png", 1000, 440, out, sizeof out);
   snprintf(args, sizeof args, "curves %s --size 640x360", log);
   plot_ok(args, "curves-small.png", 640, 360, out, sizeof out);
-}
-
-Test(plot, curves_reject_a_bad_log_in_one_line) {
-  char log[400], args[600], out[4096], err[4096];
-  snprintf(args, sizeof args, "plot curves %s/none.csv --out %s/x.png", tmp, tmp);
-  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
-  cr_expect(strstr(err, "none.csv: No such file") != NULL && count_lines(err) == 1, "stderr: %s", err);
-  snprintf(log, sizeof log, "%s/bad.csv", tmp);
-  FILE *f = fopen(log, "w");
-  fputs("epoch,loss\n1,0.3\n", f);
-  fclose(f);
-  snprintf(args, sizeof args, "plot curves %s --out %s/x.png", log, tmp);
-  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
-  cr_expect(strstr(err, "line 1: no column 'train_loss'") != NULL && count_lines(err) == 1, "stderr: %s", err);
-  f = fopen(log, "w");
-  fputs("epoch,train_loss,train_accuracy,test_accuracy\n1,0.3,0.9,0.9\n2,0.2,zero,0.9\n", f);
-  fclose(f);
-  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
-  cr_expect(strstr(err, "line 3: column 'train_accuracy': expected a number, got 'zero'") != NULL &&
-                count_lines(err) == 1, "stderr: %s", err);
-  f = fopen(log, "w");
-  fputs("epoch,train_loss,train_accuracy,test_accuracy\n", f);
-  fclose(f);
-  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
-  cr_expect(strstr(err, "no epochs") != NULL, "stderr: %s", err);
-  snprintf(log, sizeof log, "%s/x.png", tmp);
-  cr_expect_eq(access(log, F_OK), -1, "no picture is left behind a failure");
 }
 
 Test(plot, membrane_of_one_test_image) {
@@ -306,6 +703,17 @@ Test(plot, events_as_frames) {
 
 Test(plot, errors_are_one_line_and_non_zero) {
   char args[800], out[4096], err[4096];
+  snprintf(args, sizeof args, "plot curves %s/none.csv --out %s/x.png", tmp, tmp);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
+  cr_expect(strstr(err, "none.csv: No such file") != NULL && count_lines(err) == 1, "stderr: %s", err);
+  char log[400];
+  write_text("bad.csv", "epoch,train_loss,train_accuracy,test_accuracy\n1,0.3,0.9,0.9\n2,0.2,zero,0.9\n", log, sizeof log);
+  snprintf(args, sizeof args, "plot curves %s --out %s/x.png", log, tmp);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
+  cr_expect(strstr(err, "bad.csv: not a file of the expected format: line 3: column 'train_accuracy': expected a "
+                        "number, got 'zero'") != NULL && count_lines(err) == 1, "stderr: %s", err);
+  snprintf(log, sizeof log, "%s/x.png", tmp);
+  cr_expect_eq(access(log, F_OK), -1, "no picture is left behind a failure");
   snprintf(args, sizeof args, "plot membrane --model %s --data datasets/sample --index 1000 --out %s/x.png", model, tmp);
   cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
   cr_expect(strstr(err, "--index 1000: out of range") != NULL && count_lines(err) == 1, "stderr: %s", err);
@@ -335,10 +743,8 @@ Test(plot, errors_are_one_line_and_non_zero) {
 
 Test(plot, every_kind_writes_svg_of_the_asked_size) {
   char log[400], bar[400], spikes[400], args[1200], out[8192], err[4096], path[400];
-  snprintf(log, sizeof log, "%s/train.csv", tmp);
-  FILE *f = fopen(log, "w");
-  fputs("epoch,train_loss,train_accuracy,test_accuracy\n1,0.36,0.889,0.935\n2,0.15,0.955,0.953\n", f);
-  fclose(f);
+  write_text("train.csv", "epoch,train_loss,train_accuracy,test_accuracy\n1,0.36,0.889,0.935\n2,0.15,0.955,0.953\n", log,
+             sizeof log);
   snprintf(bar, sizeof bar, "%s/bar.evsnn", tmp);
   write_bar(bar);
   snprintf(spikes, sizeof spikes, "%s/spikes.evsnn", tmp);
@@ -359,7 +765,7 @@ Test(plot, every_kind_writes_svg_of_the_asked_size) {
     snprintf(path, sizeof path, "%s/p%zu.svg", tmp, i);
     snprintf(args, sizeof args, "plot %s --svg --size 720x480 --out %s", kind, path);
     cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s: %s", args, err);
-    f = fopen(path, "r");
+    FILE *f = fopen(path, "r");
     cr_assert(f, "%s", path);
     char head[400] = {0};
     size_t n = fread(head, 1, sizeof head - 1, f);

@@ -310,7 +310,7 @@ Test(loop, encode_dvs_train_on_bins_replay_held_out, .timeout = 180) {
            "train --data %s --inputs 2312 --epochs 2 --train-steps 20 --test-steps 20 --lr 1e-3 --lr-schedule const "
            "--threads 2 --out %s --json", dir, m);
   cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
-  cr_expect(strstr(err, "2312-300-300-10") != NULL, "%s", err);
+  cr_expect(strstr(err, "\"2312 dense300 ") != NULL, "%s", err);
   double full_acc = jnum(out, "test_accuracy");
   cr_expect_gt(full_acc, 0.5, "test accuracy with the whole sensor %g", full_acc);
   cr_assert_eq(evsnn_model_load(m, &net, NULL, NULL), 0);

@@ -54,6 +54,7 @@
 
 #include "evsnn/engine.h"
 #include "evsnn/net.h"
+#include "evsnn/time.h"
 
 /* The event queue. Deliveries into one layer are made in time order:
  * input comes in time order and goes in after delay[0]; a layer's spikes
@@ -115,7 +116,8 @@ typedef struct evsnn_ctime_s {
 
 /* Allocates a state for net (which must outlive it), all potentials zero.
  * opts may be NULL (dt 1 ms, no delays, no refractory period). Errors:
- * EVSNN_EINVAL (beta not in (0, 1), negative delay, dt <= 0), EVSNN_ENOMEM;
+ * EVSNN_EINVAL (beta not in (0, 1), negative delay, dt <= 0, delays adding
+ * up to EVSNN_T_END or more, a refractory period that long), EVSNN_ENOMEM;
  * on failure nothing stays allocated. */
 int evsnn_ctime_init(evsnn_ctime_t *ct, const evsnn_net_t *net, const evsnn_ctime_opts_t *opts);
 /* Frees; accepts a zeroed or freed state. */
@@ -125,8 +127,9 @@ void evsnn_ctime_reset(evsnn_ctime_t *ct);
 
 /* Queues an input spike of input neuron `neuron` at time t, after running
  * everything strictly earlier than t + delay[0]. Errors: EVSNN_ERANGE
- * (neuron >= inputs; or the queue is full of work at one instant),
- * EVSNN_EORDER (t earlier than the last input), with the state unchanged. */
+ * (neuron >= inputs; t outside evsnn/time.h's domain; or the queue is full
+ * of work at one instant), EVSNN_EORDER (t earlier than the last input),
+ * with the state unchanged. */
 int evsnn_ctime_push(evsnn_ctime_t *ct, int64_t t, uint32_t neuron);
 /* Feeds a spike of neuron `neuron` of layer `layer` (0 = input, as push;
  * 1..L-1 = a hidden layer, e.g. from a recorded spike file) at time t: it

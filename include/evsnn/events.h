@@ -21,10 +21,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "evsnn/time.h"
+
 /* One event, 16 bytes. For network spike records x is the neuron and y the
  * layer, and p is 1. */
 typedef struct evsnn_event_s {
-  int64_t t;      /* timestamp, microseconds */
+  int64_t t;      /* timestamp, microseconds, 0 <= t < EVSNN_T_END (evsnn/time.h) */
   uint16_t x, y;  /* pixel; for spike records: x = neuron, y = layer */
   uint8_t p;      /* polarity: 1 = ON (brighter), 0 = OFF; 1 for spikes */
   uint8_t pad_[3];
@@ -80,7 +82,10 @@ int evsnn_event_reader_open_mem(evsnn_event_reader_t **r, const void *data, size
                                 const char *format);
 /* Fills up to cap events; *n = 0 at the end. On error, the events decoded
  * before the fault have been returned by earlier calls or are returned with
- * *n > 0 and the error comes on the next call; none is dropped or invented. */
+ * *n > 0 and the error comes on the next call; none is dropped or invented.
+ * Every format gives times in the domain of evsnn/time.h, never decreasing:
+ * an event outside it is EVSNN_ERANGE, one earlier than the event before it
+ * EVSNN_EORDER, each naming the event's index (from 0) in the file. */
 int evsnn_event_read(evsnn_event_reader_t *r, evsnn_event_t *ev, size_t cap, size_t *n);
 const evsnn_event_info_t *evsnn_event_reader_info(const evsnn_event_reader_t *r);
 /* Accepts NULL. */
@@ -94,8 +99,8 @@ void evsnn_event_reader_close(evsnn_event_reader_t *r);
  * seconds, a "width height" first line when the size is known), .csv
  * `t x y p` lines in microseconds, .bin N-MNIST's 40-bit records, .aedat
  * AEDAT 3.1 polarity packets (the sensor named when it has a known size);
- * an event such a format cannot hold is EVSNN_ERANGE, the events before it
- * written. */
+ * an event such a format cannot hold, or one outside evsnn/time.h's time
+ * domain, is EVSNN_ERANGE, the events before it written. */
 typedef struct evsnn_event_writer_s evsnn_event_writer_t;
 
 int evsnn_event_writer_open(evsnn_event_writer_t **w, const char *path,
@@ -140,17 +145,42 @@ int evsnn_event_header_decode(const uint8_t *p, size_t len, evsnn_event_info_t *
 /* Encodes n events as records continuing from *last_t (0 at the start of a
  * body) into out (room for n * EVSNN_EVENT_RECORD_MAX bytes); *len gets the
  * bytes written, *last_t the last timestamp. EVSNN_EORDER if a timestamp
- * goes back; then nothing changes. */
+ * goes back, EVSNN_ERANGE if one is outside evsnn/time.h's domain; then
+ * nothing changes. */
 int evsnn_event_records_encode(int64_t *last_t, const evsnn_event_t *ev, size_t n, uint8_t *out,
                                size_t *len);
-/* Decodes whole event records from p[0..len), continuing from *t, into ev
+/* Decodes whole event records from p[0..len), continuing from *t (0 at the
+ * start of a body; always in the time domain), into ev
  * (room for cap). *n gets the events, *used the bytes they took; it stops
  * early, returning 0, when ev is full or when the next record does not fit
  * in what is left (*used < len: the caller keeps those bytes for later).
  * A record that is faulty or an end record stops it with an error
  * (EVSNN_ECORRUPT: varint over 10 bytes or end record; EVSNN_EORDER: time
- * goes back) after *n good events; the detail names the byte offset in p. */
+ * goes back; EVSNN_ERANGE: time would reach 2^61 us) after *n good events;
+ * the detail names the byte offset in p. */
 int evsnn_event_records_decode(int64_t *t, const uint8_t *p, size_t len, evsnn_event_t *ev, size_t cap,
                                size_t *n, size_t *used);
+
+/* ------------------------------------------------------ spike records ---- */
+
+/* A network's spikes as an event file of kind SPIKES, one event per spike:
+ * x = the neuron, y = its layer (0 = the input), p = 1, t in microseconds.
+ * t is the recording's own time when a recording drove the network (evsnn
+ * replay --out), and step k at k x EVSNN_SPIKE_STEP_US when discrete steps
+ * did (evsnn plot raster --record). Writers and readers of spike records
+ * go through these functions, so the convention lives here only. */
+#define EVSNN_SPIKE_STEP_US 1000
+
+/* The header of a recording of layers first..n_layers-1 of a network whose
+ * layers have sizes[0..n_layers-1]: width = the widest recorded layer,
+ * height = n_layers, one channel, kind SPIKES, format "evsnn". */
+void evsnn_spike_info(evsnn_event_info_t *info, const uint32_t *sizes, uint32_t first, uint32_t n_layers,
+                      int32_t label, const char *meta);
+/* One spike as an event. EVSNN_ERANGE when the layer or the neuron does not
+ * fit the record's 16 bits; then *e is unchanged. */
+int evsnn_spike_event(evsnn_event_t *e, int64_t t, uint32_t layer, uint32_t neuron);
+/* The layer and neuron of a spike record (unchecked: compare them with the
+ * network's sizes). */
+void evsnn_spike_decode(const evsnn_event_t *e, uint32_t *layer, uint32_t *neuron);
 
 #endif

@@ -62,6 +62,14 @@ int cli_map_option(cli_map_t *m, const char *opt, const char *val);
 /* The map for a width x height sensor onto n_inputs, or an error code. */
 int cli_map_make(const cli_map_t *m, uint32_t width, uint32_t height, uint32_t n_inputs, struct evsnn_sensor_map_s *out);
 
+/* SIGINT and SIGTERM for long runs (src/cli/stop.c): catch installs the
+ * handlers; cli_stop_signal() is then 0 until one arrives, then its number,
+ * for the loop to poll (a second signal ends the process); release restores
+ * the default action. */
+void cli_stop_catch(void);
+int cli_stop_signal(void);
+void cli_stop_release(void);
+
 /* Option parsing helpers: strict number parsing with a clear error. */
 bool cli_parse_long(const char *opt, const char *s, long min, long max, long *out);
 bool cli_parse_double(const char *opt, const char *s, double *out);

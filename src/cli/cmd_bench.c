@@ -1,9 +1,10 @@
-/* evsnn bench: forward inference of the paper network on MNIST test images
- * with the event engine and the dense CBLAS engine in the same run, the
- * same encoded input for both, their predictions compared before any
- * figure is printed; with --train, training (forward, backward and Adam)
- * with the event trainer and the dense trainer from the same start on the
- * same batches. Timings are medians of --repeat runs. */
+/* evsnn bench: forward inference of a network (the paper's by default, any
+ * with --net) on MNIST test images or event recordings, with the event
+ * engine and the dense CBLAS engine in the same run, the same input for
+ * both, their predictions compared before any figure is printed; with
+ * --train, training (forward, backward and Adam) with the event trainer and
+ * the dense trainers from the same start on the same batches. Timings are
+ * medians of --repeat runs. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +26,41 @@ typedef struct {
   evsnn_state_t st;
   evsnn_dense_t d;
   evsnn_poisson_t enc;
-  uint32_t in[784];
+  uint32_t *in; /* the dense engine's input list */
 } bench_worker_t;
+
+#define PAPER_NET "784 dense300 lif[ts=5] dense300 lif[ts=3] dense10 li"
+
+/* The network a bench runs, with the paper's initialisation from seed. */
+static int bench_net(evsnn_net_t *net, const char *desc, uint64_t seed) {
+  int err = evsnn_net_parse(net, desc);
+  if (err) return cli_fail(err, "--net");
+  evsnn_net_init_params(net, seed, EVSNN_INIT_FANIN, NULL);
+  return 0;
+}
+
+/* MNIST images (DIR or the default search), or with DIR/train and
+ * DIR/test event recordings binned into T steps fitted to the network's
+ * input. *used names what was loaded. */
+static int bench_data(const char *dir, const evsnn_net_t *net, uint32_t T, evsnn_dataset_t *train,
+                      evsnn_dataset_t *test, char *used, size_t size) {
+  int err, is_sample = 0;
+  if (dir && evsnn_dataset_is_events_dir(dir)) {
+    if ((err = evsnn_dataset_load_events_dir(train, test, dir, evsnn_net_inputs(net), T, 0, EVSNN_BIN_BINARY)))
+      return cli_fail(err, dir);
+    snprintf(used, size, "%s (event recordings in %u bins)", dir, T);
+    return 0;
+  }
+  if ((err = evsnn_dataset_load_dir(train, test, dir, &is_sample, used, size))) return cli_fail(err, dir ? dir : "MNIST");
+  if (is_sample)
+    fprintf(stderr, "evsnn: NOTE: using the embedded sample (%s), not the full MNIST set; run datasets/fetch-mnist\n", used);
+  if ((uint64_t)train->rows * train->cols != evsnn_net_inputs(net)) {
+    evsnn_dataset_free(train), evsnn_dataset_free(test);
+    return cli_usage("bench: the network takes %u inputs, the images of %s have %u pixels", evsnn_net_inputs(net), used,
+                     train->rows * train->cols);
+  }
+  return 0;
+}
 
 /* Each image gets its own random stream (seed, image index), so both
  * engines, and any number of threads, see the very same input spikes. */
@@ -70,26 +104,29 @@ static double median(double *x, int n) {
 }
 
 static int usage_bench(void) {
-  printf("usage: evsnn bench [--data DIR] [--limit N] [--steps T[,T...]] [--repeat R] [--threads N] [--seed S]\n"
-         "       evsnn bench --train [--data DIR] [--batches N] [--steps T] [--grad bptt|paper] [--grad-cutoff C]\n"
-         "                   [--repeat R] [--threads N] [--seed S]\n"
-         "  Times inference of the 784-300-300-10 network (paper initialisation) with the\n"
-         "  event engine and the dense CBLAS engine on the same encoded test images; with\n"
-         "  --train, N training batches of 64 (default 40, T = 20) with each engine.\n");
+  printf("usage: evsnn bench [--net DESC] [--data DIR] [--limit N] [--steps T[,T...]] [--repeat R] [--threads N]\n"
+         "                   [--seed S]\n"
+         "       evsnn bench --train [--net DESC] [--data DIR] [--batches N] [--steps T] [--grad bptt|paper]\n"
+         "                   [--grad-cutoff C] [--repeat R] [--threads N] [--seed S]\n"
+         "  Times inference of a network (default the paper's 784-300-300-10; --net: any description,\n"
+         "  docs/net-description.md; paper initialisation) with the event engine and the dense CBLAS\n"
+         "  engine on the same input: MNIST test images, or with DIR/train and DIR/test event\n"
+         "  recordings, their test split binned into T steps (one T). With --train, N training\n"
+         "  batches of 64 (default 40, T = 20) with each trainer (dense-batch: fully connected only).\n");
   return 0;
 }
 
 /* Trains a fresh paper network on the first n_batches x 64 training images
  * with the given engine; returns the wall time, the mean loss in *loss and
  * the trace statistics in *c (summed over the workers). */
-static double train_run(cli_parallel_t *par, evsnn_trainer_t **tr, const evsnn_dataset_t *d, evsnn_engine_t engine,
-                        uint32_t T, evsnn_grad_t grad, float cutoff, uint64_t seed, double *loss, evsnn_counts_t *c,
-                        double *fprime_zero) {
+static double train_run(cli_parallel_t *par, evsnn_trainer_t **tr, const char *desc, const evsnn_dataset_t *d,
+                        evsnn_engine_t engine, uint32_t T, evsnn_grad_t grad, float cutoff, uint64_t seed, double *loss,
+                        evsnn_counts_t *c, double *fprime_zero) {
   evsnn_net_t net;
   evsnn_adam_t opt;
-  uint32_t sizes[] = {784, 300, 300, 10}, n_w = par->base.n_workers;
-  int err = evsnn_net_init(&net, sizes, 4, 0.8187f);
-  if (!err) evsnn_net_init_params(&net, seed, EVSNN_INIT_FANIN, (float[]){5, 3});
+  uint32_t n_w = par->base.n_workers;
+  int err = bench_net(&net, desc, seed);
+  if (err) return -1;
   for (uint32_t w = 0; w < n_w && !err; w++)
     if (!(err = evsnn_trainer_new(&tr[w], &net, T, grad, engine))) evsnn_trainer_set_cutoff(tr[w], cutoff);
   if (!err) err = evsnn_adam_init(&opt, net.n_params, 1e-4f);
@@ -101,15 +138,15 @@ static double train_run(cli_parallel_t *par, evsnn_trainer_t **tr, const evsnn_d
   *loss = ep.loss_sum / d->n;
   /* How sparse a cutoff made f' (and so Delta), in worker 0's last sample. */
   double zero = 0, cells = 0;
-  for (uint32_t m = 0; m + 1 < net.n_layers; m++)
+  for (uint32_t m = 1; m + 1 < net.n_pops; m++)
     for (uint32_t k = 0; k < T; k++)
-      for (uint32_t i = 0; i < net.sizes[m + 1]; i++, cells++) zero += evsnn_trainer_fprime(tr[0], m + 1, k)[i] == 0;
+      for (uint32_t i = 0; i < net.pop[m].n; i++, cells++) zero += evsnn_trainer_fprime(tr[0], m, k)[i] == 0;
   *fprime_zero = cells ? zero / cells : 0;
   memset(c, 0, sizeof *c);
   for (uint32_t w = 0; w < n_w; w++) {
     const evsnn_counts_t *cw = evsnn_trainer_counts(tr[w]);
-    for (uint32_t m = 0; m <= net.n_layers; m++) c->spikes[m] += cw->spikes[m];
-    for (uint32_t m = 0; m < net.n_layers; m++) c->synops[m] += cw->synops[m], c->dense_macs[m] += cw->dense_macs[m];
+    for (uint32_t m = 0; m < net.n_pops; m++) c->spikes[m] += cw->spikes[m];
+    for (uint32_t q = 0; q < net.n_projs; q++) c->synops[q] += cw->synops[q], c->dense_macs[q] += cw->dense_macs[q];
     evsnn_trainer_free(tr[w]);
   }
   evsnn_adam_free(&opt);
@@ -118,7 +155,7 @@ static double train_run(cli_parallel_t *par, evsnn_trainer_t **tr, const evsnn_d
 }
 
 static int bench_train(int argc, char **argv) {
-  const char *dir = NULL;
+  const char *dir = NULL, *desc = PAPER_NET;
   long batches = 40, repeat = 3, seed = 1, threads = 1, T = 20;
   double cutoff = INFINITY;
   evsnn_grad_t grad = EVSNN_GRAD_PAPER;
@@ -129,6 +166,7 @@ static int bench_train(int argc, char **argv) {
     if (!val) return cli_usage("bench: %s needs a value", a);
     i++;
     if (!strcmp(a, "--data")) dir = val;
+    else if (!strcmp(a, "--net")) desc = val;
     else if (!strcmp(a, "--batches")) { if (!cli_parse_long(a, val, 1, 100000, &batches)) return 2; }
     else if (!strcmp(a, "--steps")) { if (!cli_parse_long(a, val, 1, 10000, &T)) return 2; }
     else if (!strcmp(a, "--repeat")) { if (!cli_parse_long(a, val, 1, 100, &repeat)) return 2; }
@@ -142,39 +180,46 @@ static int bench_train(int argc, char **argv) {
     } else return cli_usage("bench: unknown option '%s' with --train (see evsnn bench --help)", a);
   }
   evsnn_dataset_t train = {0}, test = {0};
-  int is_sample = 0, err;
   char used[1024];
-  if ((err = evsnn_dataset_load_dir(&train, &test, dir, &is_sample, used, sizeof used)))
-    return cli_fail(err, dir ? dir : "MNIST");
+  evsnn_net_t shape;
+  if (bench_net(&shape, desc, (uint64_t)seed)) return 2;
+  int err = bench_data(dir, &shape, (uint32_t)T, &train, &test, used, sizeof used), chain = shape.n_layers > 0;
+  char text[512];
+  evsnn_net_describe(&shape, text, sizeof text);
+  evsnn_net_free(&shape);
+  if (err) return err;
   evsnn_dataset_free(&test);
   evsnn_dataset_limit(&train, (uint32_t)(batches * 64));
   cli_parallel_t par;
   cli_parallel_init(&par, (uint32_t)threads);
   evsnn_trainer_t **tr = calloc((size_t)threads, sizeof *tr);
   if (!tr) return cli_fail(EVSNN_ENOMEM, "bench");
-  printf("evsnn bench --train: 784-300-300-10, %u training images (%ld batches of 64) from %s, T %ld, grad %s%s,\n"
+  printf("evsnn bench --train: \"%s\",\n"
+         "                     %u training samples (%ld batches of 64) from %s, T %ld, grad %s%s,\n"
          "                     Adam, kernels %s, %ld thread(s), median of %ld runs\n",
-         train.n, batches, used, T, grad == EVSNN_GRAD_BPTT ? "bptt" : "paper", isinf(cutoff) ? "" : " with cutoff",
+         text, train.n, batches, used, T, grad == EVSNN_GRAD_BPTT ? "bptt" : "paper", isinf(cutoff) ? "" : " with cutoff",
          evsnn_kernels()->name, threads, repeat);
   /* The event trainer, the per-sample dense trainer (the gradients'
    * reference) and the batched one (a sgemm per layer and step over each
-   * worker's share of the batch: the stronger dense baseline). */
-  enum { ENGINES = 3 };
-  double t[ENGINES][100], loss[ENGINES] = {0}, fprime_zero = 0, unused;
-  evsnn_counts_t c[ENGINES];
+   * worker's share of the batch: the stronger dense baseline, for fully
+   * connected networks). */
+  int ENGINES = chain ? 3 : 2;
+  double t[3][100], loss[3] = {0}, fprime_zero = 0, unused;
+  evsnn_counts_t c[3];
   for (long r = 0; r < repeat; r++)
     for (int e = 0; e < ENGINES; e++)
-      if ((t[e][r] = train_run(&par, tr, &train, (evsnn_engine_t)e, (uint32_t)T, grad, (float)cutoff, (uint64_t)seed,
+      if ((t[e][r] = train_run(&par, tr, desc, &train, (evsnn_engine_t)e, (uint32_t)T, grad, (float)cutoff, (uint64_t)seed,
                                &loss[e], &c[e], e == EVSNN_ENGINE_EVENT ? &fprime_zero : &unused)) < 0)
         return 1;
-  double med[ENGINES], n = train.n;
+  double med[3], n = train.n;
   printf("%-12s %12s %14s %12s\n", "engine", "samples/s", "epoch (60k) s", "mean loss");
   for (int e = 0; e < ENGINES; e++) {
     med[e] = median(t[e], (int)repeat);
     printf("%-12s %12.0f %14.1f %12.4f\n", cli_engine_name((evsnn_engine_t)e), n / med[e], 60000 * med[e] / n, loss[e]);
   }
-  printf("event engine %.2fx faster than the dense engine, %.2fx faster than the batched dense engine\n",
-         med[EVSNN_ENGINE_DENSE] / med[EVSNN_ENGINE_EVENT], med[EVSNN_ENGINE_DENSE_BATCH] / med[EVSNN_ENGINE_EVENT]);
+  printf("event engine %.2fx faster than the dense engine", med[EVSNN_ENGINE_DENSE] / med[EVSNN_ENGINE_EVENT]);
+  if (chain) printf(", %.2fx faster than the batched dense engine", med[EVSNN_ENGINE_DENSE_BATCH] / med[EVSNN_ENGINE_EVENT]);
+  printf("\n");
   if (!isinf(cutoff))
     printf("surrogate cutoff %g: f'(u - s), hence Delta, is zero in %.1f%% of hidden neuron-steps (last sample)\n",
            cutoff, 100 * fprime_zero);
@@ -183,15 +228,21 @@ static int bench_train(int argc, char **argv) {
    * dense implementation keeps (a float per neuron and step, as the dense
    * trainer here and tensor frameworks hold them; a bit each at best). The
    * per-neuron f'(u - s) is the same in both and counted apart. */
-  static const double widths[] = {784, 300, 300}; /* the layers whose spikes feed a weight gradient */
-  double spikes = 0, raster_cells = 0, fprime = 4.0 * T * (300 + 300);
-  for (uint32_t m = 0; m < 3; m++) spikes += (double)c[0].spikes[m] / n, raster_cells += (double)T * widths[m];
-  printf("per sample: spikes in %.0f  h1 %.0f  h2 %.0f; synaptic ops %.0f vs dense MACs %.0f (forward)\n",
-         c[0].spikes[0] / n, c[0].spikes[1] / n, c[0].spikes[2] / n,
-         (c[0].synops[0] + c[0].synops[1] + c[0].synops[2]) / n,
-         (c[0].dense_macs[0] + c[0].dense_macs[1] + c[0].dense_macs[2]) / n);
+  evsnn_net_t net;
+  bench_net(&net, desc, (uint64_t)seed);
+  double spikes = 0, raster_cells = 0, fprime = 0, synops = 0, macs = 0;
+  printf("per sample: spikes");
+  for (uint32_t m = 0; m + 1 < net.n_pops; m++) {
+    spikes += (double)c[0].spikes[m] / n, raster_cells += (double)T * net.pop[m].n;
+    if (m) fprime += 4.0 * T * net.pop[m].n;
+    printf(" %s %.0f", net.pop[m].name, c[0].spikes[m] / n);
+  }
+  for (uint32_t q = 0; q < net.n_projs; q++) synops += (double)c[0].synops[q], macs += (double)c[0].dense_macs[q];
+  printf("; synaptic ops %.0f vs dense MACs %.0f (forward)\n", synops / n, macs / n);
   printf("trace per sample: spike lists %.0f bytes vs dense rasters %.0f bytes as float32 (%.0f as bits); "
-         "f'(u - s) %.0f bytes in both\n", 4 * spikes + 4.0 * 3 * (T + 1), 4 * raster_cells, raster_cells / 8, fprime);
+         "f'(u - s) %.0f bytes in both\n", 4 * spikes + 4.0 * (net.n_pops - 1) * (T + 1), 4 * raster_cells,
+         raster_cells / 8, fprime);
+  evsnn_net_free(&net);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   printf("peak memory (max RSS): %.1f MiB\n", ru.ru_maxrss / 1024.0);
@@ -204,13 +255,14 @@ static int bench_train(int argc, char **argv) {
 int evsnn_cmd_bench(int argc, char **argv) {
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--train")) return bench_train(argc, argv);
-  const char *dir = NULL, *steps_arg = "5,20";
+  const char *dir = NULL, *steps_arg = NULL, *desc = PAPER_NET;
   long limit = 10000, repeat = 3, seed = 1, threads = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage_bench();
     if (!val) return cli_usage("bench: %s needs a value", a);
     if (!strcmp(a, "--data")) dir = val;
+    else if (!strcmp(a, "--net")) desc = val;
     else if (!strcmp(a, "--steps")) steps_arg = val;
     else if (!strcmp(a, "--limit")) { if (!cli_parse_long(a, val, 1, 10000000, &limit)) return 2; }
     else if (!strcmp(a, "--repeat")) { if (!cli_parse_long(a, val, 1, 100, &repeat)) return 2; }
@@ -219,6 +271,8 @@ int evsnn_cmd_bench(int argc, char **argv) {
     else return cli_usage("bench: unknown option '%s' (see evsnn bench --help)", a);
     i++;
   }
+  int events = dir && evsnn_dataset_is_events_dir(dir);
+  if (!steps_arg) steps_arg = events ? "20" : "5,20";
   uint32_t steps[8];
   int n_steps = 0;
   for (char *s = (char *)steps_arg; *s && n_steps < 8;) {
@@ -229,20 +283,16 @@ int evsnn_cmd_bench(int argc, char **argv) {
     s = *end ? end + 1 : end;
   }
 
+  if (events && n_steps > 1) return cli_usage("bench: event recordings are binned into one T: give one --steps");
+  evsnn_net_t net;
+  if (bench_net(&net, desc, (uint64_t)seed)) return 2;
   evsnn_dataset_t train = {0}, test = {0};
-  int is_sample = 0, err;
-  char used[1024];
-  if ((err = evsnn_dataset_load_dir(&train, &test, dir, &is_sample, used, sizeof used)))
-    return cli_fail(err, dir ? dir : "MNIST");
+  char used[1024], text[512];
+  int err;
+  if ((err = bench_data(dir, &net, steps[0], &train, &test, used, sizeof used))) return evsnn_net_free(&net), err;
   evsnn_dataset_free(&train);
   if (test.n > (uint32_t)limit) evsnn_dataset_limit(&test, (uint32_t)limit);
-  if (is_sample)
-    fprintf(stderr, "evsnn: NOTE: using the embedded sample (%s), not the full MNIST set; run datasets/fetch-mnist\n", used);
-
-  evsnn_net_t net;
-  uint32_t sizes[] = {784, 300, 300, 10};
-  if ((err = evsnn_net_init(&net, sizes, 4, 0.8187f))) return cli_fail(err, "network");
-  evsnn_net_init_params(&net, (uint64_t)seed, EVSNN_INIT_FANIN, (float[]){5, 3});
+  evsnn_net_describe(&net, text, sizeof text);
   cli_parallel_t par;
   cli_parallel_init(&par, (uint32_t)threads);
   int n_workers = (int)threads;
@@ -255,13 +305,14 @@ int evsnn_cmd_bench(int argc, char **argv) {
     w[i].begin = (uint32_t)((uint64_t)test.n * i / n_workers);
     w[i].end = (uint32_t)((uint64_t)test.n * (i + 1) / n_workers);
     if ((err = evsnn_state_init(&w[i].st, &net)) || (err = evsnn_dense_init(&w[i].d, &net)) ||
-        (err = evsnn_poisson_init(&w[i].enc, 784)))
+        (err = evsnn_poisson_init(&w[i].enc, evsnn_net_inputs(&net))))
       return cli_fail(err, "bench");
+    if (!(w[i].in = malloc(sizeof(uint32_t) * evsnn_net_inputs(&net)))) return cli_fail(EVSNN_ENOMEM, "bench");
   }
 
-  printf("evsnn bench: 784-300-300-10, paper initialisation (seed %ld), %u test images from %s,\n"
-         "             kernels %s, %ld thread(s), median of %ld runs\n",
-         seed, test.n, used, evsnn_kernels()->name, threads, repeat);
+  printf("evsnn bench: \"%s\", paper initialisation (seed %ld),\n"
+         "             %u test samples from %s, kernels %s, %ld thread(s), median of %ld runs\n",
+         text, seed, test.n, used, evsnn_kernels()->name, threads, repeat);
   printf("%4s %14s %14s %7s %12s %10s %10s %10s\n", "T", "event img/s", "dense img/s", "ratio", "event GSyOP/s",
          "spk/img", "synops/img", "dense MAC/img");
   int status = 0;
@@ -273,20 +324,20 @@ int evsnn_cmd_bench(int argc, char **argv) {
       te[r] = run_all(&par, w, 0, steps[s], pe);
       td[r] = run_all(&par, w, 1, steps[s], pd);
     }
-    for (int i = 0; i < n_workers; i++)
-      for (uint32_t m = 0; m <= net.n_layers; m++) {
-        c.spikes[m] += w[i].st.counts.spikes[m];
-        if (m < net.n_layers) c.synops[m] += w[i].st.counts.synops[m], c.dense_macs[m] += w[i].st.counts.dense_macs[m];
-      }
+    for (int i = 0; i < n_workers; i++) {
+      for (uint32_t m = 0; m < net.n_pops; m++) c.spikes[m] += w[i].st.counts.spikes[m];
+      for (uint32_t q = 0; q < net.n_projs; q++)
+        c.synops[q] += w[i].st.counts.synops[q], c.dense_macs[q] += w[i].st.counts.dense_macs[q];
+    }
     uint32_t same = 0;
     for (uint32_t i = 0; i < test.n; i++) same += pe[i] == pd[i];
     double me = median(te, (int)repeat), md = median(td, (int)repeat);
     double imgs = (double)test.n * (double)repeat, synops = 0, macs = 0, spikes = 0;
-    for (uint32_t m = 0; m < net.n_layers; m++) {
-      synops += (double)c.synops[m];
-      macs += (double)c.dense_macs[m];
+    for (uint32_t q = 0; q < net.n_projs; q++) {
+      synops += (double)c.synops[q];
+      macs += (double)c.dense_macs[q];
     }
-    for (uint32_t m = 0; m <= net.n_layers; m++) spikes += (double)c.spikes[m];
+    for (uint32_t m = 0; m < net.n_pops; m++) spikes += (double)c.spikes[m];
     printf("%4u %14.0f %14.0f %6.2fx %12.3f %10.0f %10.0f %10.0f\n", steps[s], test.n / me, test.n / md, md / me,
            synops / imgs / (me / test.n) * 1e-9, spikes / imgs, synops / imgs, macs / imgs);
     if (same != test.n) {
@@ -301,6 +352,7 @@ int evsnn_cmd_bench(int argc, char **argv) {
     evsnn_state_free(&w[i].st);
     evsnn_dense_free(&w[i].d);
     evsnn_poisson_free(&w[i].enc);
+    free(w[i].in);
   }
   cli_parallel_close(&par);
   free(w); free(pe); free(pd);

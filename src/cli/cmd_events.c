@@ -20,20 +20,22 @@ static int info_cmd(const char *path, int json) {
   int err = evsnn_event_reader_open(&r, path, NULL);
   if (err != 0) return cli_fail(err, path);
   uint64_t count = 0, on = 0;
-  int64_t t_min = 0, t_max = 0;
+  /* The readers deliver times in order, but min and max are what is
+   * reported, so they are what is computed. */
+  int64_t t_min = EVSNN_T_END, t_max = 0;
   unsigned x_min = 65535, y_min = 65535, x_max = 0, y_max = 0;
   size_t n;
   while ((err = evsnn_event_read(r, batch, BATCH, &n)) == 0 && n > 0) {
-    if (count == 0) t_min = batch[0].t;
     for (size_t i = 0; i < n; i++) {
       const evsnn_event_t *e = &batch[i];
+      if (e->t < t_min) t_min = e->t;
+      if (e->t > t_max) t_max = e->t;
       if (e->x < x_min) x_min = e->x;
       if (e->x > x_max) x_max = e->x;
       if (e->y < y_min) y_min = e->y;
       if (e->y > y_max) y_max = e->y;
       on += e->p;
     }
-    t_max = batch[n - 1].t;
     count += n;
   }
   const evsnn_event_info_t *in = evsnn_event_reader_info(r);
@@ -42,7 +44,7 @@ static int info_cmd(const char *path, int json) {
     evsnn_event_reader_close(r);
     return rc;
   }
-  if (count == 0) x_min = y_min = 0;
+  if (count == 0) x_min = y_min = 0, t_min = 0;
   double span = (double)(t_max - t_min) * 1e-6;
   double rate = span > 0 ? (double)count / span : 0;
   if (json)
@@ -65,7 +67,7 @@ static int info_cmd(const char *path, int json) {
 
 typedef struct {
   long x0, y0, w, h;  /* w < 0: no crop */
-  long long from, to; /* to < 0: no end */
+  long long from, to; /* from 0: the time domain's start; to < 0: no end */
   long down;
 } filter_t;
 

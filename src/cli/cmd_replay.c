@@ -6,8 +6,13 @@
  * into two buffers: a worker fills one while the engine, on the loop
  * thread, consumes the other, so file I/O and inflating never stall the
  * engine. A spike recording (kind SPIKES, e.g. one written by --out) is fed
- * back as the spikes of one layer into the layer above (--layer). */
+ * back as the spikes of one layer into the layer above (--layer).
+ * SIGINT or SIGTERM ends the run as the end of the file would (the engine
+ * flushed, the summary printed), then exits 128 + the signal: pump polls
+ * the signal between events when busy, and a 100 ms timer wakes an idle
+ * loop (waiting for the next event's time) to look. */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +38,8 @@ typedef struct {
 struct replay_s {
   uv_loop_t *loop;
   uv_timer_t timer;
+  uv_timer_t watch;    /* looks for a stop signal while the loop sleeps */
+  int stopped;         /* the signal that stopped the run, 0 if none */
   evsnn_event_reader_t *r;
   evsnn_ctime_t ct;
   evsnn_sensor_map_t map;
@@ -74,12 +81,14 @@ static void on_decision(void *ud, int64_t t, uint32_t cls) {
 static void on_spike(void *ud, int64_t t, uint32_t layer, uint32_t neuron) {
   replay_t *rp = ud;
   if (!rp->w || rp->err) return;
-  evsnn_event_t *e = &rp->out[rp->n_out++];
-  memset(e, 0, sizeof *e);
-  e->t = t, e->x = (uint16_t)neuron, e->y = (uint16_t)layer, e->p = 1;
-  if (rp->n_out == sizeof rp->out / sizeof rp->out[0]) {
+  int err = evsnn_spike_event(&rp->out[rp->n_out], t, layer, neuron);
+  if (err) {
+    rp->err = cli_fail(err, "replay --out");
+    return;
+  }
+  if (++rp->n_out == sizeof rp->out / sizeof rp->out[0]) {
     rp->spikes_out += rp->n_out;
-    int err = evsnn_event_write(rp->w, rp->out, rp->n_out);
+    err = evsnn_event_write(rp->w, rp->out, rp->n_out);
     rp->n_out = 0;
     if (err) rp->err = cli_fail(err, "replay --out");
   }
@@ -115,7 +124,8 @@ static void decode_start(replay_t *rp, chunk_t *c) {
 /* ------------------------------------------------------------- engine ---- */
 
 static int feed(replay_t *rp, const evsnn_event_t *e) {
-  if (!rp->started) rp->started = 1, rp->t0 = e->t, rp->window_end = rp->window_us ? e->t + rp->window_us : INT64_MAX;
+  /* No time reaches EVSNN_T_END, and t + window stays below 2^62 (evsnn/time.h). */
+  if (!rp->started) rp->started = 1, rp->t0 = e->t, rp->window_end = rp->window_us ? e->t + rp->window_us : EVSNN_T_END;
   if (e->t >= rp->window_end) {
     /* The window ends: its decision stands, the state starts afresh. */
     int err = evsnn_ctime_flush(&rp->ct);
@@ -132,9 +142,11 @@ static int feed(replay_t *rp, const evsnn_event_t *e) {
   rp->events++;
   rp->t_last = e->t;
   if (rp->spikes_in) {
-    if (e->y != rp->layer) return rp->dropped++, 0;
+    uint32_t layer, neuron;
+    evsnn_spike_decode(e, &layer, &neuron);
+    if (layer != rp->layer) return rp->dropped++, 0;
     rp->used++;
-    return evsnn_ctime_inject(&rp->ct, e->t, e->y, e->x);
+    return evsnn_ctime_inject(&rp->ct, e->t, layer, neuron);
   }
   int64_t j = evsnn_sensor_map_index(&rp->map, e);
   if (j < 0) return rp->dropped++, 0;
@@ -152,11 +164,24 @@ static void finish(replay_t *rp) {
   uv_close((uv_handle_t *)&rp->timer, NULL);
 }
 
+/* A stop signal ends the run where it stands, as the end of the file. */
+static int stop_requested(replay_t *rp) {
+  if (!(rp->stopped = cli_stop_signal())) return 0;
+  finish(rp);
+  return 1;
+}
+
+static void on_watch(uv_timer_t *t) {
+  replay_t *rp = t->data;
+  if (rp->eof != 2 && !rp->err) stop_requested(rp);
+}
+
 /* Consumes what is due, keeps one decode in flight, and sleeps on the
  * timer until the next event is due. */
 static void pump(replay_t *rp) {
   if (rp->eof == 2 || rp->err) return;
   for (;;) {
+    if (stop_requested(rp)) return;
     chunk_t *c = &rp->chunk[rp->cur];
     if (!c->ready) {
       if (!c->busy && !rp->chunk[rp->cur ^ 1].busy) decode_start(rp, c);
@@ -177,8 +202,11 @@ static void pump(replay_t *rp) {
     decode_start(rp, &rp->chunk[rp->cur ^ 1]);
     while (c->pos < c->n) {
       const evsnn_event_t *e = &c->ev[c->pos];
+      if (stop_requested(rp)) return;
       if (rp->speed > 0 && rp->started) {
-        uint64_t due = rp->t_wall0 + (uint64_t)((double)(e->t - rp->t0) * 1e3 / rp->speed);
+        /* Capped at 2^62 ns (146 years) on: a tiny --speed must not overflow the cast. */
+        double ahead = (double)(e->t - rp->t0) * 1e3 / rp->speed;
+        uint64_t due = rp->t_wall0 + (ahead < 0x1p62 ? (uint64_t)ahead : UINT64_C(1) << 62);
         uint64_t now = uv_hrtime();
         if (due > now + 500000) { /* more than 0.5 ms ahead: sleep */
           uv_timer_start(&rp->timer, on_timer, (due - now) / 1000000, 0);
@@ -245,7 +273,8 @@ int evsnn_cmd_replay(int argc, char **argv) {
       if (!(speed >= 0)) return cli_usage("replay: --speed must be >= 0");
     } else if (!strcmp(a, "--window")) {
       if (!cli_parse_double(a, val, &window_ms)) return 2;
-      if (!(window_ms >= 0)) return cli_usage("replay: --window must be >= 0 ms");
+      if (!(window_ms >= 0 && window_ms * 1000 < (double)EVSNN_T_END))
+        return cli_usage("replay: --window must be >= 0 ms and under 2^61 us");
     } else if (!strcmp(a, "--dt")) {
       if (!cli_parse_double(a, val, &dt)) return 2;
       if (!(dt > 0)) return cli_usage("replay: --dt must be > 0 us");
@@ -288,10 +317,8 @@ int evsnn_cmd_replay(int argc, char **argv) {
     goto out;
   }
   if (out) {
-    uint32_t widest = 0;
-    for (uint32_t m = 1; m < net.n_layers; m++) widest = net.sizes[m] > widest ? net.sizes[m] : widest;
-    evsnn_event_info_t oi = {.format = "evsnn", .width = widest, .height = net.n_layers, .channels = 1,
-                             .kind = EVSNN_EVENTS_SPIKES, .label = info->label, .meta = ""};
+    evsnn_event_info_t oi;
+    evsnn_spike_info(&oi, net.sizes, 1, net.n_layers, info->label, "");
     if ((err = evsnn_event_writer_open(&rp->w, out, &oi))) {
       rc = cli_fail(err, out);
       goto out;
@@ -302,11 +329,19 @@ int evsnn_cmd_replay(int argc, char **argv) {
   rp->loop = &loop;
   uv_timer_init(&loop, &rp->timer);
   rp->timer.data = rp;
+  uv_timer_init(&loop, &rp->watch);
+  rp->watch.data = rp;
+  uv_timer_start(&rp->watch, on_watch, 100, 100);
+  uv_unref((uv_handle_t *)&rp->watch); /* it never keeps the loop alive */
+  cli_stop_catch();
   for (int i = 0; i < 2; i++) rp->chunk[i].rp = rp, rp->chunk[i].ev = bufs + i * CHUNK, rp->chunk[i].req.data = &rp->chunk[i];
   uint64_t wall0 = uv_hrtime();
   pump(rp);
   uv_run(&loop, UV_RUN_DEFAULT);
   double wall = (double)(uv_hrtime() - wall0) * 1e-9;
+  cli_stop_release();
+  uv_close((uv_handle_t *)&rp->watch, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
   if (rp->w) {
     rp->spikes_out += rp->n_out;
@@ -347,6 +382,12 @@ int evsnn_cmd_replay(int argc, char **argv) {
     printf("], \"windows\": [");
     for (uint64_t i = 0; i < rp->windows && i < 64; i++) printf("%d, ", rp->window_decision[i]);
     printf("%d], \"spikes_written\": %" PRIu64 "}\n", decision, rp->spikes_out);
+  }
+  if (rp->stopped) {
+    fflush(stdout);
+    fprintf(stderr, "evsnn: replay: stopped by %s after %" PRIu64 " events\n", rp->stopped == SIGINT ? "SIGINT" : "SIGTERM",
+            rp->events);
+    rc = 128 + rp->stopped;
   }
 out:
   evsnn_event_writer_close(rp->w);

@@ -3,9 +3,14 @@
  * on event files (continuous time, evsnn/ctime.h): neurons, spikes and
  * their rate, the fraction of neurons silent through a sample, synaptic
  * operations against the dense engine's multiply-accumulates, and an
- * energy estimate from per-operation costs. */
+ * energy estimate from per-operation costs. On event files, SIGINT or
+ * SIGTERM ends the file being read as if it ended there and reports the
+ * files done so far, then exits 128 + the signal (polled between chunks of
+ * events, so within one chunk's work). */
 #include <dirent.h>
+#include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,7 +103,8 @@ static int run_files(acc_t *a, const evsnn_net_t *net, char **files, int n_files
   enum { CHUNK = 8192 };
   evsnn_event_t *ev = malloc(sizeof *ev * CHUNK);
   memset(counts, 0, sizeof *counts);
-  for (int f = 0; f < n_files && !err; f++) {
+  cli_stop_catch();
+  for (int f = 0; f < n_files && !err && !cli_stop_signal(); f++) {
     evsnn_event_reader_t *r;
     if ((err = evsnn_event_reader_open(&r, files[f], NULL))) {
       cli_fail(err, files[f]);
@@ -116,7 +122,7 @@ static int run_files(acc_t *a, const evsnn_net_t *net, char **files, int n_files
     size_t n;
     int64_t t0 = 0, t1 = 0;
     uint64_t seen = 0;
-    while (!(err = evsnn_event_read(r, ev, CHUNK, &n)) && n) {
+    while (!cli_stop_signal() && !(err = evsnn_event_read(r, ev, CHUNK, &n)) && n) {
       if (!seen) t0 = ev[0].t;
       t1 = ev[n - 1].t;
       seen += n;
@@ -148,6 +154,7 @@ static int run_files(acc_t *a, const evsnn_net_t *net, char **files, int n_files
     end_sample(a);
     evsnn_event_reader_close(r);
   }
+  cli_stop_release();
   free(ev);
   evsnn_ctime_free(&ct);
   return err ? 1 : 0;
@@ -220,6 +227,7 @@ int evsnn_cmd_stats(int argc, char **argv) {
   if (!rc) rc = ctime ? run_files(&a, &net, files, n_files, dt, &mapo, &c)
                       : run_mnist(&a, &net, dir, (uint32_t)T, (uint32_t)limit, (uint64_t)seed, &c, used, sizeof used);
   if (rc) goto out;
+  int stopped = cli_stop_signal();
 
   double ns = a.samples ? (double)a.samples : 1, syn = 0, mac = 0, spikes = 0;
   for (uint32_t m = 0; m < L; m++) syn += (double)c.synops[m], mac += (double)c.dense_macs[m];
@@ -280,6 +288,12 @@ int evsnn_cmd_stats(int argc, char **argv) {
            "\"source\": \"Horowitz 2014, 45 nm, arithmetic only\"}}}\n",
            (unsigned long long)a.input_events, spikes, syn, mac, mac ? syn / mac : 0.0, syn / ns * PJ_AC * 1e-3,
            mac / ns * PJ_MAC * 1e-3, PJ_AC, PJ_MAC);
+  }
+  if (stopped) {
+    fflush(stdout);
+    fprintf(stderr, "evsnn: stats: stopped by %s after %" PRIu64 " input events of %" PRIu64 " file(s)\n",
+            stopped == SIGINT ? "SIGINT" : "SIGTERM", a.input_events, a.samples);
+    rc = 128 + stopped;
   }
 out:
   for (int i = 0; paths && i < n_ents; i++) free(paths[i]);

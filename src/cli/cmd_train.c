@@ -4,10 +4,9 @@
  *
  * Every setting travels in the model's metadata, together with where the
  * run stands (epoch, samples done, running totals), so that a model saved
- * after an epoch or by Ctrl-C is also a checkpoint: --resume continues it
+ * after an epoch or by Ctrl-C (or SIGTERM) is also a checkpoint: --resume continues it
  * bit for bit (same thread count) as if it had never stopped. */
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +19,7 @@
 /* A run's settings: a preset, then the command line on top. */
 typedef struct {
   const char *preset;
+  const char *net;     /* the network, in the description language (docs/net-description.md) */
   evsnn_grad_t grad;
   evsnn_engine_t engine;
   evsnn_init_h_t init;
@@ -32,16 +32,26 @@ typedef struct {
   long inputs;  /* the network's input size; 0: the images' pixels, or 784 for event recordings */
 } config_t;
 
+/* The paper's 784-300-300-10: thresholds 5 and 3 x sqrt(3/300), a leaky readout. */
+#define NMNIST_NET "2x34x34 conv16c5s2p1 lif[th=0.5] conv16c3p1 lif[th=0.5] pool2 conv8c3p1 lif[th=0.5] pool2 " \
+                   "flatten dense256 lif[th=0.5] dense10 li"
+#define PAPER_NET "784 dense300 lif[ts=5] dense300 lif[ts=3] dense10 li"
+
 static const config_t presets[] = {
     /* The paper's recipe, read as faithfully as the paper allows (docs/experiments.md): its "initial
      * learning rate" 1e-4 starts a schedule the paper does not describe, warm-up to 1e-3 and cosine decay. */
-    {.preset = "bondarev2021", .grad = EVSNN_GRAD_PAPER, .engine = EVSNN_ENGINE_EVENT, .init = EVSNN_INIT_FANIN,
+    {.preset = "bondarev2021", .net = PAPER_NET, .grad = EVSNN_GRAD_PAPER, .engine = EVSNN_ENGINE_EVENT, .init = EVSNN_INIT_FANIN,
      .epochs = 20, .batch = 64, .train_T = 20, .test_T = 5, .seed = 1, .lr = 1e-4, .warmup = 0.05,
      .schedule = EVSNN_LR_WARMUP_COSINE, .cutoff = INFINITY},
     /* Same network; shifted images, a larger learning rate decayed to zero. */
-    {.preset = "best", .grad = EVSNN_GRAD_PAPER, .engine = EVSNN_ENGINE_EVENT, .init = EVSNN_INIT_FANIN,
+    {.preset = "best", .net = PAPER_NET, .grad = EVSNN_GRAD_PAPER, .engine = EVSNN_ENGINE_EVENT, .init = EVSNN_INIT_FANIN,
      .epochs = 30, .batch = 64, .train_T = 20, .test_T = 5, .seed = 1, .shift = 2, .lr = 1e-3, .warmup = 0.05,
      .schedule = EVSNN_LR_COSINE, .cutoff = INFINITY},
+    /* A small convolutional network for 2 x 34 x 34 event input (N-MNIST and its emulation by
+     * `evsnn encode dvs`), shaped like the NIR paper's: about 40k weights. */
+    {.preset = "nmnist", .net = NMNIST_NET, .grad = EVSNN_GRAD_BPTT, .engine = EVSNN_ENGINE_EVENT,
+     .init = EVSNN_INIT_FANIN, .epochs = 10, .batch = 64, .train_T = 20, .test_T = 20, .seed = 1, .lr = 1e-3,
+     .warmup = 0.05, .schedule = EVSNN_LR_COSINE, .cutoff = INFINITY},
 };
 
 static const char *const schedule_names[] = {[EVSNN_LR_CONST] = "const", [EVSNN_LR_COSINE] = "cosine",
@@ -49,14 +59,6 @@ static const char *const schedule_names[] = {[EVSNN_LR_CONST] = "const", [EVSNN_
 
 static const char *grad_name(evsnn_grad_t g) { return g == EVSNN_GRAD_BPTT ? "bptt" : "paper"; }
 static const char *init_name(evsnn_init_h_t h) { return h == EVSNN_INIT_FANIN ? "fanin" : "width"; }
-
-static volatile sig_atomic_t interrupted;
-
-static void on_sigint(int sig) {
-  (void)sig;
-  interrupted = 1;
-  signal(SIGINT, SIG_DFL); /* a second Ctrl-C stops at once */
-}
 
 typedef struct {
   double t0;
@@ -84,14 +86,15 @@ static int progress(void *arg, const evsnn_epoch_t *ep, uint32_t total) {
       fprintf(stderr, "  epoch %u: %6u/%u  %7.0f samples/s  loss %.4f  acc %.4f  eta %4.0fs\n", ep->epoch + 1, ep->done,
               total, rate, loss, acc, eta);
     }
-    if (p->tty && (ep->done == total || interrupted)) fputc('\n', stderr);
+    if (p->tty && (ep->done == total || cli_stop_signal())) fputc('\n', stderr);
     p->quarter = quarter;
   }
-  return interrupted;
+  return cli_stop_signal();
 }
 
 static int usage_train(void) {
-  printf("usage: evsnn train [--preset bondarev2021|best] [--data DIR] [--epochs N] [--limit-train N]\n"
+  printf("usage: evsnn train [--preset bondarev2021|best|nmnist] [--net DESC] [--data DIR] [--epochs N]\n"
+         "                   [--limit-train N]"
          "                   [--limit-test N] [--seed S] [--threads N] [--grad bptt|paper]\n"
          "                   [--engine event|dense|dense-batch]\n"
          "                   [--train-steps T] [--test-steps T] [--lr X] [--batch B]\n"
@@ -103,13 +106,19 @@ static int usage_train(void) {
          "    per-step (paper) gradient; the learning rate starts at 1e-4, rises to 1e-3 over the first\n"
          "    epoch and decays to zero on a cosine (--lr-schedule const keeps 1e-4 throughout).\n"
          "  best: the same network, images shifted by up to 2 pixels, lr 1e-3 with cosine decay, 30 epochs.\n"
+         "  nmnist: a convolutional network for 2 x 34 x 34 event recordings (N-MNIST, evsnn encode dvs),\n"
+         "    " NMNIST_NET ",\n"
+         "    BPTT, lr 1e-3 with cosine decay, T = 20, 10 epochs.\n"
+         "  --net DESC: the network in the description language (docs/net-description.md), e.g.\n"
+         "    \"784 dense300 lif[ts=5] dense300 lif[ts=3] dense10 li\" (the paper's, bondarev2021's and best's).\n"
          "  --lr-schedule: const; cosine (lr (1 + cos(pi e / epochs)) / 2 in epoch e); warmup-cosine (from\n"
          "    --lr up to --lr-peak, default 10 x --lr, over the first --warmup fraction of the epochs,\n"
          "    default 0.05, then down to zero on a cosine).\n"
          "  --data DIR with DIR/train and DIR/test event recordings trains on them binned into T steps;\n"
-         "    --inputs N fits each sensor onto N inputs (2 x W x H: both polarities of the whole sensor;\n"
-         "    default 784, a centred 28 x 28 window, polarities merged; see evsnn/sensor.h).\n"
-         "  Ctrl-C saves a checkpoint (to --out, or evsnn-checkpoint.evsnn); --resume MODEL continues it.\n");
+         "    each sensor is fitted onto the network's inputs (2 x W x H: both polarities of the whole\n"
+         "    sensor; 784: a centred 28 x 28 window, polarities merged; see evsnn/sensor.h); --inputs N\n"
+         "    sets the input size of a network whose input is a plain size, such as the presets' 784.\n"
+         "  Ctrl-C or SIGTERM saves a checkpoint (to --out, or evsnn-checkpoint.evsnn); --resume MODEL continues it.\n");
   return 0;
 }
 
@@ -125,6 +134,7 @@ static int parse_option(config_t *c, const char *a, const char *val) {
   if (!strcmp(a, "--shift")) return cli_parse_long(a, val, 0, 8, &c->shift) ? 0 : 2;
   if (!strcmp(a, "--inputs")) return cli_parse_long(a, val, 1, 1L << 24, &c->inputs) ? 0 : 2;
   if (!strcmp(a, "--engine")) return cli_parse_engine(a, val, &c->engine) ? 0 : 2;
+  if (!strcmp(a, "--net")) return c->net = val, 0;
   if (!strcmp(a, "--lr")) {
     if (!cli_parse_double(a, val, &c->lr)) return 2;
     return c->lr > 0 ? 0 : cli_usage("train: --lr must be > 0");
@@ -173,7 +183,8 @@ static void format_meta(char *buf, size_t cap, const config_t *c, const evsnn_ep
            c->cutoff, c->seed, c->threads, c->epochs, c->limit_train, c->limit_test, ep->epoch, ep->done, ep->correct,
            ep->loss_sum, test_acc);
   size_t len = strlen(buf);
-  if (c->dt_us > 0 && len < cap) snprintf(buf + len, cap - len, "dt_us=%.6g\n", c->dt_us);
+  if (c->dt_us > 0 && len < cap) len += (size_t)snprintf(buf + len, cap - len, "dt_us=%.6g\n", c->dt_us);
+  if (len < cap) snprintf(buf + len, cap - len, "net=%s\n", c->net);
 }
 
 /* Reads a checkpoint's settings (options given after --resume override them). */
@@ -207,6 +218,25 @@ static int config_from_meta(config_t *c, evsnn_epoch_t *ep, const char *meta, co
   return 0;
 }
 
+/* Builds the network c names, with the input size --inputs asks for when
+ * the description's input is a plain size (as the paper network's 784
+ * becomes 2 x W x H for event recordings); desc gets the description. */
+static int describe_net(config_t *c, char *desc, size_t size, evsnn_net_t *net) {
+  const char *rest = c->net + strspn(c->net, " \t");
+  size_t first = strcspn(rest, " \t");
+  int flat = strspn(rest, "0123456789") == first;
+  if (c->inputs && flat) snprintf(desc, size, "%ld%s", c->inputs, rest + first);
+  else snprintf(desc, size, "%s", c->net);
+  int err = evsnn_net_parse(net, desc);
+  if (err) return cli_fail(err, "--net");
+  if (c->inputs && c->inputs != (long)evsnn_net_inputs(net)) {
+    evsnn_net_free(net);
+    return cli_usage("train: --inputs %ld, but \"%s\" takes %u inputs", c->inputs, desc, evsnn_net_inputs(net));
+  }
+  c->inputs = evsnn_net_inputs(net);
+  return 0;
+}
+
 int evsnn_cmd_train(int argc, char **argv) {
   const char *dir = NULL, *log_path = NULL, *out_path = NULL, *resume = NULL;
   long cores = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
@@ -221,7 +251,7 @@ int evsnn_cmd_train(int argc, char **argv) {
     size_t p = 0;
     while (p < sizeof presets / sizeof presets[0] && strcmp(argv[i + 1], presets[p].preset)) p++;
     if (p == sizeof presets / sizeof presets[0])
-      return cli_usage("train: unknown preset '%s' (known: bondarev2021, best)", argv[i + 1]);
+      return cli_usage("train: unknown preset '%s' (known: bondarev2021, best, nmnist)", argv[i + 1]);
     long threads = c.threads;
     c = presets[p];
     c.threads = threads;
@@ -255,12 +285,14 @@ int evsnn_cmd_train(int argc, char **argv) {
     else if ((rc = parse_option(&c, a, val)) > 0) return rc;
     else if (rc < 0) return cli_usage("train: unknown option '%s' (see evsnn train --help)", a);
   }
-  if (resume && c.inputs && c.inputs != (long)net.sizes[0]) {
-    rc = cli_usage("train: --inputs %ld, but %s takes %u inputs", c.inputs, resume, net.sizes[0]);
+  if (resume && c.inputs && c.inputs != (long)evsnn_net_inputs(&net)) {
+    rc = cli_usage("train: --inputs %ld, but %s takes %u inputs", c.inputs, resume, evsnn_net_inputs(&net));
     evsnn_net_free(&net), evsnn_adam_free(&opt);
     return rc;
   }
-  if (resume) c.inputs = net.sizes[0];
+  if (resume) c.inputs = evsnn_net_inputs(&net);
+  char desc[512];
+  if (!resume && (rc = describe_net(&c, desc, sizeof desc, &net))) return rc;
   if (resume && saved_threads != c.threads)
     fprintf(stderr, "evsnn: NOTE: the checkpoint ran on %ld thread(s), this run on %ld: batches split differently, so "
             "the result will not be bit-identical to an uninterrupted run\n", saved_threads, c.threads);
@@ -278,7 +310,6 @@ int evsnn_cmd_train(int argc, char **argv) {
     /* Event recordings in DIR/train and DIR/test, each binned into T steps
      * over its own span (evsnn/dataset.h); test uses the first test-steps bins. */
     if (c.shift) return cli_usage("train: --shift moves images; %s holds event recordings", dir);
-    if (!c.inputs) c.inputs = 784;
     if ((err = evsnn_dataset_load_events_dir(&train, &test, dir, (uint32_t)c.inputs, (uint32_t)c.train_T, 0,
                                              EVSNN_BIN_BINARY)))
       return cli_fail(err, dir);
@@ -289,14 +320,12 @@ int evsnn_cmd_train(int argc, char **argv) {
     if ((err = evsnn_dataset_load_dir(&train, &test, dir, &is_sample, used, sizeof used)))
       return cli_fail(err, dir ? dir : "MNIST");
     long px = (long)train.rows * train.cols;
-    if (c.inputs && c.inputs != px) {
+    if (c.inputs != px) {
       evsnn_dataset_free(&train), evsnn_dataset_free(&test);
-      if (resume) evsnn_net_free(&net), evsnn_adam_free(&opt);
-      return resume ? cli_usage("train: %s takes %ld inputs, but the images of %s have %ld pixels", resume, c.inputs,
-                                used, px)
-                    : cli_usage("train: --inputs %ld, but the images of %s have %ld pixels", c.inputs, used, px);
+      evsnn_net_free(&net), evsnn_adam_free(&opt);
+      return cli_usage("train: %s takes %ld inputs, but the images of %s have %ld pixels", resume ? resume : desc,
+                       c.inputs, used, px);
     }
-    c.inputs = px;
   }
   if (c.limit_train) evsnn_dataset_limit(&train, (uint32_t)c.limit_train);
   if (c.limit_test) evsnn_dataset_limit(&test, (uint32_t)c.limit_test);
@@ -305,9 +334,7 @@ int evsnn_cmd_train(int argc, char **argv) {
             "set; run datasets/fetch-mnist for the real thing\n", used, train.n, test.n);
 
   if (!resume) {
-    uint32_t sizes[] = {(uint32_t)c.inputs, 300, 300, 10};
-    if ((err = evsnn_net_init(&net, sizes, 4, 0.8187f))) return cli_fail(err, "network");
-    evsnn_net_init_params(&net, (uint64_t)c.seed, c.init, (float[]){5, 3});
+    evsnn_net_init_params(&net, (uint64_t)c.seed, c.init, NULL);
     if ((err = evsnn_adam_init(&opt, net.n_params, (float)c.lr))) return cli_fail(err, "optimizer");
   }
   FILE *log = NULL;
@@ -325,7 +352,7 @@ int evsnn_cmd_train(int argc, char **argv) {
     else evsnn_trainer_set_cutoff(tr[w], (float)c.cutoff);
   cli_parallel_t par;
   cli_parallel_init(&par, (uint32_t)c.threads);
-  signal(SIGINT, on_sigint);
+  cli_stop_catch();
 
   evsnn_lr_schedule_t schedule = {c.schedule, c.lr, lr_peak(&c), c.warmup * c.epochs, (uint32_t)c.epochs};
   char lr_text[96];
@@ -333,8 +360,9 @@ int evsnn_cmd_train(int argc, char **argv) {
     snprintf(lr_text, sizeof lr_text, "%g, up to %g in %g epoch(s), cosine to 0", c.lr, schedule.peak, schedule.warmup);
   else
     snprintf(lr_text, sizeof lr_text, "%g%s", c.lr, c.schedule == EVSNN_LR_COSINE ? " cosine" : "");
-  fprintf(stderr, "evsnn train: %s%s %ld-300-300-10 on %s (%u train, %u test), grad %s, %s engine, T %ld/%ld, batch %ld, "
-          "lr %s, shift %ld, seed %ld, %ld thread(s), kernels %s\n", resume ? "resuming " : "", c.preset, c.inputs, used,
+  evsnn_net_describe(&net, desc, sizeof desc);
+  fprintf(stderr, "evsnn train: %s%s \"%s\" on %s (%u train, %u test), grad %s, %s engine, T %ld/%ld, batch %ld, "
+          "lr %s, shift %ld, seed %ld, %ld thread(s), kernels %s\n", resume ? "resuming " : "", c.preset, desc, used,
           train.n, test.n, grad_name(c.grad), cli_engine_name(c.engine), c.train_T, c.test_T, c.batch,
           lr_text, c.shift, c.seed, c.threads, evsnn_kernels()->name);
   if (resume)
@@ -343,7 +371,7 @@ int evsnn_cmd_train(int argc, char **argv) {
   double test_acc = 0, peak = 0, seconds = 0, samples = 0;
   long peak_epoch = 0;
   evsnn_counts_t counts = {0};
-  char meta[1024];
+  char meta[2048];
   rc = 0;
   for (uint32_t e = ep.epoch; e < (uint32_t)c.epochs; e++) {
     if (e != ep.epoch) ep = (evsnn_epoch_t){0};
@@ -360,7 +388,7 @@ int evsnn_cmd_train(int argc, char **argv) {
       if ((err = evsnn_model_save(path, &net, meta, &opt))) return cli_fail(err, path);
       fprintf(stderr, "evsnn: interrupted in epoch %u after %u of %u samples; checkpoint saved to %s\n"
               "evsnn: continue with: evsnn train --resume %s\n", e + 1, ep.done, train.n, path, path);
-      rc = 130;
+      rc = 128 + cli_stop_signal();
       break;
     }
     if (err) return cli_fail(err, "training");
@@ -386,31 +414,31 @@ int evsnn_cmd_train(int argc, char **argv) {
       format_meta(meta, sizeof meta, &c, &next, test_acc);
       if ((err = evsnn_model_save(out_path, &net, meta, &opt))) return cli_fail(err, out_path);
     }
-    if (interrupted) { /* between epochs: the model just saved is the checkpoint */
+    if (cli_stop_signal()) { /* between epochs: the model just saved is the checkpoint */
       fprintf(stderr, "evsnn: interrupted after epoch %u%s%s\n", e + 1, out_path ? "; continue with: evsnn train --resume " : "",
               out_path ? out_path : "");
-      rc = 130;
+      rc = 128 + cli_stop_signal();
       break;
     }
   }
   if (!rc) {
     double synops = 0, macs = 0, n = test.n ? test.n : 1;
-    for (uint32_t m = 0; m < net.n_layers; m++) synops += (double)counts.synops[m], macs += (double)counts.dense_macs[m];
-    printf("test sparsity per image (T=%ld): spikes in %.0f  h1 %.0f  h2 %.0f; synaptic ops %.0f vs dense MACs %.0f "
-           "(%.1fx fewer)\n", c.test_T, counts.spikes[0] / n, counts.spikes[1] / n, counts.spikes[2] / n, synops / n,
-           macs / n, synops > 0 ? macs / synops : 0.0);
+    for (uint32_t q = 0; q < net.n_projs; q++) synops += (double)counts.synops[q], macs += (double)counts.dense_macs[q];
+    printf("test sparsity per image (T=%ld): spikes", c.test_T);
+    for (uint32_t m = 0; m + 1 < net.n_pops; m++) printf("%s%s %.0f", m ? "  " : " ", net.pop[m].name, counts.spikes[m] / n);
+    printf("; synaptic ops %.0f vs dense MACs %.0f (%.1fx fewer)\n", synops / n, macs / n, synops > 0 ? macs / synops : 0.0);
     if (json) {
       printf("{\"preset\": \"%s\", \"grad\": \"%s\", \"test_accuracy\": %.6f, \"peak_test_accuracy\": %.6f, "
              "\"peak_epoch\": %ld, \"train_accuracy\": %.6f, \"epochs\": %ld, \"seconds\": %.3f, "
              "\"samples_per_second\": %.1f, \"spike_rates\": [", c.preset, grad_name(c.grad), test_acc, peak,
              peak_epoch, (double)ep.correct / (train.n ? train.n : 1), c.epochs, seconds,
              seconds > 0 ? samples / seconds : 0.0);
-      for (uint32_t m = 0; m < net.n_layers; m++)
-        printf("%s%.6f", m ? ", " : "", counts.spikes[m] / n / (double)c.test_T / net.sizes[m]);
+      for (uint32_t m = 0; m + 1 < net.n_pops; m++)
+        printf("%s%.6f", m ? ", " : "", counts.spikes[m] / n / (double)c.test_T / net.pop[m].n);
       printf("], \"synops_per_image\": %.1f, \"dense_macs_per_image\": %.1f}\n", synops / n, macs / n);
     }
   }
-  signal(SIGINT, SIG_DFL);
+  cli_stop_release();
   if (log) fclose(log);
   cli_parallel_close(&par);
   evsnn_adam_free(&opt);

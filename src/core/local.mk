@@ -1,5 +1,5 @@
 # src/core: errors, aligned allocation, the PRNG.
-evsnninclude_HEADERS += include/evsnn/error.h include/evsnn/rng.h
+evsnninclude_HEADERS += include/evsnn/error.h include/evsnn/rng.h include/evsnn/time.h
 libevsnn_la_SOURCES += src/core/error.c src/core/alloc.c src/core/rng.c src/core/internal.h
 
 check_PROGRAMS += tests/test_core

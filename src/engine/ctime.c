@@ -6,7 +6,12 @@
  * engine). The queue is one FIFO per target layer, since each layer's
  * deliveries are made in time order; a binary heap is kept as its twin. A
  * calendar queue was not needed: measured with delays, the heap took half
- * the run and the FIFOs' O(1) merge removes that (README). */
+ * the run and the FIFOs' O(1) merge removes that (README).
+ *
+ * Times: input is refused outside evsnn/time.h's domain [0, 2^61) and init
+ * refuses delays adding up to 2^61 or more, so every delivery and refractory
+ * clock is below 2^62 and t + d, t + 1 need no saturation: a saturated
+ * limit is what once made flush spin forever at t = INT64_MAX. */
 #include <math.h>
 #include <string.h>
 
@@ -108,9 +113,14 @@ int evsnn_ctime_init(evsnn_ctime_t *ct, const evsnn_net_t *net, const evsnn_ctim
     return evsnn__fail(EVSNN_EINVAL, "continuous time needs dt > 0 and beta in (0, 1); got dt %g us, beta %g",
                        o.dt_us, (double)net->beta);
   uint32_t L = net->n_layers, widest = 0;
+  int64_t delays = 0;
   for (uint32_t m = 0; m < L; m++) {
     if (o.delay_us[m] < 0 || o.refractory_us[m] < 0)
       return evsnn__fail(EVSNN_EINVAL, "layer %u: negative delay or refractory period", m + 1);
+    if (o.delay_us[m] >= EVSNN_T_END - delays || o.refractory_us[m] >= EVSNN_T_END)
+      return evsnn__fail(EVSNN_EINVAL, "layer %u: the delays add up to, or the refractory period is, 2^61 us or more",
+                         m + 1);
+    delays += o.delay_us[m];
     if (net->sizes[m + 1] > widest) widest = net->sizes[m + 1];
   }
   if ((unsigned)o.queue > EVSNN_QUEUE_HEAP) return evsnn__fail(EVSNN_EINVAL, "queue kind %d", (int)o.queue);
@@ -182,8 +192,6 @@ void evsnn_ctime_reset(evsnn_ctime_t *ct) {
   memset(&ct->counts, 0, sizeof ct->counts);
 }
 
-static inline int64_t add_sat(int64_t t, int64_t d) { return t > INT64_MAX - d ? INT64_MAX : t + d; }
-
 /* exp(-elapsed / tau) in double, rounded once to float. */
 static float decay_factor(const evsnn_ctime_t *ct, int64_t elapsed) {
   return (float)exp(-(double)elapsed / ct->tau_us);
@@ -202,7 +210,7 @@ static uint32_t fire_refractory(evsnn_ctime_t *ct, uint32_t m, int64_t t) {
       v[i] = 0.0f;
     } else if (v[i] >= l->threshold) {
       v[i] = 0.0f;
-      until[i] = add_sat(t, ct->o.refractory_us[m]);
+      until[i] = t + ct->o.refractory_us[m];
       ct->fired[n++] = i;
     }
   }
@@ -242,7 +250,7 @@ static int run_before(evsnn_ctime_t *ct, int64_t limit) {
       if (nf > q_room(ct, layer + 1))
         return evsnn__fail(EVSNN_ERANGE, "event queue full: %u spikes of layer %u at t=%lld us, room for %u",
                            nf, layer, (long long)t, q_room(ct, layer + 1));
-      int64_t at = add_sat(t, ct->o.delay_us[layer]);
+      int64_t at = t + ct->o.delay_us[layer];
       for (uint32_t s = 0; s < nf; s++) {
         if (ct->o.on_spike) ct->o.on_spike(ct->o.ud, t, layer, ct->fired[s]);
         q_push(ct, at, layer + 1, ct->fired[s]);
@@ -264,9 +272,11 @@ int evsnn_ctime_inject(evsnn_ctime_t *ct, int64_t t, uint32_t layer, uint32_t ne
     return evsnn__fail(EVSNN_ERANGE, "spike of neuron %u of layer %u: the network has %u layers below the output%s%u",
                        neuron, layer, net->n_layers, layer < net->n_layers ? ", that one of size " : "",
                        layer < net->n_layers ? net->sizes[layer] : 0);
+  if (!evsnn_time_ok(t))
+    return evsnn__fail(EVSNN_ERANGE, "input at t=%lld us, outside the time domain 0 <= t < 2^61 us", (long long)t);
   if (ct->t_in != INT64_MIN && t < ct->t_in)
     return evsnn__fail(EVSNN_EORDER, "input at t=%lld us after one at t=%lld us", (long long)t, (long long)ct->t_in);
-  int64_t at = add_sat(t, ct->o.delay_us[layer]);
+  int64_t at = t + ct->o.delay_us[layer];
   int err = run_before(ct, at);
   if (err) return err;
   if (!q_room(ct, layer + 1))
@@ -286,10 +296,12 @@ int evsnn_ctime_push(evsnn_ctime_t *ct, int64_t t, uint32_t neuron) {
 }
 
 int evsnn_ctime_advance(evsnn_ctime_t *ct, int64_t t) {
+  if (!evsnn_time_ok(t))
+    return evsnn__fail(EVSNN_ERANGE, "advance to t=%lld us, outside the time domain 0 <= t < 2^61 us", (long long)t);
   if (ct->t_in != INT64_MIN && t < ct->t_in)
     return evsnn__fail(EVSNN_EORDER, "advance to t=%lld us after input at t=%lld us", (long long)t,
                        (long long)ct->t_in);
-  int err = run_before(ct, add_sat(t, ct->o.delay_us[0]));
+  int err = run_before(ct, t + ct->o.delay_us[0]);
   if (!err) ct->t_in = t;
   return err;
 }
@@ -298,7 +310,7 @@ int evsnn_ctime_flush(evsnn_ctime_t *ct) {
   int err = 0;
   int64_t t;
   uint32_t layer;
-  while (!err && q_peek(ct, &t, &layer)) err = run_before(ct, add_sat(t, 1));
+  while (!err && q_peek(ct, &t, &layer)) err = run_before(ct, t + 1);
   return err;
 }
 

@@ -4,7 +4,11 @@
  *   varint(zigzag(t - t_prev) << 2 | p << 1) , x u16le , y u16le
  * and an end record, varint 1 then the event count u64le. Files are gzip
  * (zcat-able); the memory variant is the same bytes uncompressed. Deltas are
- * signed so a reader can say where a third-party file breaks time order. */
+ * signed so a reader can say where a third-party file breaks time order.
+ * Times stay in evsnn/time.h's domain: a delta (under 2^61 either way) added
+ * to a time in it cannot overflow, and the decoder refuses one that would
+ * leave it; the encoder refuses times outside it, which also keeps the
+ * zigzag delta within the 64-bit varint. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +67,9 @@ static int encode(uint8_t *p, size_t *len, int64_t *last_t, uint64_t count,
   size_t k = 0;
   int64_t prev = *last_t;
   for (size_t i = 0; i < n; i++) {
+    if (!evsnn_time_ok(ev[i].t))
+      return evsnn__fail(EVSNN_ERANGE, "%s: event %llu: t %lld us outside the time domain 0 <= t < 2^61 us", name,
+                         (unsigned long long)(count + i), (long long)ev[i].t);
     if (ev[i].t < prev)
       return evsnn__fail(EVSNN_EORDER, "%s: event %llu: t %lld before previous %lld", name,
                          (unsigned long long)(count + i), (long long)ev[i].t, (long long)prev);
@@ -230,7 +237,14 @@ int evsnn_event_writer_open(evsnn_event_writer_t **out, const char *path,
 int evsnn_event_write(evsnn_event_writer_t *w, const evsnn_event_t *ev, size_t n) {
   if (w->err != 0) return w->err;
   if (w->sink) {
-    if ((w->err = w->sink->write(w->sink_state, w->f, ev, n, w->count, w->path)) == 0) w->count += n;
+    /* Every format is written within the time domain, whatever it could
+     * hold, so that what evsnn writes it reads back. */
+    size_t k = 0;
+    while (k < n && evsnn_time_ok(ev[k].t)) k++;
+    if ((w->err = w->sink->write(w->sink_state, w->f, ev, k, w->count, w->path)) == 0) w->count += k;
+    if (w->err == 0 && k < n)
+      w->err = evsnn__fail(EVSNN_ERANGE, "%s: event %llu: t %lld us outside the time domain 0 <= t < 2^61 us", w->path,
+                           (unsigned long long)w->count, (long long)ev[k].t);
     return w->err;
   }
   const size_t per = STAGE / MAX_RECORD;
@@ -347,14 +361,16 @@ static inline int get_varint(const uint8_t *p, size_t avail, size_t *j, uint64_t
   return 1;
 }
 
-enum { RUN_MORE, RUN_FULL, RUN_END, RUN_LONG, RUN_BACK };
+enum { RUN_MORE, RUN_FULL, RUN_END, RUN_LONG, RUN_BACK, RUN_RANGE };
 
 /* The one record decoder (files, memory, sockets): decodes event records
  * from p[0..avail) into ev[*k..cap), continuing from *t. Stops when ev is
  * full (RUN_FULL), at a record not wholly in p (RUN_MORE), before an end
  * record (RUN_END), or before a faulty record (RUN_LONG: varint over 10
- * bytes; RUN_BACK: time goes back by *back us). *i is the offset of the first
- * record not decoded; *t, *k include every record before it. */
+ * bytes; RUN_BACK: time goes back by *back us; RUN_RANGE: it would pass
+ * EVSNN_T_END by going *back us on). *t starts in the time domain, and stays
+ * there. *i is the offset of the first record not decoded; *t, *k include
+ * every record before it. */
 static inline int decode_run(const uint8_t *p, size_t avail, int64_t *tp, evsnn_event_t *ev, size_t cap,
                              size_t *kp, size_t *ip, int64_t *back) {
   size_t k = *kp, i = *ip;
@@ -381,6 +397,11 @@ static inline int decode_run(const uint8_t *p, size_t avail, int64_t *tp, evsnn_
     if (dt < 0) {
       *back = -dt;
       why = RUN_BACK;
+      break;
+    }
+    if (dt >= EVSNN_T_END - t) {
+      *back = dt;
+      why = RUN_RANGE;
       break;
     }
     t += dt;
@@ -430,6 +451,9 @@ static int rd_read(void *st, evsnn_event_t *ev, size_t cap, size_t *n) {
       err = evsnn__fail(EVSNN_EORDER, "%s: byte %llu: event %llu: t %lld goes back by %lld us",
                         name, (unsigned long long)(at + i), (unsigned long long)z->count,
                         (long long)(t - back), (long long)back);
+    } else if (why == RUN_RANGE) {
+      err = evsnn__fail(EVSNN_ERANGE, "%s: byte %llu: event %llu: t %lld + %lld us leaves the time domain 0 <= t < 2^61 us",
+                        name, (unsigned long long)(at + i), (unsigned long long)z->count, (long long)t, (long long)back);
     } else if (why == RUN_END) {
       size_t j = i;
       uint64_t v;
@@ -532,6 +556,9 @@ int evsnn_event_records_decode(int64_t *t, const uint8_t *p, size_t len, evsnn_e
   case RUN_BACK:
     return evsnn__fail(EVSNN_EORDER, "byte %zu: t %lld goes back by %lld us", i, (long long)(tt - back),
                        (long long)back);
+  case RUN_RANGE:
+    return evsnn__fail(EVSNN_ERANGE, "byte %zu: t %lld + %lld us leaves the time domain 0 <= t < 2^61 us", i,
+                       (long long)tt, (long long)back);
   case RUN_END:
     return evsnn__fail(EVSNN_ECORRUPT, "byte %zu: end record among event records", i);
   default:

@@ -1,6 +1,8 @@
 /* The event reader: one table of format decoders and the sniffing that
  * picks one. A decoder registers by adding one line to `formats` below; the
- * reader owns the stream and the decoder's state and forwards reads. */
+ * reader owns the stream and the decoder's state and forwards reads. Every
+ * read passes one gate here, so that no format can hand the engines a time
+ * outside evsnn/time.h's domain or a time that goes back. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,6 +30,13 @@ struct evsnn_event_reader_s {
   evsnn_stream_t *s;
   evsnn_event_info_t info;
   void *state;
+  uint64_t count;  /* events delivered */
+  int64_t last_t;  /* the last one's time, 0 before the first */
+  int err;         /* a fault the gate found after events it delivered first */
+  /* The detail of a fault kept for the next call (the gate's or a
+   * decoder's), recorded again then: that call may run on another thread
+   * (replay decodes on libuv's pool), whose detail line is not this one's. */
+  char detail[512];
 };
 
 static const evsnn__event_format_t *by_name(const char *name) {
@@ -131,9 +140,37 @@ int evsnn_event_reader_open_mem(evsnn_event_reader_t **r, const void *data, size
   return reader_open(r, s, NULL, format);
 }
 
+/* The gate: delivers the events before the first one outside the domain
+ * or earlier than its predecessor, and keeps that fault for the next call,
+ * as the decoders do with theirs. */
 int evsnn_event_read(evsnn_event_reader_t *r, evsnn_event_t *ev, size_t cap, size_t *n) {
   *n = 0;
-  return r->fmt->read(r->state, ev, cap, n);
+  if (r->err) return evsnn__fail(r->err, "%s", r->detail);
+  evsnn__clear_detail();
+  int err = r->fmt->read(r->state, ev, cap, n);
+  if (err != 0 && !evsnn_error_detail()[0] && r->detail[0]) evsnn__fail(err, "%s", r->detail);
+  else if (err == 0 && *n > 0 && evsnn_error_detail()[0]) /* a fault kept for the next call */
+    snprintf(r->detail, sizeof r->detail, "%s", evsnn_error_detail());
+  int64_t last = r->last_t;
+  for (size_t i = 0; i < *n; i++) {
+    int64_t t = ev[i].t;
+    unsigned long long at = (unsigned long long)(r->count + i);
+    if (!evsnn_time_ok(t))
+      r->err = evsnn__fail(EVSNN_ERANGE, "%s: event %llu: t %lld us outside the time domain 0 <= t < 2^61 us",
+                           evsnn_stream_name(r->s), at, (long long)t);
+    else if (t < last)
+      r->err = evsnn__fail(EVSNN_EORDER, "%s: event %llu: t %lld us goes back from %lld us",
+                           evsnn_stream_name(r->s), at, (long long)t, (long long)last);
+    if (r->err) {
+      snprintf(r->detail, sizeof r->detail, "%s", evsnn_error_detail());
+      *n = i;
+      break;
+    }
+    last = t;
+  }
+  r->count += *n, r->last_t = last;
+  if (r->err) return *n ? 0 : r->err;
+  return err;
 }
 
 const evsnn_event_info_t *evsnn_event_reader_info(const evsnn_event_reader_t *r) {

@@ -2,7 +2,8 @@
 # event container; other formats register in src/io/formats.c.
 evsnninclude_HEADERS += include/evsnn/events.h
 libevsnn_la_SOURCES += src/io/stream.c src/io/formats.c src/io/formats.h src/io/format_evsnn.c src/io/format_prophesee.c \
-  src/io/format_aedat.c src/io/format_aedat4.c src/io/format_nmnist.c src/io/format_text.c src/io/writers.c
+  src/io/format_aedat.c src/io/format_aedat4.c src/io/format_nmnist.c src/io/format_text.c src/io/writers.c \
+  src/io/spikes.c
 
 check_PROGRAMS += tests/test_events
 TESTS += tests/test_events
@@ -18,7 +19,7 @@ tests_test_events_prophesee_LDADD = $(TEST_LIBS)
 
 check_PROGRAMS += tests/test_events_formats
 TESTS += tests/test_events_formats
-tests_test_events_formats_SOURCES = tests/test_events_formats.c tests/events_truth.h
+tests_test_events_formats_SOURCES = tests/test_events_formats.c tests/events_truth.h tests/aedat4_packets.h
 tests_test_events_formats_CFLAGS = $(TEST_CFLAGS)
 tests_test_events_formats_LDADD = $(TEST_LIBS)
 

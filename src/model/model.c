@@ -5,12 +5,14 @@
 #include "evsnn/model.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
 #include "core/internal.h"
+#include "net/proj.h"
 
 static const uint8_t MAGIC[8] = {'E', 'V', 'S', 'N', 'N', 'M', 'D', 'L'};
 
@@ -67,13 +69,23 @@ static void end_chunk(buf_t *b, size_t at) {
   if (!b->err) evsnn__put_le64(b->p + at, b->len - at - 8);
 }
 
-/* Weights (or moments laid out like them) in column order, padding dropped. */
+/* Where parameter k of projection p (in the file's order) lives in
+ * params: dense weights column by column with the padding dropped, a
+ * convolution's as they are. */
+static size_t param_at(const evsnn_proj_t *p, size_t k) {
+  if (p->kind != EVSNN_PROJ_DENSE && p->kind != EVSNN_PROJ_RECURRENT) return p->offset + k;
+  return p->offset + k / p->n_out * p->ld + k % p->n_out;
+}
+
+/* Real parameters of projection p (no padding). */
+static size_t param_count(const evsnn_proj_t *p) {
+  return p->kind == EVSNN_PROJ_DENSE || p->kind == EVSNN_PROJ_RECURRENT ? (size_t)p->n_in * p->n_out : p->size;
+}
+
+/* Parameters (or moments laid out like them) projection by projection. */
 static void put_params(buf_t *b, const evsnn_net_t *net, const float *params) {
-  for (uint32_t m = 0; m < net->n_layers; m++) {
-    const evsnn_layer_t *l = &net->layer[m];
-    for (uint32_t j = 0; j < l->n_in; j++)
-      for (uint32_t i = 0; i < l->n_out; i++) put_f32(b, params[l->offset + (size_t)j * l->ld + i]);
-  }
+  for (uint32_t q = 0; q < net->n_projs; q++)
+    for (size_t k = 0; k < param_count(&net->proj[q]); k++) put_f32(b, params[param_at(&net->proj[q], k)]);
 }
 
 int evsnn_model_save(const char *path, const evsnn_net_t *net, const char *meta, const evsnn_adam_t *adam) {
@@ -81,11 +93,16 @@ int evsnn_model_save(const char *path, const evsnn_net_t *net, const char *meta,
   uint8_t *p = buf_grow(&b, 8);
   if (p) memcpy(p, MAGIC, 8);
   put_u32(&b, EVSNN_MODEL_VERSION);
-  size_t at = begin_chunk(&b, "NET ");
-  put_u32(&b, net->n_layers);
-  for (uint32_t m = 0; m <= net->n_layers; m++) put_u32(&b, net->sizes[m]);
-  put_f32(&b, net->beta);
-  for (uint32_t m = 0; m < net->n_layers; m++) put_f32(&b, net->layer[m].threshold);
+  char desc[4096];
+  size_t n_desc = evsnn_net_describe(net, desc, sizeof desc);
+  if (n_desc >= sizeof desc) return evsnn__fail(EVSNN_EINVAL, "%s: a network description of %zu bytes", path, n_desc);
+  size_t at = begin_chunk(&b, "GRPH");
+  put_u32(&b, (uint32_t)n_desc);
+  if ((p = buf_grow(&b, n_desc))) memcpy(p, desc, n_desc);
+  put_u32(&b, net->n_pops);
+  for (uint32_t m = 1; m < net->n_pops; m++) put_f32(&b, net->pop[m].beta), put_f32(&b, net->pop[m].threshold);
+  end_chunk(&b, at);
+  at = begin_chunk(&b, "PARM");
   put_params(&b, net, net->params);
   end_chunk(&b, at);
   if (meta && meta[0]) {
@@ -121,7 +138,8 @@ int evsnn_model_save(const char *path, const evsnn_net_t *net, const char *meta,
   return err;
 }
 
-/* A bounds-checked reader over the loaded bytes. */
+/* A bounds-checked reader over the loaded bytes; len is the end of what
+ * it may read (the file before its checksum, or one chunk's payload). */
 typedef struct {
   const uint8_t *p;
   size_t len, at;
@@ -131,6 +149,15 @@ typedef struct {
 static int need(rd_t *r, size_t n, const char *what) {
   if (r->len - r->at < n)
     return evsnn__fail(EVSNN_ETRUNC, "%s: byte %zu: %s needs %zu bytes, %zu left", r->path, r->at, what, n, r->len - r->at);
+  return 0;
+}
+
+/* As need, inside a chunk: a payload too short for its own fields is a
+ * wrong length (ECORRUPT), not a cut file. */
+static int need_in(rd_t *c, size_t n, const char *what, const char *tag) {
+  if (c->len - c->at < n)
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: %s needs %zu bytes, the %s chunk has %zu left", c->path, c->at,
+                       what, n, tag, c->len - c->at);
   return 0;
 }
 
@@ -144,11 +171,69 @@ static float get_f32(rd_t *r) {
 }
 
 static void get_params(rd_t *r, const evsnn_net_t *net, float *params) {
-  for (uint32_t m = 0; m < net->n_layers; m++) {
-    const evsnn_layer_t *l = &net->layer[m];
-    for (uint32_t j = 0; j < l->n_in; j++)
-      for (uint32_t i = 0; i < l->n_out; i++) params[l->offset + (size_t)j * l->ld + i] = get_f32(r);
+  for (uint32_t q = 0; q < net->n_projs; q++)
+    for (size_t k = 0; k < param_count(&net->proj[q]); k++) params[param_at(&net->proj[q], k)] = get_f32(r);
+}
+
+/* ------------------------------------------------ parameter checks ---- */
+
+/* The first parameter a network cannot run with: a leak outside [0, 1]
+ * (NaN included), a threshold or weight that is not finite. Found in the
+ * file's order (leaks, thresholds, then the weights projection by
+ * projection), so the loader can turn it into a byte offset. Population
+ * m is "layer m" and projection q "layer q + 1", as in a chain. */
+typedef struct {
+  enum { BAD_NONE, BAD_BETA, BAD_THRESHOLD, BAD_WEIGHT } what;
+  uint32_t m, i, j; /* population, or projection and (dense) weight w_ij: target i, presynaptic j */
+  int dense;
+  uint64_t index;   /* weights before it, in the file's order */
+  float value;
+} bad_param_t;
+
+static int find_bad_pops(const evsnn_net_t *net, bad_param_t *b) {
+  memset(b, 0, sizeof *b);
+  for (uint32_t m = 1; m < net->n_pops; m++)
+    if (!(net->pop[m].beta >= 0.0f && net->pop[m].beta <= 1.0f))
+      return b->what = BAD_BETA, b->m = m, b->value = net->pop[m].beta, 1;
+  for (uint32_t m = 1; m < net->n_pops; m++)
+    if (!isfinite(net->pop[m].threshold))
+      return b->what = BAD_THRESHOLD, b->m = m, b->value = net->pop[m].threshold, 1;
+  return 0;
+}
+
+static int find_bad_weights(const evsnn_net_t *net, bad_param_t *b) {
+  memset(b, 0, sizeof *b);
+  for (uint32_t q = 0; q < net->n_projs; q++) {
+    const evsnn_proj_t *p = &net->proj[q];
+    for (size_t k = 0; k < param_count(p); k++, b->index++) {
+      float w = net->params[param_at(p, k)];
+      if (isfinite(w)) continue;
+      b->dense = p->kind == EVSNN_PROJ_DENSE || p->kind == EVSNN_PROJ_RECURRENT;
+      b->what = BAD_WEIGHT, b->m = q, b->value = w;
+      b->j = b->dense ? (uint32_t)(k / p->n_out) : 0, b->i = b->dense ? (uint32_t)(k % p->n_out) : (uint32_t)k;
+      return 1;
+    }
   }
+  return 0;
+}
+
+static int find_bad(const evsnn_net_t *net, bad_param_t *b) { return find_bad_pops(net, b) || find_bad_weights(net, b); }
+
+/* "layer 2: weight from neuron 7 to neuron 3 is nan" into buf. */
+static const char *describe(const bad_param_t *b, char *buf, size_t cap) {
+  if (b->what == BAD_BETA) snprintf(buf, cap, "layer %u: leak beta %g outside [0, 1]", b->m, (double)b->value);
+  else if (b->what == BAD_THRESHOLD) snprintf(buf, cap, "layer %u: threshold %g is not finite", b->m, (double)b->value);
+  else if (b->dense)
+    snprintf(buf, cap, "layer %u: weight from neuron %u to neuron %u is %g, not finite", b->m + 1, b->j, b->i, (double)b->value);
+  else snprintf(buf, cap, "layer %u: weight %u is %g, not finite", b->m + 1, b->i, (double)b->value);
+  return buf;
+}
+
+int evsnn_model_check(const evsnn_net_t *net, const char *name) {
+  bad_param_t b;
+  char what[160];
+  if (!find_bad(net, &b)) return 0;
+  return evsnn__fail(EVSNN_ECORRUPT, "%s: %s", name ? name : "network", describe(&b, what, sizeof what));
 }
 
 static int read_file(const char *path, uint8_t **data, size_t *len) {
@@ -175,6 +260,185 @@ static int read_file(const char *path, uint8_t **data, size_t *len) {
   return 0;
 }
 
+/* ------------------------------------------------------- the loader ---- */
+
+/* What a load is building, shared by the chunk readers. */
+typedef struct {
+  const char *path;
+  evsnn_net_t *net;
+  size_t file_len;
+  char *text;          /* META, or NULL */
+  evsnn_adam_t *adam;  /* NULL: the caller does not want the Adam state */
+} load_t;
+
+/* NET: sizes, leak, thresholds, weights (docs/model-format.md). Every size
+ * is checked against the payload length before anything is allocated, so
+ * the weights allocated are bounded by the bytes the file really holds. */
+static int read_net(load_t *ld, rd_t *c) {
+  const char *path = ld->path;
+  size_t start = c->at;
+  int err;
+  if ((err = need_in(c, 4, "the layer count", "NET "))) return err;
+  uint32_t L = get_u32(c), sizes[EVSNN_MAX_LAYERS + 1];
+  if (L < 1 || L > EVSNN_MAX_LAYERS)
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: %u layers, expected 1 to %d", path, c->at - 4, L, EVSNN_MAX_LAYERS);
+  if ((err = need_in(c, 4 * (L + 1) + 4 + 4 * L, "the network sizes", "NET "))) return err;
+  uint64_t weights = 0;
+  for (uint32_t m = 0; m <= L; m++) {
+    sizes[m] = get_u32(c);
+    if (sizes[m] < 1 || sizes[m] > 65535)
+      return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: layer %u has %u neurons, expected 1 to 65535", path, c->at - 4, m,
+                         sizes[m]);
+    if (m > 0) weights += (uint64_t)sizes[m - 1] * sizes[m];
+  }
+  size_t at_beta = c->at;
+  float beta = get_f32(c);
+  if (!(beta >= 0.0f && beta <= 1.0f))
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: leak beta %g outside [0, 1]", path, at_beta, (double)beta);
+  uint64_t want = 4 + 4 * ((uint64_t)L + 1) + 4 + 4 * (uint64_t)L + 4 * weights, size = c->len - start;
+  if (size != want)
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: NET chunk of %llu bytes, its sizes need %llu", path, start,
+                       (unsigned long long)size, (unsigned long long)want);
+  if ((err = evsnn_net_init(ld->net, sizes, L + 1, beta))) return err;
+  for (uint32_t m = 0; m < L; m++) evsnn_net_set_threshold(ld->net, m + 1, get_f32(c));
+  size_t at_weights = c->at;
+  get_params(c, ld->net, ld->net->params);
+  bad_param_t b;
+  char what[160];
+  if (find_bad(ld->net, &b))
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: %s", path,
+                       b.what == BAD_THRESHOLD ? at_beta + 4 * (size_t)b.m : at_weights + 4 * (size_t)b.index,
+                       describe(&b, what, sizeof what));
+  return 0;
+}
+
+/* GRPH (version 2): the network's description (docs/net-description.md),
+ * which builds the graph and sizes its parameters, then each population's
+ * leak and threshold as trained (the description holds the rules that
+ * made them). The description bounds the allocation by the PARM chunk
+ * that must follow, which read_parm checks before reading. */
+static int read_grph(load_t *ld, rd_t *c) {
+  const char *path = ld->path;
+  int err;
+  if ((err = need_in(c, 4, "the description's length", "GRPH"))) return err;
+  uint32_t n = get_u32(c);
+  if (n == 0 || n > 4095)
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: a network description of %u bytes, expected 1 to 4095", path,
+                       c->at - 4, n);
+  if ((err = need_in(c, n, "the network description", "GRPH"))) return err;
+  char desc[4096];
+  memcpy(desc, c->p + c->at, n);
+  desc[n] = '\0';
+  size_t at_desc = c->at;
+  c->at += n;
+  if (strlen(desc) != n) return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: a NUL inside the network description", path, at_desc);
+  if ((err = need_in(c, 4, "the population count", "GRPH"))) return err;
+  uint32_t P = get_u32(c);
+  /* A description of a huge network in a small file must not allocate it:
+   * the parameters are capped at what the file's bytes can hold (the PARM
+   * chunk must then hold exactly them). */
+  if ((err = evsnn__net_parse(ld->net, desc, ld->file_len / 4))) {
+    char why[512];
+    snprintf(why, sizeof why, "%s", evsnn_error_detail());
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: %s", path, at_desc, why);
+  }
+  if (P != ld->net->n_pops)
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: %u populations, the description has %u", path, c->at - 4, P,
+                       ld->net->n_pops);
+  if (c->len - c->at != 8 * (uint64_t)(P - 1))
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: GRPH holds %zu bytes of leaks and thresholds, %u populations need %u",
+                       path, c->at, c->len - c->at, P, 8 * (P - 1));
+  size_t at_pops = c->at;
+  for (uint32_t m = 1; m < P; m++) {
+    ld->net->pop[m].beta = get_f32(c);
+    evsnn_net_set_threshold(ld->net, m, get_f32(c));
+  }
+  bad_param_t b;
+  char what[160];
+  if (find_bad_pops(ld->net, &b))
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: %s", path, at_pops + 8 * (size_t)(b.m - 1) + (b.what == BAD_THRESHOLD ? 4 : 0),
+                       describe(&b, what, sizeof what));
+  evsnn__net_sync(ld->net);
+  return 0;
+}
+
+/* PARM (version 2): every projection's parameters, in projection order. */
+static int read_parm(load_t *ld, rd_t *c) {
+  size_t n = evsnn_net_n_weights(ld->net), start = c->at;
+  if (c->len - c->at != 4 * (uint64_t)n)
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: PARM chunk of %zu bytes, the network's %zu parameters need %zu",
+                       ld->path, start, c->len - c->at, n, 4 * n);
+  get_params(c, ld->net, ld->net->params);
+  bad_param_t b;
+  char what[160];
+  if (find_bad_weights(ld->net, &b))
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: %s", ld->path, start + 4 * (size_t)b.index,
+                       describe(&b, what, sizeof what));
+  return 0;
+}
+
+static int read_meta(load_t *ld, rd_t *c) {
+  size_t n = c->len - c->at;
+  if (!(ld->text = malloc(n + 1))) return evsnn__fail(EVSNN_ENOMEM, "%s: metadata (%zu bytes)", ld->path, n);
+  memcpy(ld->text, c->p + c->at, n);
+  ld->text[n] = '\0';
+  return 0;
+}
+
+/* ADAM: checked whether or not the caller wants it (its place after NET is
+ * the walker's; its length, and finite settings here), loaded if wanted. */
+static int read_adam(load_t *ld, rd_t *c) {
+  const char *path = ld->path;
+  size_t n = evsnn_net_n_weights(ld->net), start = c->at;
+  uint64_t size = c->len - c->at, want = 8 + 16 + 8 * (uint64_t)n;
+  if (size != want)
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: ADAM chunk of %llu bytes, the network's %zu weights need %llu", path,
+                       start, (unsigned long long)size, n, (unsigned long long)want);
+  uint64_t t = get_u64(c);
+  float h[4]; /* lr, beta1, beta2, eps */
+  for (int k = 0; k < 4; k++)
+    if (!isfinite(h[k] = get_f32(c)))
+      return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: Adam's %s is %g, not finite", path, c->at - 4,
+                         (const char *[]){"lr", "beta1", "beta2", "eps"}[k], (double)h[k]);
+  if (!ld->adam) return 0;
+  int err = evsnn_adam_init(ld->adam, ld->net->n_params, h[0]);
+  if (err) return err;
+  ld->adam->t = t;
+  ld->adam->beta1 = h[1], ld->adam->beta2 = h[2], ld->adam->eps = h[3];
+  size_t at_m = c->at;
+  get_params(c, ld->net, ld->adam->m);
+  get_params(c, ld->net, ld->adam->v);
+  /* The moments in the file's order: m then v, weight by weight. */
+  rd_t r = {c->p, c->len, at_m, path};
+  for (size_t k = 0; k < 2 * n; k++) {
+    float x = get_f32(&r);
+    if (!isfinite(x) || (k >= n && x < 0.0f))
+      return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: Adam's %s moment %g is %s", path, r.at - 4, k < n ? "first" : "second",
+                         (double)x, isfinite(x) ? "negative" : "not finite");
+  }
+  return 0;
+}
+
+/* The chunk kinds the versions know. Each may appear once; `after` names
+ * kinds one of which must come before it. A new kind is one more line (its
+ * reader gets the payload bounds); unknown tags are skipped, so optional
+ * chunks need no new version. Version 1 (0.1.0) holds a chain in NET;
+ * version 2 a graph in GRPH and PARM. */
+enum { K_NET, K_GRPH, K_PARM, K_META, K_ADAM, K_COUNT };
+static const struct {
+  char tag[5];
+  int (*read)(load_t *ld, rd_t *payload);
+  unsigned after;    /* bit k: kind k must precede */
+  unsigned versions; /* bit v: allowed in version v */
+  unsigned required; /* bit v: required in version v */
+} kinds[K_COUNT] = {
+    [K_NET] = {"NET ", read_net, 0, 1u << 1, 1u << 1},
+    [K_GRPH] = {"GRPH", read_grph, 0, 1u << 2, 1u << 2},
+    [K_PARM] = {"PARM", read_parm, 1u << K_GRPH, 1u << 2, 1u << 2},
+    [K_META] = {"META", read_meta, 0, 3u << 1, 0},
+    [K_ADAM] = {"ADAM", read_adam, 1u << K_NET | 1u << K_PARM, 3u << 1, 0},
+};
+
 int evsnn_model_load(const char *path, evsnn_net_t *net, char **meta, evsnn_adam_t *adam) {
   memset(net, 0, sizeof *net);
   if (meta) *meta = NULL;
@@ -184,7 +448,7 @@ int evsnn_model_load(const char *path, evsnn_net_t *net, char **meta, evsnn_adam
   int err = read_file(path, &data, &len);
   if (err) return err;
   rd_t r = {data, len, 0, path};
-  char *text = NULL;
+  load_t ld = {path, net, len, NULL, adam};
   if ((err = need(&r, 12, "the header"))) goto fail;
   if (memcmp(data, MAGIC, 8) != 0) {
     err = evsnn__fail(EVSNN_EFORMAT, "%s: byte 0: not an evsnn model (magic \"EVSNNMDL\" expected)", path);
@@ -192,85 +456,60 @@ int evsnn_model_load(const char *path, evsnn_net_t *net, char **meta, evsnn_adam
   }
   r.at = 8;
   uint32_t version = get_u32(&r);
-  if (version != EVSNN_MODEL_VERSION) {
-    err = evsnn__fail(EVSNN_EVERSION, "%s: byte 8: model version %u, this evsnn reads version %d", path, version,
+  if (version < 1 || version > EVSNN_MODEL_VERSION) {
+    err = evsnn__fail(EVSNN_EVERSION, "%s: byte 8: model version %u, this evsnn reads versions 1 to %d", path, version,
                       EVSNN_MODEL_VERSION);
     goto fail;
   }
   if ((err = need(&r, 4, "the checksum"))) goto fail;
   uint32_t want = evsnn__le32(data + len - 4), got = (uint32_t)crc32(0L, data, (uInt)(len - 4));
   if (want != got) {
-    err = evsnn__fail(EVSNN_ECHECKSUM, "%s: CRC-32 %08x stored, %08x computed (corrupt or truncated)", path, want, got);
+    err = evsnn__fail(EVSNN_ECHECKSUM, "%s: byte %zu: CRC-32 %08x stored, %08x computed over bytes 0 to %zu (corrupt or "
+                      "truncated)", path, len - 4, want, got, len - 5);
     goto fail;
   }
   r.len = len - 4;
-  int have_net = 0;
+  unsigned seen = 0;
   while (r.at < r.len) {
+    size_t at = r.at;
     if ((err = need(&r, 12, "a chunk header"))) goto fail;
     char tag[5] = {0};
     memcpy(tag, r.p + r.at, 4);
     r.at += 4;
     uint64_t size = get_u64(&r);
-    size_t start = r.at;
     if ((err = need(&r, size, tag))) goto fail;
-    if (!strcmp(tag, "NET ")) {
-      if (have_net) {
-        err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: a second NET chunk", path, start - 12);
-        goto fail;
-      }
-      if ((err = need(&r, 4, "layer count"))) goto fail;
-      uint32_t L = get_u32(&r), sizes[EVSNN_MAX_LAYERS + 1];
-      if (L < 1 || L > EVSNN_MAX_LAYERS) {
-        err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: %u layers, expected 1 to %d", path, r.at - 4, L, EVSNN_MAX_LAYERS);
-        goto fail;
-      }
-      if ((err = need(&r, 4 * (L + 1) + 4 + 4 * L, "network sizes"))) goto fail;
-      for (uint32_t m = 0; m <= L; m++) sizes[m] = get_u32(&r);
-      float beta = get_f32(&r);
-      if ((err = evsnn_net_init(net, sizes, L + 1, beta))) goto fail;
-      for (uint32_t m = 0; m < L; m++) evsnn_net_set_threshold(net, m + 1, get_f32(&r));
-      if (r.at + 4 * evsnn_net_n_weights(net) != start + size) {
-        err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: NET chunk of %llu bytes does not match its sizes", path, start,
-                          (unsigned long long)size);
-        goto fail;
-      }
-      get_params(&r, net, net->params);
-      have_net = 1;
-    } else if (!strcmp(tag, "META")) {
-      free(text);
-      if (!(text = malloc(size + 1))) {
-        err = evsnn__fail(EVSNN_ENOMEM, "%s: metadata", path);
-        goto fail;
-      }
-      memcpy(text, r.p + r.at, size);
-      text[size] = '\0';
-    } else if (!strcmp(tag, "ADAM") && adam && !adam->n) {
-      size_t n = evsnn_net_n_weights(net);
-      if (!have_net || size != 8 + 16 + 8 * n) {
-        err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: ADAM chunk before NET or of the wrong size", path, start);
-        goto fail;
-      }
-      uint64_t t = get_u64(&r);
-      float lr = get_f32(&r);
-      if ((err = evsnn_adam_init(adam, net->n_params, lr))) goto fail;
-      adam->t = t;
-      adam->beta1 = get_f32(&r), adam->beta2 = get_f32(&r), adam->eps = get_f32(&r);
-      get_params(&r, net, adam->m);
-      get_params(&r, net, adam->v);
+    rd_t payload = {r.p, r.at + (size_t)size, r.at, path};
+    r.at += (size_t)size;
+    int k = 0;
+    while (k < K_COUNT && memcmp(kinds[k].tag, tag, 4) != 0) k++;
+    if (k == K_COUNT) continue; /* unknown: optional, skipped */
+    if (!(kinds[k].versions & 1u << version)) {
+      err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: a %s chunk in a version %u file", path, at, tag, version);
+      goto fail;
     }
-    /* Unknown chunks are skipped: later versions may add optional ones. */
-    r.at = start + size;
+    if (seen & 1u << k) {
+      err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: a second %s chunk", path, at, tag);
+      goto fail;
+    }
+    for (int b = 0; kinds[k].after && !(seen & kinds[k].after) && b < K_COUNT; b++)
+      if ((kinds[k].after & 1u << b) && (kinds[b].versions & 1u << version)) {
+        err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: %s chunk before the %s chunk", path, at, tag, kinds[b].tag);
+        goto fail;
+      }
+    if ((err = kinds[k].read(&ld, &payload))) goto fail;
+    seen |= 1u << k;
   }
-  if (!have_net) {
-    err = evsnn__fail(EVSNN_ECORRUPT, "%s: no NET chunk", path);
-    goto fail;
-  }
-  if (meta) *meta = text ? text : calloc(1, 1);
-  else free(text);
+  for (int k = 0; k < K_COUNT; k++)
+    if ((kinds[k].required & 1u << version) && !(seen & 1u << k)) {
+      err = evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: no %s chunk", path, len - 4, kinds[k].tag);
+      goto fail;
+    }
+  if (meta) *meta = ld.text ? ld.text : calloc(1, 1);
+  else free(ld.text);
   free(data);
   return 0;
 fail:
-  free(text);
+  free(ld.text);
   free(data);
   evsnn_net_free(net);
   if (adam) evsnn_adam_free(adam);

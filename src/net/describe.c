@@ -14,12 +14,14 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/internal.h"
 #include "evsnn/net.h"
+#include "net/proj.h"
 
 #define DEFAULT_BETA 0.8187f
 
@@ -207,7 +209,9 @@ static int parse_input(evsnn_net_t *net, const token_t *t) {
   return 0;
 }
 
-int evsnn_net_parse(evsnn_net_t *net, const char *desc) {
+int evsnn_net_parse(evsnn_net_t *net, const char *desc) { return evsnn__net_parse(net, desc, SIZE_MAX); }
+
+int evsnn__net_parse(evsnn_net_t *net, const char *desc, size_t max_weights) {
   memset(net, 0, sizeof *net);
   parse_t ps = {0};
   token_t t = {desc, 0, 0};
@@ -237,7 +241,7 @@ int evsnn_net_parse(evsnn_net_t *net, const char *desc) {
   if (!err && pos == 0) err = evsnn__fail(EVSNN_EINVAL, "network description: empty");
   if (!err && ps.pending) err = bad(&t, "the description ends here: expected a neuron model (lif, if, li) after it");
   if (!err && net->n_pops < 2) err = bad(&t, "the description ends here: expected a projection and a neuron model");
-  if (!err && evsnn_net_finish(net)) err = bad(&t, "%s", evsnn_error_detail());
+  if (!err && evsnn__net_finish(net, max_weights)) err = bad(&t, "%s", evsnn_error_detail());
   if (err) memset(net, 0, sizeof *net);
   return err ? EVSNN_EINVAL : 0;
 }

@@ -4,6 +4,7 @@
 #include "evsnn/net.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -130,7 +131,9 @@ static void layer_view(evsnn_net_t *net) {
 
 void evsnn__net_sync(evsnn_net_t *net) { layer_view(net); }
 
-int evsnn_net_finish(evsnn_net_t *net) {
+int evsnn_net_finish(evsnn_net_t *net) { return evsnn__net_finish(net, SIZE_MAX); }
+
+int evsnn__net_finish(evsnn_net_t *net, size_t max_weights) {
   uint32_t P = net->n_pops;
   if (P < 2) return evsnn__fail(EVSNN_EINVAL, "network: no population after the input");
   for (uint32_t m = 1; m < P; m++) {
@@ -149,6 +152,9 @@ int evsnn_net_finish(evsnn_net_t *net) {
                          "non-spiking LI", p->name);
     p->group = conv_only ? p->c : 1;
   }
+  if (evsnn_net_n_weights(net) > max_weights)
+    return evsnn__fail(EVSNN_EINVAL, "network: %zu parameters, more than the %zu that fit", evsnn_net_n_weights(net),
+                       max_weights);
   size_t total = 0;
   for (uint32_t q = 0; q < net->n_projs; q++) {
     net->proj[q].offset = total;

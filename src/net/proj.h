@@ -100,6 +100,12 @@ void evsnn__unpool(const evsnn_proj_t *p, const evsnn_pop_t *src, const float *g
  * whole population reset to zero goes through the SIMD fire kernel. */
 int evsnn__fire(const evsnn_pop_t *p, float *v, uint32_t first, uint32_t n, uint32_t *out, uint32_t *n_out);
 
+/* evsnn_net_finish and evsnn_net_parse refusing, before allocating, a
+ * network of more than max_weights real parameters (loaders pass what the
+ * file can hold). */
+int evsnn__net_finish(evsnn_net_t *net, size_t max_weights);
+int evsnn__net_parse(evsnn_net_t *net, const char *desc, size_t max_weights);
+
 /* Rebuilds the layer view after thresholds or parameters were set. */
 void evsnn__net_sync(evsnn_net_t *net);
 

@@ -1,8 +1,10 @@
-# src/plot: the drawing layer of evsnn plot (canvas, axes, ticks, legends,
-# marks) over cairo. libevsnn_plot is a convenience library (not installed)
+# src/plot: the pictures of evsnn plot: the drawing layer (canvas, axes,
+# ticks, legends, marks) over cairo, and one file per figure over plain
+# arrays. libevsnn_plot is a convenience library (not installed)
 # linked into the CLI and its tests, so that libevsnn never links cairo.
 noinst_LTLIBRARIES += libevsnn_plot.la
-libevsnn_plot_la_SOURCES = src/plot/plot.c src/plot/plot.h
+libevsnn_plot_la_SOURCES = src/plot/plot.c src/plot/plot.h src/plot/curves.c src/plot/membrane.c \
+  src/plot/raster.c src/plot/reconstruct.c src/plot/anytime.c src/plot/frames.c src/plot/sparsity.c src/plot/maps.c
 libevsnn_plot_la_CFLAGS = $(AM_CFLAGS) $(CAIRO_CFLAGS)
 libevsnn_plot_la_LIBADD = $(CAIRO_LIBS) -lm
 

@@ -17,8 +17,8 @@ int plot_canvas_open(plot_canvas_t *c, const char *path, int svg, int width, int
   c->width = width;
   c->height = height;
   c->svg = svg;
-  c->path = strdup(path);
-  if (!c->path) return CAIRO_STATUS_NO_MEMORY;
+  if (path && !(c->path = strdup(path))) return CAIRO_STATUS_NO_MEMORY;
+  if (!path && svg) return CAIRO_STATUS_NULL_POINTER; /* an SVG surface streams to its file */
   c->surface = svg ? cairo_svg_surface_create(path, width, height)
                    : cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
   int st = cairo_surface_status(c->surface);
@@ -37,7 +37,7 @@ int plot_canvas_close(plot_canvas_t *c) {
   int st = c->cr ? cairo_status(c->cr) : 0;
   if (c->cr) cairo_destroy(c->cr);
   if (c->surface) {
-    if (!st && !c->svg) st = cairo_surface_write_to_png(c->surface, c->path);
+    if (!st && !c->svg && c->path) st = cairo_surface_write_to_png(c->surface, c->path);
     cairo_surface_finish(c->surface);
     if (!st) st = cairo_surface_status(c->surface); /* SVG write errors show here */
     cairo_surface_destroy(c->surface);
@@ -150,6 +150,8 @@ void plot_axes_categories(plot_axes_t *a, const char *const *names, size_t n) {
   a->xmin = -0.5;
   a->xmax = n - 0.5;
 }
+
+double plot_floor_to(double v, double unit) { return floor(v / unit) * unit; }
 
 double plot_x(const plot_axes_t *a, double x) { return a->x + (x - a->xmin) / (a->xmax - a->xmin) * a->w; }
 double plot_y(const plot_axes_t *a, double y) { return a->y + a->h - (y - a->ymin) / (a->ymax - a->ymin) * a->h; }
@@ -292,7 +294,10 @@ void plot_legend(plot_axes_t *a, const char *label, plot_rgb_t col, double line_
   a->legend_y += 18;
 }
 
-int plot_image(cairo_t *cr, const uint8_t *rgb, int w, int h, double x, double y, double bw, double bh) {
+/* A w x h image surface filled by fill(src, x, y) -> 0xRRGGBB, drawn into
+ * the box (x, y, bw, bh) with square pixels, centred, and framed. */
+static int draw_pixels(cairo_t *cr, const uint8_t *src, uint32_t (*fill)(const uint8_t *src, size_t i), int w,
+                       int h, double x, double y, double bw, double bh) {
   cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h);
   int st = cairo_surface_status(img);
   if (st) {
@@ -304,10 +309,7 @@ int plot_image(cairo_t *cr, const uint8_t *rgb, int w, int h, double x, double y
   int stride = cairo_image_surface_get_stride(img);
   for (int r = 0; r < h; r++) {
     uint32_t *row = (uint32_t *)(data + (size_t)r * stride);
-    for (int c = 0; c < w; c++) {
-      const uint8_t *p = rgb + 3 * ((size_t)r * w + c);
-      row[c] = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-    }
+    for (int c = 0; c < w; c++) row[c] = fill(src, (size_t)r * w + c);
   }
   cairo_surface_mark_dirty(img);
   double s = fmin(bw / w, bh / h), ox = x + (bw - s * w) / 2, oy = y + (bh - s * h) / 2;
@@ -324,4 +326,44 @@ int plot_image(cairo_t *cr, const uint8_t *rgb, int w, int h, double x, double y
   cairo_stroke(cr);
   cairo_surface_destroy(img);
   return 0;
+}
+
+static uint32_t rgb_pixel(const uint8_t *rgb, size_t i) {
+  const uint8_t *p = rgb + 3 * i;
+  return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+
+static uint32_t grey_pixel(const uint8_t *grey, size_t i) { return (uint32_t)grey[i] * 0x010101u; }
+
+int plot_image(cairo_t *cr, const uint8_t *rgb, int w, int h, double x, double y, double bw, double bh) {
+  return draw_pixels(cr, rgb, rgb_pixel, w, h, x, y, bw, bh);
+}
+
+int plot_image_grey(cairo_t *cr, const uint8_t *grey, int w, int h, double x, double y, double bw, double bh) {
+  return draw_pixels(cr, grey, grey_pixel, w, h, x, y, bw, bh);
+}
+
+/* The grid's margins: 20 px at the sides, the title's 64 px on top, 34 px
+ * under each box for its caption. */
+void plot_grid_init(plot_grid_t *g, const plot_canvas_t *c, uint32_t n, uint32_t cols, uint32_t iw, uint32_t ih) {
+  g->cols = cols;
+  g->rows = (n + cols - 1) / cols;
+  g->w = (c->width - 40.0) / cols - 20;
+  g->h = fmin(g->w * ih / iw, (c->height - 80.0) / g->rows - 34);
+}
+
+void plot_grid_box(const plot_grid_t *g, uint32_t i, double *x, double *y) {
+  *x = 20 + (i % g->cols) * (g->w + 20) + 10;
+  *y = 64 + (i / g->cols) * (g->h + 34);
+}
+
+int plot_grid_height(uint32_t n, uint32_t cols, uint32_t iw, uint32_t ih, int width) {
+  uint32_t rows = (n + cols - 1) / cols;
+  double w = (width - 40.0) / cols - 20, h = w * ih / iw;
+  return (int)(80 + rows * (h + 34));
+}
+
+void plot_pop_shape(char *buf, size_t cap, const plot_pop_t *p) {
+  if (p->c == 1 && p->h == 1) snprintf(buf, cap, "%u", p->w);
+  else snprintf(buf, cap, "%ux%ux%u", p->c, p->h, p->w);
 }
