@@ -465,11 +465,11 @@ Test(cli, nir_info_export_import_and_errors, .timeout = 60) {
   snprintf(args, sizeof args, "nir info %s", nir);
   cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
   cr_expect(strstr(out, "evsnn runs it: yes, as 4 populations and 3 projections"), "stdout: %s", out);
-  cr_expect(strstr(out, "out              LI        (10) -> (10)"), "stdout: %s", out);
+  cr_expect(strstr(out, "dense3           LI        (10) -> (10)"), "stdout: %s", out);
   snprintf(args, sizeof args, "nir import %s --out %s", nir, b);
   cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
-  cr_expect(strstr(out, "784-300-300-10, beta 0.949999988 (dt 0.0001 s, euler), reset: v_reset of the file"),
-            "stdout: %s", out);
+  cr_expect(strstr(out, "(dt 0.0001 s, euler; reset: v_reset of the file (zero))"), "stdout: %s", out);
+  cr_expect(strstr(out, ": 784 dense300 lif[beta=0.949999988"), "stdout: %s", out);
   char *meta = NULL;
   cr_assert_eq(evsnn_model_load(b, &back, &meta, NULL), 0);
   cr_expect(strstr(meta, "dt_us=100\n"), "meta: %s", meta);
@@ -526,6 +526,13 @@ Test(cli, the_sinabs_nmnist_network_classifies_emulated_recordings, .timeout = 1
   const char *at = strstr(out, ".nir: ");
   cr_assert(at && sscanf(at + 6, "%lf%%", &acc) == 1, "stdout: %s", out);
   cr_expect_geq(acc, 70.0, "stdout: %s", out);
+  /* Imported into a model file, the same network gives the same result. */
+  char out2[16384];
+  snprintf(args, sizeof args, "nir import %s --out %s/sinabs.model", nir, dir);
+  cr_assert_eq(run(args, out2, sizeof out2, err, sizeof err), 0, "%s", err);
+  snprintf(args, sizeof args, "test --model %s/sinabs.model --data %s --steps 300", dir, dir);
+  cr_assert_eq(run(args, out2, sizeof out2, err, sizeof err), 0, "%s", err);
+  cr_expect_str_eq(strchr(out2, ':'), strchr(out, ':'));
   snprintf(args, sizeof args, "rm -rf '%s'", dir);
   cr_expect_eq(system(args), 0);
 }

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "core/internal.h"
 #include "evsnn.h"
 
 static int usage_nir(void) {
@@ -124,13 +123,6 @@ static int nir_import(const char *path, const char *out, const evsnn_nir_import_
     evsnn_nir_free(&g);
     return cli_fail(err, path);
   }
-  if (!net.n_layers) {
-    /* The model file (docs/model-format.md) holds chains so far. */
-    evsnn_net_free(&net);
-    evsnn_nir_free(&g);
-    return cli_fail(evsnn__fail(EVSNN_EUNSUPPORTED, "a graph that is not a chain of dense layers; evsnn's model file "
-                                "holds chains so far: give the .nir file itself to --model"), path);
-  }
   const char *rule = o->rule == EVSNN_NIR_EULER ? "euler" : "exact";
   const char *reset = had_reset ? "v_reset of the file (zero)" : o->reset == EVSNN_NIR_RESET_ZERO ? "zero" : "subtract";
   char meta[1024];
@@ -141,9 +133,9 @@ static int nir_import(const char *path, const char *out, const evsnn_nir_import_
     evsnn_nir_free(&g);
     return cli_fail(err, out);
   }
-  printf("%s -> %s: %u", path, out, net.sizes[0]);
-  for (uint32_t m = 1; m <= net.n_layers; m++) printf("-%u", net.sizes[m]);
-  printf(", beta %.9g (dt %g s, %s), reset: %s\n", net.beta, o->dt, rule, reset);
+  char desc[1024];
+  evsnn_net_describe(&net, desc, sizeof desc);
+  printf("%s -> %s: %s (dt %g s, %s; reset: %s)\n", path, out, desc, o->dt, rule, reset);
   evsnn_net_free(&net);
   evsnn_nir_free(&g);
   return 0;
