@@ -41,6 +41,14 @@ void evsnn_nir_import_defaults(evsnn_nir_import_t *o) {
   o->reset = EVSNN_NIR_RESET_ZERO;
 }
 
+/* Fails with err, putting "WHO: " before the detail the failure below left
+ * (copied first: evsnn__fail writes over the detail it would read). */
+static int prefixed(int err, const char *who) {
+  char why[512];
+  snprintf(why, sizeof why, "%s", evsnn_error_detail());
+  return evsnn__fail(err, "%s: %s", who, why);
+}
+
 static bool neuron(evsnn_nir_type_t t) {
   return t == EVSNN_NIR_LIF || t == EVSNN_NIR_IF || t == EVSNN_NIR_LI || t == EVSNN_NIR_I;
 }
@@ -184,9 +192,9 @@ static int cell_step(const evsnn_nir_node_t *cell, const evsnn_nir_import_t *o, 
   if (tau) {
     int err = evsnn_nir_discretise(o->rule, o->dt, tau->f[i], r->f[i], &b, &s);
     if (err) {
-      char why[256]; /* evsnn__fail writes over the detail it would read */
-      snprintf(why, sizeof why, "%s", evsnn_error_detail());
-      return evsnn__fail(err, NODE_FMT "neuron %zu: %s", NODE_ARGS(cell), i, why);
+      char who[160];
+      snprintf(who, sizeof who, NODE_FMT "neuron %zu", NODE_ARGS(cell), i);
+      return prefixed(err, who);
     }
   }
   *beta = (float)b;
@@ -274,9 +282,10 @@ static int add_proj(evsnn_net_t *net, const plan_t *pl, const segment_t *s) {
       (err = uniform(s->op, "bias", 0, "evsnn's projections have no bias", NULL)))
     return err;
   if (evsnn_net_add_proj(net, &p) < 0) {
-    char why[256];
-    snprintf(why, sizeof why, "%s", evsnn_error_detail());
-    return evsnn__fail(EVSNN_EUNSUPPORTED, NODE_FMT "%s", NODE_ARGS(s->op ? s->op : s->pool), why);
+    const evsnn_nir_node_t *node = s->op ? s->op : s->pool;
+    char who[160];
+    snprintf(who, sizeof who, "node '%s' (%s)", NODE_ARGS(node));
+    return prefixed(EVSNN_EUNSUPPORTED, who);
   }
   return 0;
 }
@@ -574,11 +583,7 @@ int evsnn_nir_load_net(const char *path, const evsnn_nir_import_t *o, evsnn_net_
   evsnn_nir_graph_t g;
   int err = evsnn_nir_read(path, &g);
   if (err) return err;
-  if ((err = evsnn_nir_to_net(&g, o, net))) {
-    char why[512]; /* evsnn__fail writes over the detail it would read */
-    snprintf(why, sizeof why, "%s", evsnn_error_detail());
-    err = evsnn__fail(err, "%s: %s", path, why);
-  }
+  if ((err = evsnn_nir_to_net(&g, o, net))) err = prefixed(err, path);
   evsnn_nir_free(&g);
   return err;
 }
