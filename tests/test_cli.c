@@ -1,14 +1,21 @@
 /* The evsnn command as a user meets it: exit codes and one-line errors for
- * bad input, and a tiny training run's JSON summary. Runs the built binary. */
+ * bad input, a tiny training run's JSON summary, and the JSON writer behind
+ * every --json (src/cli/json.c), directly and through each command, with
+ * jansson as the independent parser; the man page against --help. Runs the
+ * built binary. */
 #include <criterion/criterion.h>
+#include <ctype.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli/json.h"
 #include "evsnn/error.h"
 #include "evsnn/model.h"
 
@@ -271,10 +278,10 @@ Test(cli, events_info_json_fields) {
   char out[4096], err[4096];
   cr_assert_eq(run("events info tests/fixtures/events_camera_dataset.txt --json", out, sizeof out, err,
                    sizeof err), 0, "stderr: %s", err);
-  static const char *want[] = {"\"format\":\"text\"", "\"width\":240", "\"height\":180",
-                               "\"events\":5",        "\"t_min\":0",   "\"t_max\":13000000",
-                               "\"x_max\":239",       "\"y_max\":179", "\"on\":3",
-                               "\"off\":2"};
+  static const char *want[] = {"\"format\": \"text\"", "\"width\": 240", "\"height\": 180",
+                               "\"events\": 5",        "\"t_min\": 0",   "\"t_max\": 13000000",
+                               "\"x_max\": 239",       "\"y_max\": 179", "\"on\": 3",
+                               "\"off\": 2"};
   for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
     cr_expect(strstr(out, want[i]) != NULL, "no %s in %s", want[i], out);
   cr_expect_eq(count_lines(out), 1, "one JSON object: %s", out);
@@ -312,7 +319,7 @@ Test(cli, events_convert_round_trips) {
   cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
   snprintf(args, sizeof args, "events info %s/c.evs --json", dir);
   cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
-  cr_expect(strstr(out, "\"format\":\"evsnn\"") && strstr(out, "\"width\":128"), "%s", out);
+  cr_expect(strstr(out, "\"format\": \"evsnn\"") && strstr(out, "\"width\": 128"), "%s", out);
   const char *steps[] = {"a.evs", "b.txt", "c.evs"};
   for (int i = 0; i < 3; i++) {
     snprintf(args, sizeof args, "events cat %s/%s", dir, steps[i]);
@@ -391,7 +398,7 @@ Test(cli, events_convert_to_aedat31) {
   fixture_round_trip(dir, "a.aedat");
   snprintf(args, sizeof args, "events info %s/a.aedat --json", dir);
   cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "stderr: %s", err);
-  cr_expect(strstr(out, "\"format\":\"aedat3\",\"width\":128,\"height\":128"), "%s", out);
+  cr_expect(strstr(out, "\"format\": \"aedat3\", \"width\": 128, \"height\": 128"), "%s", out);
 
   snprintf(path, sizeof path, "%s/wrap.txt", dir);
   FILE *f = fopen(path, "w");
@@ -535,4 +542,296 @@ Test(cli, the_sinabs_nmnist_network_classifies_emulated_recordings, .timeout = 1
   cr_expect_str_eq(strchr(out2, ':'), strchr(out, ':'));
   snprintf(args, sizeof args, "rm -rf '%s'", dir);
   cr_expect_eq(system(args), 0);
+/* ------------------------------------------------------------ JSON ---- */
+
+/* A document written into memory: an object opened, members added through
+ * j, closed by memdoc_close, which returns the text (the caller frees it). */
+typedef struct {
+  char *buf;
+  size_t len;
+  FILE *f;
+  cli_json_t j;
+} memdoc_t;
+
+static void memdoc_open(memdoc_t *d) {
+  d->buf = NULL, d->len = 0;
+  d->f = open_memstream(&d->buf, &d->len);
+  cr_assert(d->f);
+  cli_json_start(&d->j, d->f);
+  cli_json_object(&d->j, NULL);
+}
+
+static char *memdoc_close(memdoc_t *d) {
+  cli_json_end(&d->j);
+  fclose(d->f);
+  return d->buf;
+}
+
+/* The writer's {key: value}, parsed back by jansson. */
+static json_t *json_roundtrip(const char *key, const char *value, char **text) {
+  memdoc_t d;
+  memdoc_open(&d);
+  cli_json_string(&d.j, key, value);
+  char *buf = memdoc_close(&d);
+  json_error_t e;
+  json_t *doc = json_loads(buf, 0, &e);
+  cr_assert(doc && json_object_size(doc) == 1, "%s does not parse: %s at %d", buf, e.text, e.position);
+  *text = buf;
+  return doc;
+}
+
+/* Quotes, backslashes, control bytes and valid UTF-8 come back as written;
+ * each byte that is no part of valid UTF-8 (stray, overlong, surrogate,
+ * above U+10FFFF) comes back as one U+FFFD. */
+Test(cli_json, strings_survive_a_real_parser) {
+  static const struct {
+    const char *in, *out;
+  } cases[] = {
+      {"plain", "plain"},
+      {"q\"x\\y/z", "q\"x\\y/z"},
+      {"a\nb\rc\td\x01\x1f\x7f", "a\nb\rc\td\x01\x1f\x7f"},
+      {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"},
+      {"\xff", "\xef\xbf\xbd"},
+      {"a\xc3", "a\xef\xbf\xbd"},                              /* cut at the end */
+      {"\xc3(", "\xef\xbf\xbd("},                              /* a lead byte, then no continuation */
+      {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},                /* overlong '/' */
+      {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* a UTF-16 surrogate */
+      {"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* above U+10FFFF */
+      {"", ""},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *text;
+    json_t *doc = json_roundtrip("k", cases[i].in, &text);
+    const char *got = json_string_value(json_object_get(doc, "k"));
+    cr_expect(got && !strcmp(got, cases[i].out), "case %zu: %s", i, text);
+    json_decref(doc), free(text);
+    /* Keys go through the same escaping. */
+    doc = json_roundtrip(cases[i].in, "v", &text);
+    cr_expect(json_is_string(json_object_get(doc, cases[i].out)), "key case %zu: %s", i, text);
+    json_decref(doc), free(text);
+  }
+}
+
+/* Nesting, commas, every kind of value, and numbers printed as the format
+ * says; what JSON cannot hold (NaN, infinities) is null. */
+Test(cli_json, structure_and_numbers) {
+  memdoc_t d;
+  memdoc_open(&d);
+  cli_json_t *j = &d.j;
+  cli_json_number(j, "acc", "%.6f", 0.5);
+  cli_json_array(j, "empty");
+  cli_json_end(j);
+  cli_json_array(j, "pairs");
+  for (int i = 0; i < 2; i++) {
+    cli_json_array(j, NULL);
+    cli_json_int(j, NULL, -i);
+    cli_json_uint(j, NULL, UINT64_MAX);
+    cli_json_end(j);
+  }
+  cli_json_end(j);
+  cli_json_object(j, "o");
+  cli_json_bool(j, "t", true);
+  cli_json_bool(j, "f", false);
+  cli_json_number(j, "nan", "%g", NAN);
+  cli_json_number(j, "inf", "%.1f", -INFINITY);
+  cli_json_number(j, "big", "%g", 1e6);
+  cli_json_end(j);
+  char *buf = memdoc_close(&d);
+  cr_expect_str_eq(buf, "{\"acc\": 0.500000, \"empty\": [], \"pairs\": [[0, 18446744073709551615], "
+                        "[-1, 18446744073709551615]], \"o\": {\"t\": true, \"f\": false, \"nan\": null, "
+                        "\"inf\": null, \"big\": 1e+06}}\n");
+  json_error_t e;
+  json_t *doc = json_loads(buf, JSON_DECODE_INT_AS_REAL, &e);
+  cr_expect(doc, "%s: %s", buf, e.text);
+  cr_expect(json_is_null(json_object_get(json_object_get(doc, "o"), "nan")));
+  cr_expect_float_eq(json_number_value(json_object_get(json_object_get(doc, "o"), "big")), 1e6, 1e-9);
+  json_decref(doc);
+  free(buf);
+}
+
+/* The last line of a command's stdout, parsed; fails the test if it is not
+ * one JSON object. */
+static json_t *last_json_line(char *out) {
+  char *end = out + strlen(out);
+  while (end > out && end[-1] == '\n') *--end = '\0';
+  char *last = strrchr(out, '\n');
+  last = last ? last + 1 : out;
+  json_error_t e;
+  json_t *doc = json_loads(last, 0, &e);
+  cr_assert(doc && json_is_object(doc), "not one JSON object: %s (%s at %d)", last, e.text, e.position);
+  return doc;
+}
+
+/* Runs `evsnn ARGS`, which must succeed, and parses its last line. */
+static json_t *run_json(const char *args, char *out, size_t cap) {
+  char err[8192];
+  cr_assert_eq(run(args, out, cap, err, sizeof err), 0, "%s: %s", args, err);
+  return last_json_line(out);
+}
+
+static void expect_string(json_t *doc, const char *key, const char *want) {
+  const char *got = json_string_value(json_object_get(doc, key));
+  cr_expect(got && !strcmp(got, want), "%s: got '%s', want '%s'", key, got ? got : "(none)", want);
+}
+
+/* Every command's --json, and train's JSON-lines log, with every file in a
+ * directory whose name holds a quote, a backslash, a newline, valid UTF-8
+ * and a byte that is no UTF-8: each output parses, and the paths in it come
+ * back as written (the stray byte as U+FFFD). */
+Test(cli_json, every_command_parses_with_a_hostile_path, .timeout = 120) {
+  char base[] = "/tmp/evsnn-json.XXXXXX", dir[512], shown[512], path[1024], args[2048];
+  static char out[65536];
+  cr_assert(mkdtemp(base));
+  snprintf(dir, sizeof dir, "%s/q\"x\\y\nz caf\xc3\xa9 \xff", base);
+  snprintf(shown, sizeof shown, "%s/q\"x\\y\nz caf\xc3\xa9 \xef\xbf\xbd", base);
+  cr_assert_eq(mkdir(dir, 0700), 0);
+  /* The shell expands "$H" without reading what is in it. */
+  cr_assert_eq(setenv("H", dir, 1), 0);
+
+  json_t *doc = run_json("train --data datasets/sample --epochs 1 --limit-train 256 --limit-test 50 --train-steps 4 "
+                         "--out \"$H/m.evsnn\" --log \"$H/log.jsonl\" --json", out, sizeof out);
+  expect_string(doc, "preset", "bondarev2021");
+  json_decref(doc);
+  snprintf(path, sizeof path, "%s/log.jsonl", dir);
+  json_error_t e;
+  doc = json_load_file(path, JSON_DISABLE_EOF_CHECK, &e);
+  cr_expect(doc && json_integer_value(json_object_get(doc, "epoch")) == 1, "log: %s", e.text);
+  json_decref(doc);
+
+  /* Both engines count synops as spikes delivered x fan-out (784-300-300-10). */
+  static const char *const engines[] = {"event", "dense"};
+  for (int en = 0; en < 2; en++) {
+    snprintf(args, sizeof args, "test --model \"$H/m.evsnn\" --data datasets/sample --limit 20 --engine %s --json",
+             engines[en]);
+    doc = run_json(args, out, sizeof out);
+    json_t *sp = json_object_get(doc, "spikes");
+    double want = 300.0 * (double)json_integer_value(json_array_get(sp, 0)) +
+                  300.0 * (double)json_integer_value(json_array_get(sp, 1)) +
+                  10.0 * (double)json_integer_value(json_array_get(sp, 2));
+    cr_expect(want > 0 && json_number_value(json_object_get(doc, "synops")) == want, "%s engine: %s", engines[en], out);
+    cr_expect_eq(json_number_value(json_object_get(doc, "dense_macs")), 20.0 * 5 * (784 * 300 + 300 * 300 + 300 * 10));
+    json_decref(doc);
+  }
+
+  char model[1024];
+  snprintf(model, sizeof model, "%s/m.evsnn", shown);
+  doc = run_json("stats --model \"$H/m.evsnn\" --data datasets/sample --limit 10 --json", out, sizeof out);
+  expect_string(doc, "model", model);
+  json_decref(doc);
+
+  doc = run_json("encode dvs --data datasets/sample --test --limit 2 --out \"$H/dvs\" --json", out, sizeof out);
+  cr_expect_eq(json_integer_value(json_object_get(doc, "images")), 2);
+  json_decref(doc);
+  doc = run_json("events info \"$H/dvs/test/00000.evs.gz\" --json", out, sizeof out);
+  expect_string(doc, "format", "evsnn");
+  json_decref(doc);
+
+  char file[1024];
+  snprintf(file, sizeof file, "%s/dvs/test/00000.evs.gz", shown);
+  doc = run_json("stats --model \"$H/m.evsnn\" \"$H/dvs/test/00000.evs.gz\" --json", out, sizeof out);
+  expect_string(doc, "mode", "continuous");
+  json_decref(doc);
+  doc = run_json("replay --model \"$H/m.evsnn\" \"$H/dvs/test/00000.evs.gz\" --speed 0 --json", out, sizeof out);
+  expect_string(doc, "file", file);
+  cr_expect(json_is_array(json_object_get(doc, "decisions")));
+  json_decref(doc);
+
+  /* send, against a server on loopback started by the same shell. */
+  snprintf(args, sizeof args,
+           "serve --model \"$H/m.evsnn\" --listen 127.0.0.1:0 >\"$H/serve.out\" 2>/dev/null & pid=$!; "
+           "for i in $(seq 100); do grep -q listening \"$H/serve.out\" && break; sleep 0.05; done; "
+           "port=$(sed -n 's/^listening on 127.0.0.1://p' \"$H/serve.out\"); "
+           "\"$EVSNN_BUILDDIR/evsnn\" send \"$H/dvs/test/00000.evs.gz\" --to 127.0.0.1:$port --json; rc=$?; "
+           "kill $pid; wait $pid; exit $rc");
+  doc = run_json(args, out, sizeof out);
+  const char *digest = json_string_value(json_object_get(doc, "digest"));
+  cr_expect(digest && strlen(digest) == 16, "%s", out);
+  json_decref(doc);
+
+  snprintf(args, sizeof args, "rm -rf '%s'", base);
+  cr_expect_eq(system(args), 0);
+}
+
+/* ------------------------------------------------------- man page ---- */
+
+/* The options named in text ("--name" not inside a longer word), as one
+ * string of " --name " entries; roff's "\-" counts as "-", its font
+ * changes ("\fR") as nothing. */
+static void options_in(const char *text, size_t len, char *set, size_t cap) {
+  set[0] = '\0';
+  char plain[65536];
+  size_t n = 0;
+  for (size_t i = 0; i < len && n + 1 < sizeof plain; i++) {
+    if (text[i] != '\\') plain[n++] = text[i];
+    else if (i + 1 < len && text[i + 1] == 'f') i += 2; /* a font change, \fR */
+  }
+  plain[n] = '\0';
+  for (const char *p = plain; (p = strstr(p, "--"));) {
+    int word = p > plain && (isalnum((unsigned char)p[-1]) || p[-1] == '-');
+    const char *q = p + 2;
+    while (islower((unsigned char)*q) || isdigit((unsigned char)*q) || *q == '-') q++;
+    while (q > p + 2 && q[-1] == '-') q--;
+    char name[64];
+    if (!word && q > p + 2 && islower((unsigned char)p[2]) && (size_t)(q - p) < sizeof name - 2) {
+      snprintf(name, sizeof name, " %.*s ", (int)(q - p), p);
+      if (!strstr(set, name) && strcmp(name, " --help ")) strncat(set, name, cap - strlen(set) - 1);
+    }
+    p = q > p + 2 ? q : p + 2;
+  }
+}
+
+/* Each entry of a that is not in b, into missing. */
+static void missing_from(const char *a, const char *b, char *missing, size_t cap) {
+  missing[0] = '\0';
+  for (const char *p = a; (p = strchr(p, ' ')) && p[1];) {
+    const char *q = strchr(p + 1, ' ');
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)(q - p + 1), p);
+    if (!strstr(b, name)) strncat(missing, name, cap - strlen(missing) - 1);
+    p = q;
+  }
+}
+
+/* man/evsnn.1 has a section (.SS) per subcommand that `evsnn --help`
+ * lists, and no other; each names exactly the options `evsnn CMD --help`
+ * names. */
+Test(cli, man_page_and_help_agree) {
+  const char *src = getenv("EVSNN_SRCDIR");
+  char path[4096];
+  snprintf(path, sizeof path, "%s/man/evsnn.1", src ? src : ".");
+  FILE *f = fopen(path, "r");
+  cr_assert(f, "%s: cannot open", path);
+  static char man[65536], out[65536], err[4096];
+  size_t len = fread(man, 1, sizeof man - 1, f);
+  man[len] = '\0';
+  fclose(f);
+  cr_assert_eq(run("--help", out, sizeof out, err, sizeof err), 0);
+  int commands = 0;
+  for (const char *line = strchr(out, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+    char cmd[32], head[64];
+    if (line[1] != ' ' || sscanf(line + 1, " %31s", cmd) != 1) continue; /* the commands are indented */
+    commands++;
+    snprintf(head, sizeof head, "\n.SS %s\n", cmd);
+    const char *sec = strstr(man, head);
+    cr_expect(sec, "man page: no section for %s", cmd);
+    if (!sec) continue;
+    sec += strlen(head);
+    const char *end = sec;
+    while ((end = strstr(end, "\n.S")) && end[3] != 'S' && end[3] != 'H') end++;
+    if (!end) end = man + len;
+    char args[64], from_help[4096], from_man[4096], missing[4096];
+    snprintf(args, sizeof args, "%s --help", cmd);
+    cr_assert_eq(run(args, out + 32768, 32768, err, sizeof err), 0, "%s", args);
+    options_in(out + 32768, strlen(out + 32768), from_help, sizeof from_help);
+    options_in(sec, (size_t)(end - sec), from_man, sizeof from_man);
+    cr_expect(strlen(from_help) > 4, "%s --help names no option", cmd);
+    missing_from(from_help, from_man, missing, sizeof missing);
+    cr_expect_str_empty(missing, "%s: in --help, not in the man page:%s", cmd, missing);
+    missing_from(from_man, from_help, missing, sizeof missing);
+    cr_expect_str_empty(missing, "%s: in the man page, not in --help:%s", cmd, missing);
+  }
+  int sections = 0;
+  for (const char *p = man; (p = strstr(p, "\n.SS ")); p++) sections++;
+  cr_expect_eq(sections, commands, "%d man sections for %d commands", sections, commands);
+  cr_expect_geq(commands, 10);
 }

@@ -52,7 +52,15 @@ static void compare_engines(uint64_t seed, uint32_t n_sizes, uint32_t max_size, 
                   "seed %llu step %u layer %u neuron %u: %g vs %g", (unsigned long long)seed, k, m, i, v[i], d.v[m - 1][i]);
     }
   }
+  /* The counters mean the same in both engines: synops the spikes
+   * delivered times their fan-out, dense_macs the dense equivalent. */
   for (uint32_t m = 0; m <= net.n_layers; m++) cr_expect_eq(st.counts.spikes[m], d.counts.spikes[m]);
+  for (uint32_t m = 0; m < net.n_layers; m++) {
+    cr_expect_eq(st.counts.synops[m], d.counts.synops[m], "seed %llu layer %u: synops", (unsigned long long)seed, m);
+    cr_expect_eq(st.counts.dense_macs[m], d.counts.dense_macs[m], "seed %llu layer %u", (unsigned long long)seed, m);
+    cr_expect_eq(d.counts.synops[m], d.counts.spikes[m] * net.layer[m].n_out, "seed %llu layer %u: spikes x fan-out",
+                 (unsigned long long)seed, m);
+  }
   free(in);
   evsnn_state_free(&st);
   evsnn_dense_free(&d);

@@ -260,3 +260,28 @@ Test(kernels, adam_matches_scalar_exactly) {
     }
   }
 }
+
+/* The run kernels of convolutions: any length, any alignment; runadd
+ * exactly as scalar (elementwise), rundot within float tolerance. */
+Test(kernels, runs_match_scalar) {
+  const evsnn_kernels_t *ref = evsnn_kernels_scalar(), *ks[] = {evsnn_kernels_avx2(), evsnn_kernels_avx512()};
+  evsnn_rng_t r;
+  evsnn_rng_init(&r, 41, 0);
+  float w[80], x[80], v[2][80];
+  for (int i = 0; i < 80; i++) w[i] = 2 * evsnn_rng_uniform(&r) - 1, x[i] = 2 * evsnn_rng_uniform(&r) - 1;
+  for (size_t k = 0; k < 2; k++) {
+    if (!ks[k]) continue;
+    for (size_t off = 0; off < 3; off++)
+      for (size_t n = 0; n <= 70; n++)
+        for (int scaled = 0; scaled < 2; scaled++) {
+          float a = scaled ? 0.25f : 1.0f;
+          for (int i = 0; i < 80; i++) v[0][i] = v[1][i] = (float)i / 7.0f;
+          ref->runadd(v[0] + off, w + off, n, a);
+          ks[k]->runadd(v[1] + off, w + off, n, a);
+          cr_assert(memcmp(v[0], v[1], sizeof v[0]) == 0, "%s runadd off %zu n %zu a %g", ks[k]->name, off, n, a);
+          float d0 = ref->rundot(w + off, x + off, n), d1 = ks[k]->rundot(w + off, x + off, n);
+          cr_assert(fabsf(d0 - d1) <= 1e-5f * (1.0f + (float)n), "%s rundot off %zu n %zu: %g vs %g", ks[k]->name, off, n,
+                    d0, d1);
+        }
+  }
+}

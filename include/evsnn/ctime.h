@@ -63,7 +63,7 @@
  * (time, layer) at the head: O(1) per event, the same order as a priority
  * queue keyed (time, layer, insertion counter). The binary heap is that
  * priority queue, kept as the FIFOs' naive twin: tests check both give the
- * same spikes, and bench_ctime measures both (README). */
+ * same spikes, and bench_ctime measures both (docs/benchmarks.md). */
 typedef enum { EVSNN_QUEUE_FIFO = 0, EVSNN_QUEUE_HEAP = 1 } evsnn_queue_t;
 
 typedef struct evsnn_ctime_opts_s {

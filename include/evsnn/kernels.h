@@ -55,6 +55,15 @@ typedef struct evsnn_kernels_s {
    * folded into step and eps by the caller. No FMA contraction, so every
    * variant rounds exactly as the scalar one. */
   void (*adam)(float *p, float *m, float *v, const float *g, size_t n, float b1, float b2, float step, float eps);
+  /* v[0:n] += a w[0:n], any alignment and any n: one run of a
+   * convolution's spike (the C_out weights of one tap onto the C_out
+   * neurons of one output pixel). Elementwise, with a separate multiply
+   * and add (none when a = 1), so every variant rounds as the scalar one. */
+  void (*runadd)(float *v, const float *w, size_t n, float a);
+  /* sum of w[i] x[i] for i < n, any alignment and any n: a convolution's
+   * W^T Delta, one tap at a time. Variants sum in another order: within
+   * about 1e-6 relative to the sum of the magnitudes. */
+  float (*rundot)(const float *w, const float *x, size_t n);
 } evsnn_kernels_t;
 
 /* The kernel set in use (selected on first call, thread-safe after that). */

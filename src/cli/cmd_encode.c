@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/json.h"
 #include "core/internal.h"
 #include "evsnn.h"
 
@@ -269,9 +270,19 @@ static int encode_frames(const char *dir, const char *out, evsnn_dvs_params_t *p
   if (!status) {
     printf("encoded %d frames of %ux%u in %.2f s: %zu events (%.1f%% ON) -> %s\n", n, w, h, secs, total,
            total ? 100.0 * on / total : 0.0, out);
-    if (json)
-      printf("{\"frames\": %d, \"width\": %u, \"height\": %u, \"events\": %zu, \"on\": %zu, \"off\": %zu, "
-             "\"seconds\": %.3f}\n", n, w, h, total, on, total - on, secs);
+    if (json) {
+      cli_json_t j;
+      cli_json_start(&j, stdout);
+      cli_json_object(&j, NULL);
+      cli_json_int(&j, "frames", n);
+      cli_json_uint(&j, "width", w);
+      cli_json_uint(&j, "height", h);
+      cli_json_uint(&j, "events", total);
+      cli_json_uint(&j, "on", on);
+      cli_json_uint(&j, "off", total - on);
+      cli_json_number(&j, "seconds", "%.3f", secs);
+      cli_json_end(&j);
+    }
   }
   for (int i = 0; i < n; i++) free(ents[i]);
   free(ents);
@@ -376,11 +387,19 @@ static int encode_dvs(int argc, char **argv) {
   printf("encoded %lu images in %.2f s: %.0f images/s, %.3g events/s; %.0f events per image (%.1f%% ON)\n",
          (unsigned long)images, secs, images / secs, events / secs, (double)events / images,
          events ? 100.0 * on / events : 0.0);
-  if (json)
-    printf("{\"images\": %lu, \"events\": %lu, \"on\": %lu, \"off\": %lu, \"seconds\": %.3f, "
-           "\"images_per_second\": %.1f, \"events_per_second\": %.0f}\n",
-           (unsigned long)images, (unsigned long)events, (unsigned long)on, (unsigned long)(events - on), secs,
-           images / secs, events / secs);
+  if (json) {
+    cli_json_t j;
+    cli_json_start(&j, stdout);
+    cli_json_object(&j, NULL);
+    cli_json_uint(&j, "images", images);
+    cli_json_uint(&j, "events", events);
+    cli_json_uint(&j, "on", on);
+    cli_json_uint(&j, "off", events - on);
+    cli_json_number(&j, "seconds", "%.3f", secs);
+    cli_json_number(&j, "images_per_second", "%.1f", images / secs);
+    cli_json_number(&j, "events_per_second", "%.0f", events / secs);
+    cli_json_end(&j);
+  }
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/json.h"
 #include "evsnn.h"
 
 #define BATCH 65536
@@ -47,13 +48,25 @@ static int info_cmd(const char *path, int json) {
   if (count == 0) x_min = y_min = 0, t_min = 0;
   double span = (double)(t_max - t_min) * 1e-6;
   double rate = span > 0 ? (double)count / span : 0;
-  if (json)
-    printf("{\"format\":\"%s\",\"width\":%u,\"height\":%u,\"events\":%" PRIu64
-           ",\"t_min\":%" PRId64 ",\"t_max\":%" PRId64 ",\"x_min\":%u,\"x_max\":%u,\"y_min\":%u"
-           ",\"y_max\":%u,\"on\":%" PRIu64 ",\"off\":%" PRIu64 ",\"rate\":%.1f}\n",
-           in->format, in->width, in->height, count, t_min, t_max, x_min, x_max, y_min, y_max,
-           on, count - on, rate);
-  else {
+  if (json) {
+    cli_json_t j;
+    cli_json_start(&j, stdout);
+    cli_json_object(&j, NULL);
+    cli_json_string(&j, "format", in->format);
+    cli_json_uint(&j, "width", in->width);
+    cli_json_uint(&j, "height", in->height);
+    cli_json_uint(&j, "events", count);
+    cli_json_int(&j, "t_min", t_min);
+    cli_json_int(&j, "t_max", t_max);
+    cli_json_uint(&j, "x_min", x_min);
+    cli_json_uint(&j, "x_max", x_max);
+    cli_json_uint(&j, "y_min", y_min);
+    cli_json_uint(&j, "y_max", y_max);
+    cli_json_uint(&j, "on", on);
+    cli_json_uint(&j, "off", count - on);
+    cli_json_number(&j, "rate", "%.1f", rate);
+    cli_json_end(&j);
+  } else {
     char sensor[32] = "not stated in the file";
     if (in->width) snprintf(sensor, sizeof sensor, "%u x %u", in->width, in->height);
     printf("format      %s\nsensor      %s\nevents      %" PRIu64 "\ntime        %" PRId64

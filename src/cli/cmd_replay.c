@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/json.h"
 #include "evsnn.h"
 
 #define CHUNK 16384
@@ -369,19 +370,41 @@ int evsnn_cmd_replay(int argc, char **argv) {
     printf("\n");
     if (out) printf("%" PRIu64 " hidden spikes written to %s\n", rp->spikes_out, out);
   } else {
-    printf("{\"file\": \"%s\", \"events\": %" PRIu64 ", \"fed\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"recording_seconds\": %.6f, "
-           "\"wall_seconds\": %.6f, \"speedup\": %.3f, \"speed\": %g, \"max_lag_us\": %" PRIu64 ", \"synops\": %.0f, "
-           "\"synops_per_second\": %.1f, \"dt_us\": %g, \"spikes\": [",
-           path, rp->events, rp->used, rp->dropped, span, wall, wall > 0 ? span / wall : 0.0, speed, rp->max_lag_us, syn,
-           wall > 0 ? syn / wall : 0.0, dt);
-    for (uint32_t m = 0; m < net.n_layers; m++) printf("%s%" PRIu64, m ? ", " : "", c.spikes[m]);
-    printf("], \"decision\": %d, \"label\": %d, \"decision_changes\": %" PRIu64 ", \"decisions\": [", decision, info->label,
-           rp->n_dec);
-    for (uint64_t i = 0; i < rp->n_dec && i < MAX_DEC_JSON; i++)
-      printf("%s[%" PRId64 ", %u]", i ? ", " : "", rp->dec_t[i], rp->dec_c[i]);
-    printf("], \"windows\": [");
-    for (uint64_t i = 0; i < rp->windows && i < 64; i++) printf("%d, ", rp->window_decision[i]);
-    printf("%d], \"spikes_written\": %" PRIu64 "}\n", decision, rp->spikes_out);
+    cli_json_t j;
+    cli_json_start(&j, stdout);
+    cli_json_object(&j, NULL);
+    cli_json_string(&j, "file", path);
+    cli_json_uint(&j, "events", rp->events);
+    cli_json_uint(&j, "fed", rp->used);
+    cli_json_uint(&j, "dropped", rp->dropped);
+    cli_json_number(&j, "recording_seconds", "%.6f", span);
+    cli_json_number(&j, "wall_seconds", "%.6f", wall);
+    cli_json_number(&j, "speedup", "%.3f", wall > 0 ? span / wall : 0.0);
+    cli_json_number(&j, "speed", "%g", speed);
+    cli_json_uint(&j, "max_lag_us", rp->max_lag_us);
+    cli_json_number(&j, "synops", "%.0f", syn);
+    cli_json_number(&j, "synops_per_second", "%.1f", wall > 0 ? syn / wall : 0.0);
+    cli_json_number(&j, "dt_us", "%g", dt);
+    cli_json_array(&j, "spikes");
+    for (uint32_t m = 0; m < net.n_layers; m++) cli_json_uint(&j, NULL, c.spikes[m]);
+    cli_json_end(&j);
+    cli_json_int(&j, "decision", decision);
+    cli_json_int(&j, "label", info->label);
+    cli_json_uint(&j, "decision_changes", rp->n_dec);
+    cli_json_array(&j, "decisions");
+    for (uint64_t i = 0; i < rp->n_dec && i < MAX_DEC_JSON; i++) {
+      cli_json_array(&j, NULL);
+      cli_json_int(&j, NULL, rp->dec_t[i]);
+      cli_json_uint(&j, NULL, rp->dec_c[i]);
+      cli_json_end(&j);
+    }
+    cli_json_end(&j);
+    cli_json_array(&j, "windows");
+    for (uint64_t i = 0; i < rp->windows && i < 64; i++) cli_json_int(&j, NULL, rp->window_decision[i]);
+    cli_json_int(&j, NULL, decision);
+    cli_json_end(&j);
+    cli_json_uint(&j, "spikes_written", rp->spikes_out);
+    cli_json_end(&j);
   }
   if (rp->stopped) {
     fflush(stdout);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/json.h"
 #include "evsnn.h"
 #include "core/internal.h"
 #include "stream/serve.h"
@@ -204,12 +205,20 @@ int evsnn_cmd_send(int argc, char **argv) {
   evsnn_event_reader_close(r);
   if (x.err) return 1;
   double dt = evsnn__now() - t0;
-  if (json)
-    printf("{\"events\": %llu, \"t_last\": %lld, \"digest\": \"%016llx\", \"decision\": %d, \"decisions\": %llu, "
-           "\"seconds\": %.6f}\n",
-           (unsigned long long)x.res.events, (long long)x.res.t_last, (unsigned long long)x.res.digest,
-           x.res.decision, (unsigned long long)x.decisions, dt);
-  else
+  if (json) {
+    char digest[17];
+    snprintf(digest, sizeof digest, "%016llx", (unsigned long long)x.res.digest);
+    cli_json_t j;
+    cli_json_start(&j, stdout);
+    cli_json_object(&j, NULL);
+    cli_json_uint(&j, "events", x.res.events);
+    cli_json_int(&j, "t_last", x.res.t_last);
+    cli_json_string(&j, "digest", digest);
+    cli_json_int(&j, "decision", x.res.decision);
+    cli_json_uint(&j, "decisions", x.decisions);
+    cli_json_number(&j, "seconds", "%.6f", dt);
+    cli_json_end(&j);
+  } else
     printf("%s: %llu events served by %s:%d in %.3f s, digest %016llx matches; final decision %d\n", path,
            (unsigned long long)x.res.events, host, port, dt, (unsigned long long)x.res.digest, x.res.decision);
   return 0;

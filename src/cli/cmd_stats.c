@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/json.h"
 #include "evsnn.h"
 
 /* 45 nm figures (M. Horowitz, "Computing's energy problem", ISSCC 2014),
@@ -263,31 +264,58 @@ int evsnn_cmd_stats(int argc, char **argv) {
     printf("energy ESTIMATE per sample (45 nm, Horowitz 2014: %.1f pJ per accumulate, %.1f pJ per MAC; arithmetic only, "
            "no memory): event-driven %.3f nJ vs dense %.3f nJ\n", PJ_AC, PJ_MAC, syn / ns * PJ_AC * 1e-3, mac / ns * PJ_MAC * 1e-3);
   } else {
-    printf("{\"model\": \"%s\", \"mode\": \"%s\", \"samples\": %llu, \"steps\": %llu, \"seconds\": %.6f, ", model,
-           ctime ? "continuous" : "discrete", (unsigned long long)a.samples, (unsigned long long)c.steps, a.seconds);
-    if (ctime) printf("\"dt_us\": %g, ", dt);
-    if (a.labelled) printf("\"accuracy\": %.6f, ", (double)a.correct / a.labelled);
+    char rate_key[40];
+    snprintf(rate_key, sizeof rate_key, "spikes_per_neuron_per_%s", unit);
+    cli_json_t j;
+    cli_json_start(&j, stdout);
+    cli_json_object(&j, NULL);
+    cli_json_string(&j, "model", model);
+    cli_json_string(&j, "mode", ctime ? "continuous" : "discrete");
+    cli_json_uint(&j, "samples", a.samples);
+    cli_json_uint(&j, "steps", c.steps);
+    cli_json_number(&j, "seconds", "%.6f", a.seconds);
+    if (ctime) cli_json_number(&j, "dt_us", "%g", dt);
+    if (a.labelled) cli_json_number(&j, "accuracy", "%.6f", (double)a.correct / a.labelled);
     /* The input is not a layer of weights: its own object. Every layer
      * has spikes (0 for the output layer, which never spikes), synops
      * into it and the dense MACs they replace. */
-    printf("\"input\": {\"neurons\": %u, \"spikes\": %llu, \"spikes_per_neuron_per_%s\": %.6g, \"silent_fraction\": %.6f}, ",
-           net.sizes[0], (unsigned long long)c.spikes[0], unit, (double)c.spikes[0] / net.sizes[0] / per,
-           (double)a.silent[0] / ns / net.sizes[0]);
-    printf("\"layers\": [");
+    cli_json_object(&j, "input");
+    cli_json_uint(&j, "neurons", net.sizes[0]);
+    cli_json_uint(&j, "spikes", c.spikes[0]);
+    cli_json_number(&j, rate_key, "%.6g", (double)c.spikes[0] / net.sizes[0] / per);
+    cli_json_number(&j, "silent_fraction", "%.6f", (double)a.silent[0] / ns / net.sizes[0]);
+    cli_json_end(&j);
+    cli_json_array(&j, "layers");
     for (uint32_t m = 1; m <= L; m++) {
       uint64_t sp = m < L ? c.spikes[m] : 0;
-      printf("%s{\"layer\": %u, \"neurons\": %u, \"spiking\": %s, \"spikes\": %llu, \"spikes_per_neuron_per_%s\": %.6g",
-             m > 1 ? ", " : "", m, net.sizes[m], m < L ? "true" : "false", (unsigned long long)sp, unit,
-             (double)sp / net.sizes[m] / per);
-      if (m < L) printf(", \"silent_fraction\": %.6f", (double)a.silent[m] / ns / net.sizes[m]);
-      printf(", \"synops\": %llu, \"dense_macs\": %llu, \"ratio\": %.6g}", (unsigned long long)c.synops[m - 1],
-             (unsigned long long)c.dense_macs[m - 1], c.dense_macs[m - 1] ? (double)c.synops[m - 1] / c.dense_macs[m - 1] : 0.0);
+      cli_json_object(&j, NULL);
+      cli_json_uint(&j, "layer", m);
+      cli_json_uint(&j, "neurons", net.sizes[m]);
+      cli_json_bool(&j, "spiking", m < L);
+      cli_json_uint(&j, "spikes", sp);
+      cli_json_number(&j, rate_key, "%.6g", (double)sp / net.sizes[m] / per);
+      if (m < L) cli_json_number(&j, "silent_fraction", "%.6f", (double)a.silent[m] / ns / net.sizes[m]);
+      cli_json_uint(&j, "synops", c.synops[m - 1]);
+      cli_json_uint(&j, "dense_macs", c.dense_macs[m - 1]);
+      cli_json_number(&j, "ratio", "%.6g", c.dense_macs[m - 1] ? (double)c.synops[m - 1] / c.dense_macs[m - 1] : 0.0);
+      cli_json_end(&j);
     }
-    printf("], \"totals\": {\"input_events\": %llu, \"spikes\": %.0f, \"synops\": %.0f, \"dense_macs\": %.0f, \"ratio\": %.6g, "
-           "\"energy_estimate_nj_per_sample\": {\"event\": %.6g, \"dense\": %.6g, \"pj_per_ac\": %.1f, \"pj_per_mac\": %.1f, "
-           "\"source\": \"Horowitz 2014, 45 nm, arithmetic only\"}}}\n",
-           (unsigned long long)a.input_events, spikes, syn, mac, mac ? syn / mac : 0.0, syn / ns * PJ_AC * 1e-3,
-           mac / ns * PJ_MAC * 1e-3, PJ_AC, PJ_MAC);
+    cli_json_end(&j);
+    cli_json_object(&j, "totals");
+    cli_json_uint(&j, "input_events", a.input_events);
+    cli_json_number(&j, "spikes", "%.0f", spikes);
+    cli_json_number(&j, "synops", "%.0f", syn);
+    cli_json_number(&j, "dense_macs", "%.0f", mac);
+    cli_json_number(&j, "ratio", "%.6g", mac ? syn / mac : 0.0);
+    cli_json_object(&j, "energy_estimate_nj_per_sample");
+    cli_json_number(&j, "event", "%.6g", syn / ns * PJ_AC * 1e-3);
+    cli_json_number(&j, "dense", "%.6g", mac / ns * PJ_MAC * 1e-3);
+    cli_json_number(&j, "pj_per_ac", "%.1f", PJ_AC);
+    cli_json_number(&j, "pj_per_mac", "%.1f", PJ_MAC);
+    cli_json_string(&j, "source", "Horowitz 2014, 45 nm, arithmetic only");
+    cli_json_end(&j);
+    cli_json_end(&j);
+    cli_json_end(&j);
   }
   if (stopped) {
     fflush(stdout);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/json.h"
 #include "evsnn.h"
 
 static int usage_test(void) {
@@ -64,16 +65,26 @@ int evsnn_cmd_test(int argc, char **argv) {
   printf("\n");
   /* The same counters as train's test pass and evsnn stats. */
   double synops = 0, macs = 0, n = test.n ? test.n : 1;
-  for (uint32_t m = 0; m < net.n_layers; m++) synops += (double)counts.synops[m], macs += (double)counts.dense_macs[m];
+  for (uint32_t q = 0; q < net.n_projs; q++) synops += (double)counts.synops[q], macs += (double)counts.dense_macs[q];
   printf("sparsity per image: input spikes %.1f", counts.spikes[0] / n);
-  for (uint32_t m = 1; m < net.n_layers; m++) printf(", h%u %.1f", m, counts.spikes[m] / n);
+  for (uint32_t m = 1; m + 1 < net.n_pops; m++) printf(", %s %.1f", net.pop[m].name, counts.spikes[m] / n);
   printf("; synaptic ops %.0f vs dense MACs %.0f (%.1fx fewer)\n", synops / n, macs / n, synops > 0 ? macs / synops : 0.0);
   if (json) {
-    printf("{\"accuracy\": %.6f, \"steps\": %ld, \"images\": %u, \"anytime\": [", acc, T, test.n);
-    for (long k = 0; k < T; k++) printf("%s%.6f", k ? ", " : "", anytime[k]);
-    printf("], \"spikes\": [");
-    for (uint32_t m = 0; m < net.n_layers; m++) printf("%s%llu", m ? ", " : "", (unsigned long long)counts.spikes[m]);
-    printf("], \"synops\": %.0f, \"dense_macs\": %.0f}\n", synops, macs);
+    cli_json_t j;
+    cli_json_start(&j, stdout);
+    cli_json_object(&j, NULL);
+    cli_json_number(&j, "accuracy", "%.6f", acc);
+    cli_json_int(&j, "steps", T);
+    cli_json_uint(&j, "images", test.n);
+    cli_json_array(&j, "anytime");
+    for (long k = 0; k < T; k++) cli_json_number(&j, NULL, "%.6f", anytime[k]);
+    cli_json_end(&j);
+    cli_json_array(&j, "spikes");
+    for (uint32_t m = 0; m + 1 < net.n_pops; m++) cli_json_uint(&j, NULL, counts.spikes[m]);
+    cli_json_end(&j);
+    cli_json_number(&j, "synops", "%.0f", synops);
+    cli_json_number(&j, "dense_macs", "%.0f", macs);
+    cli_json_end(&j);
   }
   free(anytime);
   evsnn_dataset_free(&test);

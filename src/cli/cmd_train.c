@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/json.h"
 #include "core/internal.h"
 #include "evsnn.h"
 #include "evsnn/dataset.h"
@@ -59,6 +60,22 @@ static const char *const schedule_names[] = {[EVSNN_LR_CONST] = "const", [EVSNN_
 
 static const char *grad_name(evsnn_grad_t g) { return g == EVSNN_GRAD_BPTT ? "bptt" : "paper"; }
 static const char *init_name(evsnn_init_h_t h) { return h == EVSNN_INIT_FANIN ? "fanin" : "width"; }
+
+/* One line of `--log FILE.jsonl`: the fields of the CSV log, by name. */
+static void log_jsonl(FILE *log, unsigned epoch, double loss, double acc, double test_acc, double seconds, double rate,
+                      double lr) {
+  cli_json_t j;
+  cli_json_start(&j, log);
+  cli_json_object(&j, NULL);
+  cli_json_uint(&j, "epoch", epoch);
+  cli_json_number(&j, "train_loss", "%.6f", loss);
+  cli_json_number(&j, "train_accuracy", "%.6f", acc);
+  cli_json_number(&j, "test_accuracy", "%.6f", test_acc);
+  cli_json_number(&j, "seconds", "%.3f", seconds);
+  cli_json_number(&j, "samples_per_second", "%.1f", rate);
+  cli_json_number(&j, "lr", "%g", lr);
+  cli_json_end(&j);
+}
 
 typedef struct {
   double t0;
@@ -402,9 +419,7 @@ int evsnn_cmd_train(int argc, char **argv) {
            100 * acc, 100 * test_acc, c.test_T, dt, rate);
     fflush(stdout);
     if (log && jsonl)
-      fprintf(log, "{\"epoch\": %u, \"train_loss\": %.6f, \"train_accuracy\": %.6f, \"test_accuracy\": %.6f, "
-              "\"seconds\": %.3f, \"samples_per_second\": %.1f, \"lr\": %g}\n", e + 1, loss, acc, test_acc, dt, rate,
-              evsnn_lr_at(&schedule, e));
+      log_jsonl(log, e + 1, loss, acc, test_acc, dt, rate, evsnn_lr_at(&schedule, e));
     else if (log)
       fprintf(log, "%u,%.6f,%.6f,%.6f,%.3f,%.1f,%g\n", e + 1, loss, acc, test_acc, dt, rate, evsnn_lr_at(&schedule, e));
     if (log) fflush(log);
@@ -428,14 +443,26 @@ int evsnn_cmd_train(int argc, char **argv) {
     for (uint32_t m = 0; m + 1 < net.n_pops; m++) printf("%s%s %.0f", m ? "  " : " ", net.pop[m].name, counts.spikes[m] / n);
     printf("; synaptic ops %.0f vs dense MACs %.0f (%.1fx fewer)\n", synops / n, macs / n, synops > 0 ? macs / synops : 0.0);
     if (json) {
-      printf("{\"preset\": \"%s\", \"grad\": \"%s\", \"test_accuracy\": %.6f, \"peak_test_accuracy\": %.6f, "
-             "\"peak_epoch\": %ld, \"train_accuracy\": %.6f, \"epochs\": %ld, \"seconds\": %.3f, "
-             "\"samples_per_second\": %.1f, \"spike_rates\": [", c.preset, grad_name(c.grad), test_acc, peak,
-             peak_epoch, (double)ep.correct / (train.n ? train.n : 1), c.epochs, seconds,
-             seconds > 0 ? samples / seconds : 0.0);
+      cli_json_t j;
+      cli_json_start(&j, stdout);
+      cli_json_object(&j, NULL);
+      cli_json_string(&j, "preset", c.preset);
+      cli_json_string(&j, "grad", grad_name(c.grad));
+      cli_json_string(&j, "net", desc);
+      cli_json_number(&j, "test_accuracy", "%.6f", test_acc);
+      cli_json_number(&j, "peak_test_accuracy", "%.6f", peak);
+      cli_json_int(&j, "peak_epoch", peak_epoch);
+      cli_json_number(&j, "train_accuracy", "%.6f", (double)ep.correct / (train.n ? train.n : 1));
+      cli_json_int(&j, "epochs", c.epochs);
+      cli_json_number(&j, "seconds", "%.3f", seconds);
+      cli_json_number(&j, "samples_per_second", "%.1f", seconds > 0 ? samples / seconds : 0.0);
+      cli_json_array(&j, "spike_rates");
       for (uint32_t m = 0; m + 1 < net.n_pops; m++)
-        printf("%s%.6f", m ? ", " : "", counts.spikes[m] / n / (double)c.test_T / net.pop[m].n);
-      printf("], \"synops_per_image\": %.1f, \"dense_macs_per_image\": %.1f}\n", synops / n, macs / n);
+        cli_json_number(&j, NULL, "%.6f", counts.spikes[m] / n / (double)c.test_T / net.pop[m].n);
+      cli_json_end(&j);
+      cli_json_number(&j, "synops_per_image", "%.1f", synops / n);
+      cli_json_number(&j, "dense_macs_per_image", "%.1f", macs / n);
+      cli_json_end(&j);
     }
   }
   cli_stop_release();

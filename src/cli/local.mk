@@ -1,6 +1,6 @@
 # src/cli: the evsnn command, one file per subcommand.
 bin_PROGRAMS += evsnn
-evsnn_SOURCES = src/cli/main.c src/cli/cli.h src/cli/parallel.c src/cli/stop.c src/cli/cmd_bench.c
+evsnn_SOURCES = src/cli/main.c src/cli/cli.h src/cli/json.c src/cli/json.h src/cli/parallel.c src/cli/stop.c src/cli/cmd_bench.c
 evsnn_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS) $(CAIRO_CFLAGS)
 evsnn_LDADD = libevsnn_stream.la libevsnn_plot.la $(EVSNN_LIBS) $(LIBUV_LIBS) $(CAIRO_LIBS)
 evsnn_SOURCES += src/cli/cmd_events.c
@@ -10,9 +10,9 @@ evsnn_SOURCES += src/cli/cmd_stats.c src/cli/cmd_replay.c src/cli/map.c
 
 check_PROGRAMS += tests/test_cli
 TESTS += tests/test_cli
-tests_test_cli_SOURCES = tests/test_cli.c
-tests_test_cli_CFLAGS = $(TEST_CFLAGS)
-tests_test_cli_LDADD = $(TEST_LIBS)
+tests_test_cli_SOURCES = tests/test_cli.c src/cli/json.c
+tests_test_cli_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_cli_LDADD = $(TEST_LIBS) $(JANSSON_LIBS)
 evsnn_SOURCES += src/cli/cmd_serve.c
 evsnn_SOURCES += src/cli/cmd_plot.c
 evsnn_SOURCES += src/cli/cmd_nir.c

@@ -6,7 +6,7 @@
  * engine). The queue is one FIFO per target layer, since each layer's
  * deliveries are made in time order; a binary heap is kept as its twin. A
  * calendar queue was not needed: measured with delays, the heap took half
- * the run and the FIFOs' O(1) merge removes that (README).
+ * the run and the FIFOs' O(1) merge removes that (docs/benchmarks.md).
  *
  * Times: input is refused outside evsnn/time.h's domain [0, 2^61) and init
  * refuses delays adding up to 2^61 or more, so every delivery and refractory

@@ -103,26 +103,6 @@ static void decay_to(evsnn_state_t *st, uint32_t m, uint32_t now) {
   *updated = now;
 }
 
-/* A partial population as a delivery target: touch decays a group on its
- * first delivery of the step and lists it for the threshold check. */
-typedef struct {
-  evsnn__target_t base;
-  uint32_t *stamp, *touched, *n_touched, now, group;
-  float beta;
-} lazy_t;
-
-static void touch_lazy(evsnn__target_t *t, uint32_t first) {
-  lazy_t *z = (lazy_t *)t;
-  uint32_t g = first / z->group;
-  if (z->stamp[g] == z->now) return;
-  float *v = t->v + (size_t)g * z->group;
-  if (z->beta != 1.0f)
-    for (uint32_t k = z->stamp[g]; k < z->now; k++)
-      for (uint32_t i = 0; i < z->group; i++) v[i] *= z->beta;
-  z->stamp[g] = z->now;
-  z->touched[(*z->n_touched)++] = g;
-}
-
 /* The spikes of projection pr's source this step (the previous step's for a
  * recurrent one). */
 static const uint32_t *source_spikes(const evsnn_state_t *st, const evsnn_proj_t *pr, uint32_t *n) {
@@ -171,7 +151,7 @@ static void step_whole(evsnn_state_t *st, uint32_t m) {
   }
   /* v[k] = beta v[k-1] + net[k] (4): decay through step k, then add. */
   decay_to(st, m, st->step + 1);
-  evsnn__target_t tgt = {v, NULL};
+  evsnn__target_t tgt = {.v = v};
   deliver(st, m, &tgt);
   if (p->model == EVSNN_NEURON_LI) return;
   z->recheck[m] = evsnn__fire(p, v, 0, p->n, st->spikes[m], &st->n_spikes[m]);
@@ -181,12 +161,12 @@ static void step_partial(evsnn_state_t *st, uint32_t m) {
   const evsnn_pop_t *p = &st->net->pop[m];
   struct evsnn__state_s *z = st->priv;
   float *v = st->v[m - 1];
-  lazy_t tgt = {{v, touch_lazy}, z->stamp[m], z->touched[m], &z->n_touched[m], st->step + 1, p->group, p->beta};
+  evsnn__target_t tgt = {v, z->stamp[m], z->touched[m], &z->n_touched[m], st->step + 1, p->group, p->beta};
   z->n_touched[m] = 0;
   /* Groups left at or above threshold by a subtraction are checked again. */
-  for (uint32_t i = 0; i < z->n_pend[m]; i++) touch_lazy(&tgt.base, z->pend[m][i] * p->group);
+  for (uint32_t i = 0; i < z->n_pend[m]; i++) evsnn__touch(&tgt, z->pend[m][i] * p->group);
   z->n_pend[m] = 0;
-  deliver(st, m, &tgt.base);
+  deliver(st, m, &tgt);
   st->n_spikes[m] = 0;
   if (p->model == EVSNN_NEURON_LI) return;
   for (uint32_t i = 0; i < z->n_touched[m]; i++) {

@@ -195,8 +195,30 @@ TARGET static void adam_avx2(float *p, float *m, float *v, const float *g, size_
   evsnn__kernels_scalar.adam(p + i, m + i, v + i, g + i, n - i, b1, b2, step, eps);
 }
 
+/* Whole 8-float vectors, then the scalar twin for the tail. */
+TARGET static void runadd_avx2(float *v, const float *w, size_t n, float a) {
+  const __m256 va = _mm256_set1_ps(a);
+  size_t i = 0;
+  if (a == 1.0f)
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(v + i, _mm256_add_ps(_mm256_loadu_ps(v + i), _mm256_loadu_ps(w + i)));
+  else
+    for (; i + 8 <= n; i += 8)
+      _mm256_storeu_ps(v + i, _mm256_add_ps(_mm256_loadu_ps(v + i), _mm256_mul_ps(va, _mm256_loadu_ps(w + i))));
+  evsnn__kernels_scalar.runadd(v + i, w + i, n - i, a);
+}
+
+TARGET static float rundot_avx2(const float *w, const float *x, size_t n) {
+  __m256 acc = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i)));
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s) + evsnn__kernels_scalar.rundot(w + i, x + i, n - i);
+}
+
 const evsnn_kernels_t evsnn__kernels_avx2 = {
     "avx2",    colsum_avx2,    colscatter_avx2,   coldot_avx2, scale_avx2,
-    fire_avx2, surrogate_avx2, coldot_steps_avx2, adam_avx2,
+    fire_avx2, surrogate_avx2, coldot_steps_avx2, adam_avx2, runadd_avx2, rundot_avx2,
 };
 #endif

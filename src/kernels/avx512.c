@@ -232,8 +232,29 @@ TARGET static void adam_avx512(float *p, float *m, float *v, const float *g, siz
   }
 }
 
+/* A run of any length and alignment: whole vectors, then a masked tail. */
+TARGET static void runadd_avx512(float *v, const float *w, size_t n, float a) {
+  const __m512 va = _mm512_set1_ps(a);
+  int scaled = a != 1.0f;
+  for (size_t i = 0; i < n; i += 16) {
+    __mmask16 k = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+    __m512 x = _mm512_maskz_loadu_ps(k, w + i);
+    if (scaled) x = _mm512_mul_ps(va, x);
+    _mm512_mask_storeu_ps(v + i, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, v + i), x));
+  }
+}
+
+TARGET static float rundot_avx512(const float *w, const float *x, size_t n) {
+  __m512 acc = _mm512_setzero_ps();
+  for (size_t i = 0; i < n; i += 16) {
+    __mmask16 k = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+    acc = _mm512_add_ps(acc, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, w + i), _mm512_maskz_loadu_ps(k, x + i)));
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
 const evsnn_kernels_t evsnn__kernels_avx512 = {
     "avx512",    colsum_avx512,    colscatter_avx512,   coldot_avx512, scale_avx512,
-    fire_avx512, surrogate_avx512, coldot_steps_avx512, adam_avx512,
+    fire_avx512, surrogate_avx512, coldot_steps_avx512, adam_avx512, runadd_avx512, rundot_avx512,
 };
 #endif

@@ -67,7 +67,20 @@ static void adam_scalar(float *p, float *m, float *v, const float *g, size_t n, 
   }
 }
 
+static void runadd_scalar(float *v, const float *w, size_t n, float a) {
+  if (a == 1.0f)
+    for (size_t i = 0; i < n; i++) v[i] += w[i];
+  else
+    for (size_t i = 0; i < n; i++) v[i] += a * w[i];
+}
+
+static float rundot_scalar(const float *w, const float *x, size_t n) {
+  float acc = 0.0f;
+  for (size_t i = 0; i < n; i++) acc += w[i] * x[i];
+  return acc;
+}
+
 const evsnn_kernels_t evsnn__kernels_scalar = {
     "scalar",     colsum_scalar, colscatter_scalar, coldot_scalar,       scale_scalar,
-    fire_scalar, surrogate_scalar, coldot_steps_scalar, adam_scalar,
+    fire_scalar, surrogate_scalar, coldot_steps_scalar, adam_scalar, runadd_scalar, rundot_scalar,
 };

@@ -184,7 +184,7 @@ int evsnn_net_init(evsnn_net_t *net, const uint32_t *sizes, uint32_t n_sizes, fl
   for (uint32_t m = 1; m < n_sizes && !err; m++) {
     char name[16];
     int last = m + 1 == n_sizes, pop;
-    snprintf(name, sizeof name, last ? "out" : "h%u", m);
+    snprintf(name, sizeof name, "dense%u", m); /* as evsnn_net_parse names it */
     pop = evsnn_net_add_pop(net, name, sizes[m], 1, 1, last ? EVSNN_NEURON_LI : EVSNN_NEURON_LIF, EVSNN_RESET_ZERO,
                             beta, 1.0f, 0.0f);
     if (pop < 0) err = pop;

@@ -20,15 +20,32 @@
 #include "evsnn/net.h"
 
 /* Where a projection delivers in the event engine. When the target is
- * `whole`, v has already been decayed to this step and touch is NULL.
- * Otherwise the operation calls touch(tgt, first neuron) once for every run
- * of tgt->group neurons before adding to it, which brings the run up to
- * date and marks it for the threshold check (src/engine/event.c). */
-typedef struct evsnn__target_s evsnn__target_t;
-struct evsnn__target_s {
+ * `whole`, v has already been decayed to this step and stamp is NULL.
+ * Otherwise the operation calls evsnn__touch(tgt, first neuron) before
+ * adding to a run of tgt->group neurons, which brings the run up to date
+ * and lists it for the threshold check (src/engine/event.c). */
+typedef struct evsnn__target_s {
   float *v;
-  void (*touch)(evsnn__target_t *tgt, uint32_t first);
-};
+  uint32_t *stamp;      /* per group: v is exact as of the end of step stamp - 1 */
+  uint32_t *touched;    /* groups touched this step, in order */
+  uint32_t *n_touched;
+  uint32_t now, group;  /* the step being run + 1; neurons per group */
+  float beta;
+} evsnn__target_t;
+
+/* A group's first delivery of the step: decay it by beta once per elapsed
+ * step (the dense engine's rounding) and list it. */
+static inline void evsnn__touch(evsnn__target_t *t, uint32_t first) {
+  if (!t->stamp) return;
+  uint32_t g = first / t->group;
+  if (t->stamp[g] == t->now) return;
+  float *v = t->v + (size_t)g * t->group;
+  if (t->beta != 1.0f)
+    for (uint32_t k = t->stamp[g]; k < t->now; k++)
+      for (uint32_t i = 0; i < t->group; i++) v[i] *= t->beta;
+  t->stamp[g] = t->now;
+  t->touched[(*t->n_touched)++] = g;
+}
 
 struct evsnn_proj_ops_s {
   const char *name;

@@ -30,95 +30,94 @@ static void conv_init(evsnn_proj_t *p, evsnn_rng_t *rng, float a) {
   for (size_t i = 0; i < n; i++) p->W[i] = a * (2.0f * evsnn_rng_uniform(rng) - 1.0f);
 }
 
-/* The output coordinate o that tap t of input coordinate i lands on in a
- * map of size n_o: o stride = i + pad - t; -1 where there is none. */
-static inline int tap_out(uint32_t i, uint32_t t, const evsnn_proj_t *p, uint32_t n_o) {
-  int o = (int)i + (int)p->pad - (int)t;
-  if (o < 0 || o % (int)p->stride) return -1;
-  o /= (int)p->stride;
-  return o < (int)n_o ? o : -1;
+/* The taps t of input coordinate i that land inside an output map of n_o:
+ * o stride = i + pad - t with 0 <= o < n_o and 0 <= t < k, i.e. t from
+ * *t0 up to *t1 every stride (none when *t0 > *t1); o of t0 in *o0, one
+ * less for each later tap. */
+static inline void taps_of(uint32_t i, const evsnn_proj_t *p, uint32_t n_o, int *t0, int *t1, int *o0) {
+  int ip = (int)i + (int)p->pad, s = (int)p->stride, lo = ip - (n_o - 1) * s, hi = ip < (int)p->k - 1 ? ip : (int)p->k - 1;
+  if (lo < 0) lo = 0;
+  lo += ((ip - lo) % s + s) % s; /* the first t >= lo with ip - t a multiple of the stride */
+  *t0 = lo, *t1 = hi, *o0 = (ip - lo) / s;
 }
 
 static uint32_t conv_fanout(const evsnn_proj_t *p, uint32_t i) {
-  uint32_t c, y, x, ny = 0, nx = 0;
+  uint32_t c, y, x;
+  int y0, y1, oy, x0, x1, ox;
   evsnn__coords(p->in_chw, i, p->in_c, p->in_h, p->in_w, &c, &y, &x);
-  for (uint32_t t = 0; t < p->k; t++) ny += tap_out(y, t, p, out_h(p)) >= 0, nx += tap_out(x, t, p, out_w(p)) >= 0;
-  return ny * nx * c_out(p);
+  taps_of(y, p, out_h(p), &y0, &y1, &oy);
+  taps_of(x, p, out_w(p), &x0, &x1, &ox);
+  int ny = y1 >= y0 ? (y1 - y0) / (int)p->stride + 1 : 0, nx = x1 >= x0 ? (x1 - x0) / (int)p->stride + 1 : 0;
+  return (uint32_t)(ny * nx) * c_out(p);
 }
 
 static uint64_t conv_propagate(const evsnn_proj_t *p, evsnn__target_t *tgt, const uint32_t *idx, uint32_t n,
                                float a) {
+  const evsnn_kernels_t *kern = evsnn_kernels();
   uint32_t ho = out_h(p), wo = out_w(p), co = c_out(p), k = p->k;
+  int s = (int)p->stride;
   uint64_t ops = 0;
-  for (uint32_t s = 0; s < n; s++) {
+  for (uint32_t sp = 0; sp < n; sp++) {
     uint32_t ci, y, x;
-    evsnn__coords(p->in_chw, idx[s], p->in_c, p->in_h, p->in_w, &ci, &y, &x);
-    for (uint32_t ky = 0; ky < k; ky++) {
-      int oy = tap_out(y, ky, p, ho);
-      if (oy < 0) continue;
-      for (uint32_t kx = 0; kx < k; kx++) {
-        int ox = tap_out(x, kx, p, wo);
-        if (ox < 0) continue;
+    int y0, y1, oy0, x0, x1, ox0;
+    evsnn__coords(p->in_chw, idx[sp], p->in_c, p->in_h, p->in_w, &ci, &y, &x);
+    taps_of(y, p, ho, &y0, &y1, &oy0);
+    taps_of(x, p, wo, &x0, &x1, &ox0);
+    for (int ky = y0, oy = oy0; ky <= y1; ky += s, oy--)
+      for (int kx = x0, ox = ox0; kx <= x1; kx += s, ox--) {
         uint32_t first = ((uint32_t)oy * wo + (uint32_t)ox) * co;
-        const float *w = p->W + (((size_t)ci * k + ky) * k + kx) * co;
-        if (tgt->touch) tgt->touch(tgt, first);
-        float *v = tgt->v + first;
-        if (a == 1.0f)
-          for (uint32_t c = 0; c < co; c++) v[c] += w[c];
-        else
-          for (uint32_t c = 0; c < co; c++) v[c] += a * w[c];
+        evsnn__touch(tgt, first);
+        kern->runadd(tgt->v + first, p->W + (((size_t)ci * k + (uint32_t)ky) * k + (uint32_t)kx) * co, co, a);
         ops += co;
       }
-    }
   }
   return ops;
 }
 
 static void conv_input_grad(const evsnn_proj_t *p, float *g, size_t ldg, const float *delta, size_t ldd, uint32_t T,
                             float a) {
+  const evsnn_kernels_t *kern = evsnn_kernels();
   uint32_t ho = out_h(p), wo = out_w(p), co = c_out(p), k = p->k;
+  int s = (int)p->stride;
   for (uint32_t t = 0; t < T; t++) {
     float *gt = g + (size_t)t * ldg;
     const float *dt = delta + (size_t)t * ldd;
-    for (uint32_t y = 0; y < p->in_h; y++)
-      for (uint32_t x = 0; x < p->in_w; x++)
+    for (uint32_t y = 0; y < p->in_h; y++) {
+      int y0, y1, oy0;
+      taps_of(y, p, ho, &y0, &y1, &oy0);
+      for (uint32_t x = 0; x < p->in_w; x++) {
+        int x0, x1, ox0;
+        taps_of(x, p, wo, &x0, &x1, &ox0);
         for (uint32_t ci = 0; ci < p->in_c; ci++) {
           float acc = 0.0f;
-          for (uint32_t ky = 0; ky < k; ky++) {
-            int oy = tap_out(y, ky, p, ho);
-            if (oy < 0) continue;
-            for (uint32_t kx = 0; kx < k; kx++) {
-              int ox = tap_out(x, kx, p, wo);
-              if (ox < 0) continue;
-              const float *w = p->W + (((size_t)ci * k + ky) * k + kx) * co;
-              const float *d = dt + ((size_t)oy * wo + (uint32_t)ox) * co;
-              for (uint32_t c = 0; c < co; c++) acc += w[c] * d[c];
-            }
-          }
+          for (int ky = y0, oy = oy0; ky <= y1; ky += s, oy--)
+            for (int kx = x0, ox = ox0; kx <= x1; kx += s, ox--)
+              acc += kern->rundot(p->W + (((size_t)ci * k + (uint32_t)ky) * k + (uint32_t)kx) * co,
+                                  dt + ((size_t)oy * wo + (uint32_t)ox) * co, co);
           gt[evsnn__at(p->in_chw, ci, y, x, p->in_c, p->in_h, p->in_w)] = a * acc;
         }
+      }
+    }
   }
 }
 
 static void conv_weight_grad(const evsnn_proj_t *p, float *dW, const float *delta, size_t ldd, const uint32_t *idx,
                              const uint32_t *start, uint32_t T, float a, uint32_t *scratch) {
+  const evsnn_kernels_t *kern = evsnn_kernels();
   uint32_t ho = out_h(p), wo = out_w(p), co = c_out(p), k = p->k;
+  int s = (int)p->stride;
   for (uint32_t t = 0; t < T; t++) {
     const float *dt = delta + (size_t)t * ldd;
-    for (uint32_t s = start[t]; s < start[t + 1]; s++) {
+    for (uint32_t sp = start[t]; sp < start[t + 1]; sp++) {
       uint32_t ci, y, x;
-      evsnn__coords(p->in_chw, idx[s], p->in_c, p->in_h, p->in_w, &ci, &y, &x);
-      for (uint32_t ky = 0; ky < k; ky++) {
-        int oy = tap_out(y, ky, p, ho);
-        if (oy < 0) continue;
-        for (uint32_t kx = 0; kx < k; kx++) {
-          int ox = tap_out(x, kx, p, wo);
-          if (ox < 0) continue;
-          float *w = dW + (((size_t)ci * k + ky) * k + kx) * co;
-          const float *d = dt + ((size_t)oy * wo + (uint32_t)ox) * co;
-          for (uint32_t c = 0; c < co; c++) w[c] += a * d[c];
-        }
-      }
+      int y0, y1, oy0, x0, x1, ox0;
+      evsnn__coords(p->in_chw, idx[sp], p->in_c, p->in_h, p->in_w, &ci, &y, &x);
+      taps_of(y, p, ho, &y0, &y1, &oy0);
+      taps_of(x, p, wo, &x0, &x1, &ox0);
+      for (int ky = y0, oy = oy0; ky <= y1; ky += s, oy--)
+        for (int kx = x0, ox = ox0; kx <= x1; kx += s, ox--)
+          kern->runadd(dW + (((size_t)ci * k + (uint32_t)ky) * k + (uint32_t)kx) * co,
+                       dt + ((size_t)oy * wo + (uint32_t)ox) * co, co, a);
     }
   }
 }

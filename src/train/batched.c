@@ -81,6 +81,9 @@ void evsnn__batch_add(evsnn_trainer_t *tr, const evsnn_input_t *in, uint32_t lab
     uint32_t n_in = evsnn_input_step(in, k, b->list);
     for (uint32_t s = 0; s < n_in; s++) x[b->list[s]] = 1.0f;
     tr->counts.spikes[0] += n_in;
+    /* synops as the event trainer counts them, spikes arriving x fan-out:
+     * layer 1's here, the others' where their input spikes are made. */
+    tr->counts.synops[0] += (uint64_t)n_in * tr->net->layer[0].n_out;
   }
 }
 
@@ -98,11 +101,9 @@ static void forward(evsnn_trainer_t *tr) {
       cblas_sscal((int)(l->ld * n), net->beta, v, 1); /* (4) */
       cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)l->n_out, (int)n, (int)l->n_in, 1.0f, l->W,
                   (int)l->ld, b->x[m] + (size_t)k * cap * ldx, (int)ldx, 1.0f, v, (int)l->ld); /* (3) */
-      /* Synaptic operations as the event trainer counts them: spikes in x fan-out. */
-      const float *x = b->x[m] + (size_t)k * cap * ldx;
-      for (size_t j = 0; j < ldx * n; j++) tr->counts.synops[m] += x[j] != 0.0f ? l->n_out : 0;
       tr->counts.dense_macs[m] += (uint64_t)l->n_in * l->n_out * n;
       if (m + 1 == L) break;
+      uint64_t fired = 0;
       for (size_t c = 0; c < n; c++) {
         float *vc = v + c * l->ld, *fp = b->fp[m] + ((size_t)k * cap + c) * l->ld;
         float *out = b->x[m + 1] + ((size_t)k * cap + c) * l->ld;
@@ -110,9 +111,11 @@ static void forward(evsnn_trainer_t *tr) {
           float d = fabsf(vc[i] - l->threshold);
           fp[i] = d > tr->cutoff ? 0.0f : expf(-d); /* (13) */
           out[i] = vc[i] >= l->threshold ? 1.0f : 0.0f; /* (5) */
-          if (out[i] != 0.0f) vc[i] = 0.0f, tr->counts.spikes[m + 1]++; /* (6) */
+          if (out[i] != 0.0f) vc[i] = 0.0f, fired++; /* (6) */
         }
       }
+      tr->counts.spikes[m + 1] += fired;
+      tr->counts.synops[m + 1] += fired * net->layer[m + 1].n_out;
     }
   tr->counts.steps += (uint64_t)tr->T * n;
 }

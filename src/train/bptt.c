@@ -137,7 +137,7 @@ static void forward(evsnn_trainer_t *tr, const evsnn_input_t *input) {
       const evsnn_pop_t *pop = &net->pop[m];
       float *v = tr->v[m - 1];
       kern->scale(v, pop->n, pop->beta);
-      evsnn__target_t tgt = {v, NULL};
+      evsnn__target_t tgt = {.v = v};
       for (uint32_t q = 0; q < net->n_projs; q++) {
         const evsnn_proj_t *pr = &net->proj[q];
         if (pr->dst != m) continue;
