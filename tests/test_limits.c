@@ -371,7 +371,7 @@ Test(limits, events_info_reports_the_extremes) {
   ran_t r;
   run(&r, 20, (const char *const[]){"evsnn", "events", "info", in_dir("edges.aedat4"), "--json", NULL});
   cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "%s", r.err);
-  cr_expect(strstr(r.out, "\"t_min\":0,\"t_max\":2305843009213693951"), "%s", r.out);
+  cr_expect(strstr(r.out, "\"t_min\": 0, \"t_max\": 2305843009213693951"), "%s", r.out);
 }
 
 /* ----------------------------------------------------------- signals ---- */

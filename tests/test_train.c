@@ -422,7 +422,7 @@ Test(train, event_gradients_equal_the_dense_reference) {
     } else {
       compared++;
       cr_assert_float_eq(loss[0], loss[1], 1e-5f * (1 + fabsf(loss[1])), "case %d: loss", c);
-      cr_assert_eq(memcmp(&tr[0].counts, &tr[1].counts, sizeof tr[0].counts), 0, "case %d: counters differ", c);
+      cr_assert_eq(memcmp(&tr[0]->counts, &tr[1]->counts, sizeof tr[0]->counts), 0, "case %d: counters differ", c);
       double scale = 0;
       for (size_t p = 0; p < net.n_params; p++) scale = fmax(scale, fabs(tr[1]->dW[p]));
       for (size_t p = 0; p < net.n_params; p++)
@@ -484,7 +484,7 @@ Test(train, batched_dense_gradients_equal_the_per_sample_ones) {
               ep[run].correct == ep[0].correct;
     if (same) {
       compared++;
-      cr_assert_eq(memcmp(&tr[1][0].counts, &tr[0][0].counts, sizeof tr[0][0].counts), 0, "case %d: counters", c);
+      cr_assert_eq(memcmp(&tr[1][0]->counts, &tr[0][0]->counts, sizeof tr[0][0]->counts), 0, "case %d: counters", c);
       double scale = 0;
       for (size_t p = 0; p < net[0].n_params; p++) scale = fmax(scale, fabs(tr[0][0]->dW[p]));
       for (int run = 1; run < 3; run++)
