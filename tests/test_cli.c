@@ -539,9 +539,14 @@ Test(cli, the_sinabs_nmnist_network_classifies_emulated_recordings, .timeout = 1
   cr_assert_eq(run(args, out2, sizeof out2, err, sizeof err), 0, "%s", err);
   snprintf(args, sizeof args, "test --model %s/sinabs.model --data %s --steps 300", dir, dir);
   cr_assert_eq(run(args, out2, sizeof out2, err, sizeof err), 0, "%s", err);
+  /* The first line, the accuracy; the sparsity line names the populations,
+   * which the model file renames. */
+  *strchr(out, '\n') = *strchr(out2, '\n') = '\0';
   cr_expect_str_eq(strchr(out2, ':'), strchr(out, ':'));
   snprintf(args, sizeof args, "rm -rf '%s'", dir);
   cr_expect_eq(system(args), 0);
+}
+
 /* ------------------------------------------------------------ JSON ---- */
 
 /* A document written into memory: an object opened, members added through
