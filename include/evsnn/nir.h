@@ -132,7 +132,8 @@ int evsnn_nir_write(const char *path, evsnn_nir_graph_t *g);
 
 /* Whether evsnn has an equivalent for every node of a checked graph: an
  * EVSNN_EUNSUPPORTED error names the first node that has none (Delay,
- * Conv1d, Threshold, CubaLI, nested graphs) and what is missing. */
+ * Conv1d, Threshold, CubaLI, CubaLIF, Scale, nested graphs) and what is
+ * missing. */
 int evsnn_nir_check_types(const evsnn_nir_graph_t *g);
 
 /* ------------------------------------------------------ discretisation ----
