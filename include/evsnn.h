@@ -15,6 +15,7 @@
  *   evsnn/ctime.h    the continuous-time engine: timestamped events, exp decay
  *   evsnn/train.h    BPTT over sparse traces, Adam, the epoch and test loops
  *   evsnn/model.h    model files: network, metadata, Adam state, CRC-32
+ *   evsnn/nir.h      NIR graphs (HDF5): read, check, write, map onto the network
  *
  * Conventions: functions return 0 or a negative EVSNN_E* code; the caller
  * owns every struct it passes in, the library owns the buffers inside it,
@@ -39,5 +40,6 @@
 #include "evsnn/dataset.h"
 #include "evsnn/train.h"
 #include "evsnn/model.h"
+#include "evsnn/nir.h"
 
 #endif

@@ -20,6 +20,7 @@ int evsnn_cmd_encode(int argc, char **argv);
 int evsnn_cmd_plot(int argc, char **argv);
 int evsnn_cmd_serve(int argc, char **argv);
 int evsnn_cmd_send(int argc, char **argv);
+int evsnn_cmd_nir(int argc, char **argv);
 
 /* Prints "evsnn: <what>: <message>[: <detail>]" on stderr for a library
  * error code and returns the exit status 1, so `return cli_fail(...)`. */
@@ -79,8 +80,14 @@ const char *cli_meta_get(const char *meta, const char *key, char *buf, size_t ca
 
 /* Loads MODEL for a continuous-time run. *dt_us > 0 is the --dt given;
  * 0 takes the step the model was trained with (its dt_us metadata, written
- * when it was trained on event recordings), else 1000 us. */
+ * when it was trained on event recordings), else 1000 us. A NIR graph
+ * (FILE.nir) is imported with the exact rule at that step. */
 int cli_load_model_dt(const char *path, evsnn_net_t *net, double *dt_us);
+/* Whether MODEL names a NIR graph (FILE.nir) rather than an evsnn model. */
+bool cli_is_nir(const char *path);
+/* Loads MODEL, an evsnn model or a NIR graph imported with evsnn nir
+ * import's defaults (docs/nir.md); 1 after printing the error. */
+int cli_load_model(const char *path, evsnn_net_t *net);
 /* "event", "dense" or "dense-batch" for --engine. */
 bool cli_parse_engine(const char *opt, const char *s, evsnn_engine_t *out);
 /* "event", "dense" or "dense-batch". */

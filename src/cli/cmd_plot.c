@@ -64,10 +64,7 @@ static int usage_plot(void) {
 
 /* ------------------------------------------------------------- inputs ---- */
 
-static int load_model(const opts_t *o, evsnn_net_t *net) {
-  int err = evsnn_model_load(o->model, net, NULL, NULL);
-  return err ? cli_fail(err, o->model) : 0;
-}
+static int load_model(const opts_t *o, evsnn_net_t *net) { return cli_load_model(o->model, net); }
 
 /* The test set of --data (as evsnn test reads it), checked against net's
  * input size when net is given, and --index against its length. */

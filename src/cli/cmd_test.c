@@ -34,8 +34,8 @@ int evsnn_cmd_test(int argc, char **argv) {
   }
   if (!model) return cli_usage("test: --model MODEL is required");
   evsnn_net_t net;
-  int err = evsnn_model_load(model, &net, NULL, NULL);
-  if (err) return cli_fail(err, model);
+  int err;
+  if (cli_load_model(model, &net)) return 1;
   evsnn_dataset_t train = {0}, test = {0};
   int is_sample = 0;
   char used[1024];

@@ -15,6 +15,7 @@ tests_test_cli_CFLAGS = $(TEST_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_cli_LDADD = $(TEST_LIBS) $(JANSSON_LIBS)
 evsnn_SOURCES += src/cli/cmd_serve.c
 evsnn_SOURCES += src/cli/cmd_plot.c
+evsnn_SOURCES += src/cli/cmd_nir.c
 
 # evsnn stats and evsnn replay (continuous time, libuv pacing).
 check_PROGRAMS += tests/test_replay
