@@ -21,6 +21,7 @@
 #include "evsnn/error.h"
 #include "evsnn/sensor.h"
 #include "evsnn/events.h"
+#include "evsnn/time.h"
 #include "evsnn/net.h"
 #include "stream/proto.h"
 #include "stream/serve.h"
@@ -1244,16 +1245,16 @@ Test(serve, a_closed_peer_frees_its_slot_at_once) {
   tsrv_free(s);
 }
 
-/* A stream whose timestamps reach INT64_MAX (steps of 2^61 - 1, the most
- * an event record's delta holds): 0.1.0's flush never ended on it and froze
- * the server. Now it is served like any other, bit for bit as locally. */
-Test(serve, a_stream_ending_at_int64_max_is_served) {
+/* A stream whose timestamps reach the last time of the domain (2^61 - 1,
+ * evsnn/time.h; 0.1.0's flush never ended at its own limit, INT64_MAX, and
+ * froze the server) is served like any other, bit for bit as locally. */
+Test(serve, a_stream_ending_at_the_last_time_is_served) {
   tsrv_t *s = tsrv_start(5000, 0);
   enum { NEV = 6 };
   evsnn_event_t ev[NEV];
-  int64_t step = ((int64_t)1 << 61) - 1;
+  int64_t step = (EVSNN_T_END - 1) / 5;
   for (int i = 0; i < 5; i++) ev[i] = (evsnn_event_t){.t = step * i, .x = (uint16_t)(3 * i), .y = 5, .p = 1};
-  ev[5] = (evsnn_event_t){.t = INT64_MAX, .x = 7, .y = 7, .p = 0};
+  ev[5] = (evsnn_event_t){.t = EVSNN_T_END - 1, .x = 7, .y = 7, .p = 0};
   evsnn_event_buf_t buf;
   evsnn_event_reader_t *r = mem_reader(&buf, ev, NEV);
   uv_loop_t loop;
@@ -1268,7 +1269,7 @@ Test(serve, a_stream_ending_at_int64_max_is_served) {
   uv_loop_close(&loop);
   cr_expect_eq(out.err, 0, "%s: %s", evsnn_err_name(out.err), out.msg);
   cr_expect_eq(out.res.events, NEV);
-  cr_expect_eq(out.res.t_last, INT64_MAX);
+  cr_expect_eq(out.res.t_last, EVSNN_T_END - 1);
   evsnn_event_reader_close(r);
   evsnn_event_buf_free(&buf);
   tsrv_stop(s);
@@ -1487,19 +1488,19 @@ Test(serve_cli, a_blocked_stderr_does_not_stop_serving) {
   cli_fixture_free(dir, model, file);
 }
 
-/* Always stoppable: a stream whose flush must run to INT64_MAX gets its
- * RESULT (0.1.0's flush never ended there, with 100% CPU and every signal
- * ignored), and SIGTERM sent while the next such stream is being served
- * stops serve within the bound, cleanly. */
+/* Always stoppable: a stream whose flush must run to the domain's last
+ * time gets its RESULT (0.1.0's flush never ended at INT64_MAX, with 100%
+ * CPU and every signal ignored), and SIGTERM sent while the next such
+ * stream is being served stops serve within the bound, cleanly. */
 Test(serve_cli, sigterm_during_a_busy_flush_stops_the_server) {
   char dir[] = "/tmp/evsnn-serve-cli.XXXXXX", model[256], file[256], err[8192];
   evsnn_event_t *ev = gen_events(7, 20000);
   cli_fixture(dir, model, file, ev, 100);
   served_t s = serve_start(model, NULL);
-  /* 20,000 events, the last ones stepping to INT64_MAX by 2^61 - 1. */
-  int64_t step = ((int64_t)1 << 61) - 1;
+  /* 20,000 events, the last ones stepping to the domain's last time. */
+  int64_t step = (EVSNN_T_END - 1) / 5;
   for (int i = 0; i < 4; i++) ev[19995 + i].t = step * (i + 1);
-  ev[19999].t = INT64_MAX;
+  ev[19999].t = EVSNN_T_END - 1;
   static uint8_t w[20000 * 14 + 4096];
   size_t n = put_hello(w, 1, 0);
   int64_t last = 0;
@@ -1512,8 +1513,8 @@ Test(serve_cli, sigterm_during_a_busy_flush_stops_the_server) {
   static uint8_t q[65536];
   int type = 0;
   while (read_frame(fd, &type, q, sizeof q) >= 0 && type != 'R' && type != 'X') {}
-  cr_expect_eq(type, 'R', "no RESULT for the stream ending at INT64_MAX");
-  if (type == 'R') cr_expect_eq((int64_t)evsnn__le64(q + 8), INT64_MAX, "t_last");
+  cr_expect_eq(type, 'R', "no RESULT for the stream ending at the domain's last time");
+  if (type == 'R') cr_expect_eq((int64_t)evsnn__le64(q + 8), EVSNN_T_END - 1, "t_last");
   /* Another such stream, and SIGTERM while its flush runs. */
   int fd2 = raw_connect(s.port);
   raw_send(fd2, w, n);
