@@ -22,6 +22,7 @@ git archive "$rev" | tar -x -C "$work"
   make -s -j"$(nproc)" evsnn >/dev/null 2>&1)
 old=$work/build/evsnn
 data=${EVSNN_DATA:-datasets/mnist}
+cg_data=datasets/sample # callgrind: the small committed sample, read in seconds
 [ -d "$data" ] || data=datasets/sample
 
 # infer BIN: "img/s at T=5, img/s at T=20" of the event engine.
@@ -47,7 +48,7 @@ if [ "${CALLGRIND:-0}" = 1 ]; then
   for v in old new; do
     bin=$old; [ $v = new ] && bin=$new
     for what in "bench --limit 300 --steps 5 --repeat 1" "bench --train --batches 4 --repeat 1"; do
-      EVSNN_KERNELS=avx2 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" $what --data "$data" --threads 1 \
+      EVSNN_KERNELS=avx2 valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" $what --data "$cg_data" --threads 1 \
         >/dev/null 2>"$work/cg.txt" || true
       echo "callgrind $v, $what: $(grep -o 'refs: *[0-9,]*' "$work/cg.txt" | tr -d ', ' | cut -d: -f2) instructions"
     done

@@ -107,14 +107,15 @@ static double median(double *x, int n) {
 }
 
 static int usage_bench(void) {
-  printf("usage: evsnn bench [--net DESC] [--data DIR] [--limit N] [--steps T[,T...]] [--repeat R] [--threads N]\n"
-         "                   [--seed S]\n"
+  printf("usage: evsnn bench [--net DESC | --model MODEL] [--data DIR] [--limit N] [--steps T[,T...]] [--repeat R]\n"
+         "                   [--threads N] [--seed S]\n"
          "       evsnn bench --train [--net DESC] [--data DIR] [--batches N] [--steps T] [--grad bptt|paper]\n"
          "                   [--grad-cutoff C] [--repeat R] [--threads N] [--seed S]\n"
          "  Times inference of a network (default the paper's 784-300-300-10; --net: any description,\n"
          "  docs/net-description.md; paper initialisation) with the event engine and the dense CBLAS\n"
          "  engine on the same input: MNIST test images, or with DIR/train and DIR/test event\n"
-         "  recordings, their test split binned into T steps (one T). With --train, N training\n"
+         "  recordings, their test split binned into T steps (one T); --model: a trained network, at\n"
+         "  the sparsity it learned. With --train, N training\n"
          "  batches of 64 (default 40, T = 20) with each trainer (dense-batch: fully connected only).\n"
          "  mpirun -np N evsnn bench --train: the event trainer on N ranks x --threads against rank 0 alone\n"
          "  with N x --threads threads (the same model, checked), the reduction's time and bytes per batch.\n");
@@ -359,7 +360,7 @@ int evsnn_cmd_bench(int argc, char **argv) {
       int rc = bench_train(argc, argv, &dist);
       return dist.size > 1 ? rc : dist_finish(&dist, rc, 1);
     }
-  const char *dir = NULL, *steps_arg = NULL, *desc = PAPER_NET;
+  const char *dir = NULL, *steps_arg = NULL, *desc = PAPER_NET, *model = NULL;
   long limit = 10000, repeat = 3, seed = 1, threads = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -367,6 +368,7 @@ int evsnn_cmd_bench(int argc, char **argv) {
     if (!val) return cli_usage("bench: %s needs a value", a);
     if (!strcmp(a, "--data")) dir = val;
     else if (!strcmp(a, "--net")) desc = val;
+    else if (!strcmp(a, "--model")) model = val;
     else if (!strcmp(a, "--steps")) steps_arg = val;
     else if (!strcmp(a, "--limit")) { if (!cli_parse_long(a, val, 1, 10000000, &limit)) return 2; }
     else if (!strcmp(a, "--repeat")) { if (!cli_parse_long(a, val, 1, 100, &repeat)) return 2; }
@@ -389,7 +391,7 @@ int evsnn_cmd_bench(int argc, char **argv) {
 
   if (events && n_steps > 1) return cli_usage("bench: event recordings are binned into one T: give one --steps");
   evsnn_net_t net;
-  if (bench_net(&net, desc, (uint64_t)seed)) return 2;
+  if (model ? cli_load_model(model, &net) : bench_net(&net, desc, (uint64_t)seed)) return model ? 1 : 2;
   evsnn_dataset_t train = {0}, test = {0};
   char used[1024], text[512];
   int err;
@@ -414,9 +416,12 @@ int evsnn_cmd_bench(int argc, char **argv) {
     if (!(w[i].in = malloc(sizeof(uint32_t) * evsnn_net_inputs(&net)))) return cli_fail(EVSNN_ENOMEM, "bench");
   }
 
-  printf("evsnn bench: \"%s\", paper initialisation (seed %ld),\n"
+  char origin[300];
+  if (model) snprintf(origin, sizeof origin, "the weights of %s", model);
+  else snprintf(origin, sizeof origin, "paper initialisation (seed %ld)", seed);
+  printf("evsnn bench: \"%s\", %s,\n"
          "             %u test samples from %s, kernels %s, %ld thread(s), median of %ld runs\n",
-         text, seed, test.n, used, evsnn_kernels()->name, threads, repeat);
+         text, origin, test.n, used, evsnn_kernels()->name, threads, repeat);
   printf("%4s %14s %14s %7s %12s %10s %10s %10s\n", "T", "event img/s", "dense img/s", "ratio", "event GSyOP/s",
          "spk/img", "synops/img", "dense MAC/img");
   int status = 0;
