@@ -346,3 +346,25 @@ Test(loop, a_conv_network_trains_on_encoded_recordings, .timeout = 180) {
   snprintf(args, sizeof args, "rm -rf '%s'", dir);
   cr_expect_eq(system(args), 0);
 }
+
+/* evsnn bench on a graph and event recordings: the event engine and the
+ * dense one (im2col + sgemm) agree on every prediction, and the trainers
+ * run on the same batches (dense-batch, fully connected only, is left out). */
+Test(loop, bench_runs_a_conv_network_on_recordings, .timeout = 120) {
+  char dir[] = "/tmp/evsnn-bench.XXXXXX", args[2048], out[65536], err[8192];
+  cr_assert(mkdtemp(dir));
+  snprintf(args, sizeof args, "encode dvs --data datasets/sample --out %s --limit 64 --threads 2", dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  const char *net = "'2x34x34 conv4c3s2 lif[th=0.5] avgpool2 lif[th=0.2] dense10 li'";
+  snprintf(args, sizeof args, "bench --net %s --data %s --repeat 1 --steps 10", net, dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s%s", out, err);
+  cr_expect(strstr(out, "predictions identical: yes") != NULL, "%s", out);
+  cr_expect(strstr(out, "conv4c3s2") != NULL, "the header names the network: %s", out);
+  snprintf(args, sizeof args, "bench --train --net %s --data %s --repeat 1 --batches 1 --steps 10", net, dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s%s", out, err);
+  cr_expect(strstr(out, "event engine") != NULL && strstr(out, "batched") == NULL, "%s", out);
+  snprintf(args, sizeof args, "bench --steps 5,10 --data %s", dir);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 2, "recordings are binned into one T");
+  snprintf(args, sizeof args, "rm -rf '%s'", dir);
+  cr_expect_eq(system(args), 0);
+}
