@@ -41,13 +41,25 @@ static inline void taps_of(uint32_t i, const evsnn_proj_t *p, uint32_t n_o, int 
   *t0 = lo, *t1 = hi, *o0 = (ip - lo) / s;
 }
 
+/* A spike's window: the input channel of input neuron i and its taps in
+ * each direction, as taps_of. */
+typedef struct {
+  uint32_t ci;
+  int y0, y1, oy0, x0, x1, ox0;
+} window_t;
+
+static inline window_t window_of(const evsnn_proj_t *p, uint32_t i, uint32_t ho, uint32_t wo) {
+  window_t w;
+  uint32_t y, x;
+  evsnn__coords(p->in_chw, i, p->in_c, p->in_h, p->in_w, &w.ci, &y, &x);
+  taps_of(y, p, ho, &w.y0, &w.y1, &w.oy0);
+  taps_of(x, p, wo, &w.x0, &w.x1, &w.ox0);
+  return w;
+}
+
 static uint32_t conv_fanout(const evsnn_proj_t *p, uint32_t i) {
-  uint32_t c, y, x;
-  int y0, y1, oy, x0, x1, ox;
-  evsnn__coords(p->in_chw, i, p->in_c, p->in_h, p->in_w, &c, &y, &x);
-  taps_of(y, p, out_h(p), &y0, &y1, &oy);
-  taps_of(x, p, out_w(p), &x0, &x1, &ox);
-  int ny = y1 >= y0 ? (y1 - y0) / (int)p->stride + 1 : 0, nx = x1 >= x0 ? (x1 - x0) / (int)p->stride + 1 : 0;
+  window_t w = window_of(p, i, out_h(p), out_w(p));
+  int ny = w.y1 >= w.y0 ? (w.y1 - w.y0) / (int)p->stride + 1 : 0, nx = w.x1 >= w.x0 ? (w.x1 - w.x0) / (int)p->stride + 1 : 0;
   return (uint32_t)(ny * nx) * c_out(p);
 }
 
@@ -58,16 +70,12 @@ static uint64_t conv_propagate(const evsnn_proj_t *p, evsnn__target_t *tgt, cons
   int s = (int)p->stride;
   uint64_t ops = 0;
   for (uint32_t sp = 0; sp < n; sp++) {
-    uint32_t ci, y, x;
-    int y0, y1, oy0, x0, x1, ox0;
-    evsnn__coords(p->in_chw, idx[sp], p->in_c, p->in_h, p->in_w, &ci, &y, &x);
-    taps_of(y, p, ho, &y0, &y1, &oy0);
-    taps_of(x, p, wo, &x0, &x1, &ox0);
-    for (int ky = y0, oy = oy0; ky <= y1; ky += s, oy--)
-      for (int kx = x0, ox = ox0; kx <= x1; kx += s, ox--) {
+    window_t w = window_of(p, idx[sp], ho, wo);
+    for (int ky = w.y0, oy = w.oy0; ky <= w.y1; ky += s, oy--)
+      for (int kx = w.x0, ox = w.ox0; kx <= w.x1; kx += s, ox--) {
         uint32_t first = ((uint32_t)oy * wo + (uint32_t)ox) * co;
         evsnn__touch(tgt, first);
-        kern->runadd(tgt->v + first, p->W + (((size_t)ci * k + (uint32_t)ky) * k + (uint32_t)kx) * co, co, a);
+        kern->runadd(tgt->v + first, p->W + (((size_t)w.ci * k + (uint32_t)ky) * k + (uint32_t)kx) * co, co, a);
         ops += co;
       }
   }
@@ -109,14 +117,10 @@ static void conv_weight_grad(const evsnn_proj_t *p, float *dW, const float *delt
   for (uint32_t t = 0; t < T; t++) {
     const float *dt = delta + (size_t)t * ldd;
     for (uint32_t sp = start[t]; sp < start[t + 1]; sp++) {
-      uint32_t ci, y, x;
-      int y0, y1, oy0, x0, x1, ox0;
-      evsnn__coords(p->in_chw, idx[sp], p->in_c, p->in_h, p->in_w, &ci, &y, &x);
-      taps_of(y, p, ho, &y0, &y1, &oy0);
-      taps_of(x, p, wo, &x0, &x1, &ox0);
-      for (int ky = y0, oy = oy0; ky <= y1; ky += s, oy--)
-        for (int kx = x0, ox = ox0; kx <= x1; kx += s, ox--)
-          kern->runadd(dW + (((size_t)ci * k + (uint32_t)ky) * k + (uint32_t)kx) * co,
+      window_t w = window_of(p, idx[sp], ho, wo);
+      for (int ky = w.y0, oy = w.oy0; ky <= w.y1; ky += s, oy--)
+        for (int kx = w.x0, ox = w.ox0; kx <= w.x1; kx += s, ox--)
+          kern->runadd(dW + (((size_t)w.ci * k + (uint32_t)ky) * k + (uint32_t)kx) * co,
                        dt + ((size_t)oy * wo + (uint32_t)ox) * co, co, a);
     }
   }
