@@ -69,12 +69,14 @@ static void end_chunk(buf_t *b, size_t at) {
   if (!b->err) evsnn__put_le64(b->p + at, b->len - at - 8);
 }
 
-/* Where parameter k of projection p (in the file's order) lives in
- * params: dense weights column by column with the padding dropped, a
- * convolution's as they are. */
-static size_t param_at(const evsnn_proj_t *p, size_t k) {
-  if (p->kind != EVSNN_PROJ_DENSE && p->kind != EVSNN_PROJ_RECURRENT) return p->offset + k;
-  return p->offset + k / p->n_out * p->ld + k % p->n_out;
+/* The file stores a dense projection's columns without their padding:
+ * row_len floats of every row_stride; anything else as one run. */
+static size_t row_len(const evsnn_proj_t *p) {
+  int dense = p->kind == EVSNN_PROJ_DENSE || p->kind == EVSNN_PROJ_RECURRENT;
+  return dense ? p->n_out : (p->size ? p->size : 1);
+}
+static size_t row_stride(const evsnn_proj_t *p) {
+  return p->kind == EVSNN_PROJ_DENSE || p->kind == EVSNN_PROJ_RECURRENT ? p->ld : p->size;
 }
 
 /* Real parameters of projection p (no padding). */
@@ -84,8 +86,12 @@ static size_t param_count(const evsnn_proj_t *p) {
 
 /* Parameters (or moments laid out like them) projection by projection. */
 static void put_params(buf_t *b, const evsnn_net_t *net, const float *params) {
-  for (uint32_t q = 0; q < net->n_projs; q++)
-    for (size_t k = 0; k < param_count(&net->proj[q]); k++) put_f32(b, params[param_at(&net->proj[q], k)]);
+  for (uint32_t q = 0; q < net->n_projs; q++) {
+    const evsnn_proj_t *p = &net->proj[q];
+    size_t cols = param_count(p) / row_len(p);
+    for (size_t j = 0; j < cols; j++)
+      for (size_t i = 0, at = p->offset + j * row_stride(p); i < row_len(p); i++) put_f32(b, params[at + i]);
+  }
 }
 
 int evsnn_model_save(const char *path, const evsnn_net_t *net, const char *meta, const evsnn_adam_t *adam) {
@@ -171,8 +177,12 @@ static float get_f32(rd_t *r) {
 }
 
 static void get_params(rd_t *r, const evsnn_net_t *net, float *params) {
-  for (uint32_t q = 0; q < net->n_projs; q++)
-    for (size_t k = 0; k < param_count(&net->proj[q]); k++) params[param_at(&net->proj[q], k)] = get_f32(r);
+  for (uint32_t q = 0; q < net->n_projs; q++) {
+    const evsnn_proj_t *p = &net->proj[q];
+    size_t cols = param_count(p) / row_len(p);
+    for (size_t j = 0; j < cols; j++)
+      for (size_t i = 0, at = p->offset + j * row_stride(p); i < row_len(p); i++) params[at + i] = get_f32(r);
+  }
 }
 
 /* ------------------------------------------------ parameter checks ---- */
@@ -205,14 +215,15 @@ static int find_bad_weights(const evsnn_net_t *net, bad_param_t *b) {
   memset(b, 0, sizeof *b);
   for (uint32_t q = 0; q < net->n_projs; q++) {
     const evsnn_proj_t *p = &net->proj[q];
-    for (size_t k = 0; k < param_count(p); k++, b->index++) {
-      float w = net->params[param_at(p, k)];
-      if (isfinite(w)) continue;
-      b->dense = p->kind == EVSNN_PROJ_DENSE || p->kind == EVSNN_PROJ_RECURRENT;
-      b->what = BAD_WEIGHT, b->m = q, b->value = w;
-      b->j = b->dense ? (uint32_t)(k / p->n_out) : 0, b->i = b->dense ? (uint32_t)(k % p->n_out) : (uint32_t)k;
-      return 1;
-    }
+    size_t cols = param_count(p) / row_len(p);
+    for (size_t j = 0; j < cols; j++)
+      for (size_t i = 0; i < row_len(p); i++, b->index++) {
+        float w = net->params[p->offset + j * row_stride(p) + i];
+        if (isfinite(w)) continue;
+        b->dense = p->kind == EVSNN_PROJ_DENSE || p->kind == EVSNN_PROJ_RECURRENT;
+        b->what = BAD_WEIGHT, b->m = q, b->value = w, b->j = (uint32_t)j, b->i = (uint32_t)i;
+        return 1;
+      }
   }
   return 0;
 }
