@@ -256,6 +256,16 @@ static void put(char *buf, size_t size, size_t *len, const char *fmt, ...) {
   if (n > 0) *len += (size_t)n;
 }
 
+/* The shortest decimal that reads back as x (0.3, not 0.300000012). */
+static const char *shortest(float x, char *out, size_t size) {
+  for (int digits = 6; digits < 9; digits++) {
+    snprintf(out, size, "%.*g", digits, x);
+    if (strtof(out, NULL) == x) return out;
+  }
+  snprintf(out, size, "%.9g", x);
+  return out;
+}
+
 size_t evsnn_net_describe(const evsnn_net_t *net, char *buf, size_t size) {
   size_t len = 0;
   if (size) buf[0] = '\0';
@@ -283,12 +293,13 @@ size_t evsnn_net_describe(const evsnn_net_t *net, char *buf, size_t size) {
     }
     const char *model = p->model == EVSNN_NEURON_LIF ? "lif" : p->model == EVSNN_NEURON_IF ? "if" : "li";
     put(buf, size, &len, " %s", model);
-    char opts[96];
+    char opts[96], num[24];
     size_t ol = 0;
-    if (p->model != EVSNN_NEURON_IF && p->beta != DEFAULT_BETA) put(opts, sizeof opts, &ol, ",beta=%.9g", p->beta);
+    if (p->model != EVSNN_NEURON_IF && p->beta != DEFAULT_BETA)
+      put(opts, sizeof opts, &ol, ",beta=%s", shortest(p->beta, num, sizeof num));
     if (p->model != EVSNN_NEURON_LI) {
-      if (p->threshold_scale > 0) put(opts, sizeof opts, &ol, ",ts=%.9g", p->threshold_scale);
-      else if (p->threshold != 1.0f) put(opts, sizeof opts, &ol, ",th=%.9g", p->threshold);
+      if (p->threshold_scale > 0) put(opts, sizeof opts, &ol, ",ts=%s", shortest(p->threshold_scale, num, sizeof num));
+      else if (p->threshold != 1.0f) put(opts, sizeof opts, &ol, ",th=%s", shortest(p->threshold, num, sizeof num));
       if (p->reset == EVSNN_RESET_SUBTRACT) put(opts, sizeof opts, &ol, ",reset=subtract");
     }
     if (ol) put(buf, size, &len, "[%s]", opts + 1);
