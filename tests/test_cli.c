@@ -456,7 +456,7 @@ Test(cli, nir_info_export_import_and_errors, .timeout = 60) {
   snprintf(args, sizeof args, "nir import %s --out %s", nir, b);
   cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
   cr_expect(strstr(out, "(dt 0.0001 s, euler; reset: v_reset of the file (zero))"), "stdout: %s", out);
-  cr_expect(strstr(out, ": 784 dense300 lif[beta=0.949999988"), "stdout: %s", out);
+  cr_expect(strstr(out, ": 784 dense300 lif[beta=0.95,"), "stdout: %s", out);
   char *meta = NULL;
   cr_assert_eq(evsnn_model_load(b, &back, &meta, NULL), 0);
   cr_expect(strstr(meta, "dt_us=100\n"), "meta: %s", meta);

@@ -723,8 +723,8 @@ Test(nir, imports_the_shared_files_evsnn_can_run_and_names_what_the_others_lack)
   cr_assert_eq(evsnn_nir_to_net(&g, &o, &net), 0, "%s", evsnn_error_detail());
   char desc[512];
   evsnn_net_describe(&net, desc, sizeof desc);
-  cr_expect_str_eq(desc, "2x34x34 conv16c5s2p1 if[th=1.00000012] conv16c3p1 if[th=1.00000012] pool2 conv8c3p1 "
-                         "if[th=1.00000012] pool2 flatten dense256 if[th=1.00000012] dense10 if[th=1.00000012]");
+  cr_expect_str_eq(desc, "2x34x34 conv16c5s2p1 if[th=1.0000001] conv16c3p1 if[th=1.0000001] pool2 conv8c3p1 "
+                         "if[th=1.0000001] pool2 flatten dense256 if[th=1.0000001] dense10 if[th=1.0000001]");
   /* Conv weights move from NIR's [co][ci][ky][kx] to evsnn's [ci][ky][kx][co]. */
   const double *w0 = param(&g, "0", "weight")->f;
   cr_expect_eq(net.proj[0].W[((1 * 5 + 2) * 5 + 3) * 16 + 7], (float)w0[((7 * 2 + 1) * 5 + 2) * 5 + 3]);
