@@ -164,7 +164,7 @@ static void step_partial(evsnn_state_t *st, uint32_t m) {
   evsnn__target_t tgt = {v, z->stamp[m], z->touched[m], &z->n_touched[m], st->step + 1, p->group, p->beta};
   z->n_touched[m] = 0;
   /* Groups left at or above threshold by a subtraction are checked again. */
-  for (uint32_t i = 0; i < z->n_pend[m]; i++) evsnn__touch(&tgt, z->pend[m][i] * p->group);
+  for (uint32_t i = 0; i < z->n_pend[m]; i++) evsnn__touch_group(&tgt, z->pend[m][i]);
   z->n_pend[m] = 0;
   deliver(st, m, &tgt);
   st->n_spikes[m] = 0;

@@ -21,9 +21,9 @@
 
 /* Where a projection delivers in the event engine. When the target is
  * `whole`, v has already been decayed to this step and stamp is NULL.
- * Otherwise the operation calls evsnn__touch(tgt, first neuron) before
- * adding to a run of tgt->group neurons, which brings the run up to date
- * and lists it for the threshold check (src/engine/event.c). */
+ * Otherwise the operation calls evsnn__touch(tgt, first, n) before adding
+ * to neurons [first, first + n), which brings their groups up to date and
+ * lists them for the threshold check (src/engine/event.c). */
 typedef struct evsnn__target_s {
   float *v;
   uint32_t *stamp;      /* per group: v is exact as of the end of step stamp - 1 */
@@ -33,11 +33,9 @@ typedef struct evsnn__target_s {
   float beta;
 } evsnn__target_t;
 
-/* A group's first delivery of the step: decay it by beta once per elapsed
+/* Group g's first delivery of the step: decay it by beta once per elapsed
  * step (the dense engine's rounding) and list it. */
-static inline void evsnn__touch(evsnn__target_t *t, uint32_t first) {
-  if (!t->stamp) return;
-  uint32_t g = first / t->group;
+static inline void evsnn__touch_group(evsnn__target_t *t, uint32_t g) {
   if (t->stamp[g] == t->now) return;
   float *v = t->v + (size_t)g * t->group;
   if (t->beta != 1.0f)
@@ -45,6 +43,20 @@ static inline void evsnn__touch(evsnn__target_t *t, uint32_t first) {
       for (uint32_t i = 0; i < t->group; i++) v[i] *= t->beta;
   t->stamp[g] = t->now;
   t->touched[(*t->n_touched)++] = g;
+}
+
+/* Before adding to neurons [first, first + n): brings every group they
+ * fall in up to date (nothing for a whole target). A convolution's run of
+ * C_out neurons is one group of a conv target, found without a division. */
+static inline void evsnn__touch(evsnn__target_t *t, uint32_t first, uint32_t n) {
+  if (!t->stamp) return;
+  if (t->group == 1) {
+    for (uint32_t i = 0; i < n; i++) evsnn__touch_group(t, first + i);
+  } else if (t->group == n) {
+    evsnn__touch_group(t, first / n);
+  } else {
+    for (uint32_t g = first / t->group; g <= (first + n - 1) / t->group; g++) evsnn__touch_group(t, g);
+  }
 }
 
 struct evsnn_proj_ops_s {

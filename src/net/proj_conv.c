@@ -37,7 +37,11 @@ static void conv_init(evsnn_proj_t *p, evsnn_rng_t *rng, float a) {
 static inline void taps_of(uint32_t i, const evsnn_proj_t *p, uint32_t n_o, int *t0, int *t1, int *o0) {
   int ip = (int)i + (int)p->pad, s = (int)p->stride, lo = ip - (n_o - 1) * s, hi = ip < (int)p->k - 1 ? ip : (int)p->k - 1;
   if (lo < 0) lo = 0;
-  lo += ((ip - lo) % s + s) % s; /* the first t >= lo with ip - t a multiple of the stride */
+  if (s == 1) { /* every tap: no division (the common case) */
+    *t0 = lo, *t1 = hi, *o0 = ip - lo;
+    return;
+  }
+  lo += (ip - lo) % s; /* the first t >= lo with ip - t a multiple of the stride (ip >= lo) */
   *t0 = lo, *t1 = hi, *o0 = (ip - lo) / s;
 }
 
@@ -73,8 +77,9 @@ static uint64_t conv_propagate(const evsnn_proj_t *p, evsnn__target_t *tgt, cons
     window_t w = window_of(p, idx[sp], ho, wo);
     for (int ky = w.y0, oy = w.oy0; ky <= w.y1; ky += s, oy--)
       for (int kx = w.x0, ox = w.ox0; kx <= w.x1; kx += s, ox--) {
-        uint32_t first = ((uint32_t)oy * wo + (uint32_t)ox) * co;
-        evsnn__touch(tgt, first);
+        uint32_t pix = (uint32_t)oy * wo + (uint32_t)ox, first = pix * co;
+        if (tgt->stamp && tgt->group == co) evsnn__touch_group(tgt, pix); /* one pixel's channels: one group */
+        else evsnn__touch(tgt, first, co);
         kern->runadd(tgt->v + first, p->W + (((size_t)w.ci * k + (uint32_t)ky) * k + (uint32_t)kx) * co, co, a);
         ops += co;
       }

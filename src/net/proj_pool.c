@@ -83,7 +83,7 @@ static void pool_init(evsnn_proj_t *p, evsnn_rng_t *rng, float a) {}
 
 static uint64_t pool_propagate(const evsnn_proj_t *p, evsnn__target_t *tgt, const uint32_t *idx, uint32_t n, float a) {
   for (uint32_t s = 0; s < n; s++) {
-    evsnn__touch(tgt, idx[s]);
+    evsnn__touch(tgt, idx[s], 1);
     tgt->v[idx[s]] += a;
   }
   return n;
