@@ -24,6 +24,7 @@
 #include "evsnn/net.h"
 #include "evsnn/train.h"
 #include "train/train_impl.h"
+#include "smooth.h"
 
 /* ---------------------------------------------------------------- parser */
 
@@ -208,6 +209,20 @@ static void random_trace(evsnn_rng_t *r, uint32_t n_in, uint32_t T, uint32_t *tr
   }
 }
 
+/* A random case: a graph with dyadic weights, its steps and input trace
+ * (trace malloc'd, start room for 9 offsets), from stream (seed, stream). */
+static uint32_t random_case(uint64_t seed, uint64_t stream, char *desc, size_t size, evsnn_net_t *net,
+                            evsnn_rng_t *r, uint32_t **trace, uint64_t *start) {
+  evsnn_rng_init(r, seed, stream);
+  random_description(r, desc, size, 1);
+  cr_assert_eq(evsnn_net_parse(net, desc), 0, "%s: %s", desc, evsnn_error_detail());
+  dyadic_weights(net, r);
+  uint32_t T = 1 + evsnn_rng_below(r, 8), n_in = evsnn_net_inputs(net);
+  *trace = malloc(sizeof(uint32_t) * n_in * T + 4);
+  random_trace(r, n_in, T, *trace, start);
+  return T;
+}
+
 static int cmp_u32(const void *a, const void *b) {
   uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
   return (x > y) - (x < y);
@@ -217,16 +232,11 @@ Test(graph, event_engine_equals_dense_engine_on_random_graphs) {
   uint64_t spikes = 0;
   for (uint64_t seed = 1; seed <= 150; seed++) {
     evsnn_rng_t r;
-    evsnn_rng_init(&r, seed, 0);
-    char desc[256];
-    random_description(&r, desc, sizeof desc, 1);
     evsnn_net_t net;
-    cr_assert_eq(evsnn_net_parse(&net, desc), 0, "%s: %s", desc, evsnn_error_detail());
-    dyadic_weights(&net, &r);
-    uint32_t T = 1 + evsnn_rng_below(&r, 8), n_in = evsnn_net_inputs(&net);
-    uint32_t *trace = malloc(sizeof(uint32_t) * n_in * T + 4), sorted[4096];
+    char desc[256];
+    uint32_t *trace, sorted[4096];
     uint64_t start[9];
-    random_trace(&r, n_in, T, trace, start);
+    uint32_t T = random_case(seed, 0, desc, sizeof desc, &net, &r, &trace, start);
     evsnn_state_t st;
     evsnn_dense_t d;
     cr_assert_eq(evsnn_state_init(&st, &net), 0);
@@ -352,17 +362,12 @@ Test(graph, a_conv_spike_touches_only_its_window) {
 Test(graph, event_trainer_gradients_equal_the_dense_trainers) {
   for (uint64_t seed = 1; seed <= 60; seed++) {
     evsnn_rng_t r;
-    evsnn_rng_init(&r, seed, 7);
-    char desc[256];
-    random_description(&r, desc, sizeof desc, 1);
     evsnn_net_t net;
-    cr_assert_eq(evsnn_net_parse(&net, desc), 0, "%s: %s", desc, evsnn_error_detail());
-    dyadic_weights(&net, &r);
-    uint32_t T = 1 + evsnn_rng_below(&r, 8), n_in = evsnn_net_inputs(&net), label = evsnn_rng_below(&r, 2);
-    evsnn_grad_t grad = (evsnn_grad_t)(seed % 2);
-    uint32_t *trace = malloc(sizeof(uint32_t) * n_in * T + 4);
+    char desc[256];
+    uint32_t *trace;
     uint64_t start[9];
-    random_trace(&r, n_in, T, trace, start);
+    uint32_t T = random_case(seed, 7, desc, sizeof desc, &net, &r, &trace, start), label = evsnn_rng_below(&r, 2);
+    evsnn_grad_t grad = (evsnn_grad_t)(seed % 2);
     evsnn_input_t in = {.trace = trace, .start = start, .steps = T};
     evsnn_trainer_t *tr[2];
     float loss[2];
@@ -391,8 +396,6 @@ Test(graph, event_trainer_gradients_equal_the_dense_trainers) {
  * records the trace in the trainer's layout for the dense backward (which
  * the event trainer equals, above). beta = 0 and a soft reset, as there:
  * the reset's own derivative is dropped by design. */
-static double smooth_F(double x) { return x < 0 ? exp(x) : 2 - exp(-x); }
-
 /* Neuron (c, y, x) of population m: channels first in the input, last elsewhere. */
 static uint32_t at(const evsnn_net_t *net, uint32_t m, uint32_t c, uint32_t y, uint32_t x) {
   const evsnn_pop_t *p = &net->pop[m];
@@ -472,15 +475,7 @@ static double smooth_forward(const evsnn_net_t *net, double *W, const double *x,
     }
   }
   const evsnn_pop_t *o = &net->pop[P - 1];
-  double mx = v[P - 1][0], z = 0, Pr[N];
-  for (uint32_t i = 1; i < o->n; i++) mx = fmax(mx, v[P - 1][i]);
-  for (uint32_t i = 0; i < o->n; i++) z += Pr[i] = exp(v[P - 1][i] - mx);
-  for (uint32_t i = 0; i < o->n; i++) Pr[i] /= z;
-  if (rec)
-    for (uint32_t k = 0; k < T; k++)
-      for (uint32_t i = 0; i < o->n; i++)
-        rec->delta[P - 2][k * o->ld + i] = (float)(pow(o->beta, T - 1 - k) * (Pr[i] - (i == label)));
-  return -log(Pr[label]);
+  return smooth_readout(v[P - 1], o->n, label, o->beta, T, rec ? rec->delta[P - 2] : NULL, o->ld);
 }
 
 static void check_smooth(const char *desc, uint32_t T, int min_checked) {

@@ -13,6 +13,7 @@
 #include "evsnn/train.h"
 #include "core/internal.h"
 #include "train/train_impl.h"
+#include "smooth.h"
 
 static void paper_net(evsnn_net_t *net, uint32_t h1, uint32_t h2) {
   uint32_t sizes[] = {64, h1, h2, 10};
@@ -79,7 +80,6 @@ Test(train, output_gradient_matches_finite_differences) {
  * derivative, which the backward drops by design, would otherwise differ
  * from the stand-in's; the carry in time is checked by
  * bptt_adds_a_temporal_term and the event-vs-dense tests. */
-static double smooth_F(double x) { return x < 0 ? exp(x) : 2 - exp(-x); }
 
 static double smooth_forward(const evsnn_net_t *net, double *const *W, const float *x, uint32_t T, uint32_t label,
                              evsnn_trainer_t *rec) {
@@ -111,15 +111,7 @@ static double smooth_forward(const evsnn_net_t *net, double *const *W, const flo
     }
   }
   const evsnn_layer_t *o = &net->layer[L - 1];
-  double mx = v[L - 1][0], z = 0, P[N];
-  for (uint32_t i = 1; i < o->n_out; i++) mx = fmax(mx, v[L - 1][i]);
-  for (uint32_t i = 0; i < o->n_out; i++) z += P[i] = exp(v[L - 1][i] - mx);
-  for (uint32_t i = 0; i < o->n_out; i++) P[i] /= z;
-  if (rec)
-    for (uint32_t k = 0; k < T; k++)
-      for (uint32_t i = 0; i < o->n_out; i++)
-        rec->delta[L - 1][k * o->ld + i] = (float)(pow(net->beta, T - 1 - k) * (P[i] - (i == label)));
-  return -log(P[label]);
+  return smooth_readout(v[L - 1], o->n_out, label, net->beta, T, rec ? rec->delta[L - 1] : NULL, o->ld);
 }
 
 Test(train, hidden_gradients_match_finite_differences_on_a_smooth_spike) {
