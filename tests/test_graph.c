@@ -377,6 +377,12 @@ Test(graph, event_trainer_gradients_equal_the_dense_trainers) {
       loss[e] = evsnn_trainer_sample(tr[e], &in, label, 0.5f, &pred);
     }
     cr_assert_float_eq(loss[0], loss[1], 1e-5f * fmaxf(1, fabsf(loss[1])), "%s: loss", desc);
+    for (uint32_t k = 0; k < T; k++) { /* the trace's input lists are the input, in both trainers */
+      uint32_t n[2];
+      const uint32_t *got[2] = {evsnn_trainer_spikes(tr[0], 0, k, &n[0]), evsnn_trainer_spikes(tr[1], 0, k, &n[1])};
+      cr_assert(n[0] == start[k + 1] - start[k] && n[1] == n[0], "%s step %u: input spikes", desc, k);
+      cr_assert(!memcmp(got[0], trace + start[k], 4 * n[0]) && !memcmp(got[1], trace + start[k], 4 * n[0]), "%s", desc);
+    }
     double scale = 0;
     for (size_t p = 0; p < net.n_params; p++) scale = fmax(scale, fabs(tr[1]->dW[p]));
     for (size_t p = 0; p < net.n_params; p++)
