@@ -430,7 +430,7 @@ Test(encode_cli, writes_labelled_files_the_same_for_any_thread_count, .timeout =
 
   /* The training side reads the directory as an event dataset. */
   evsnn_dataset_t et, ev;
-  cr_assert_eq(evsnn_dataset_load_events_dir(&et, &ev, d1, 784, 10, 0, EVSNN_BIN_BINARY), 0, "%s",
+  cr_assert_eq(evsnn_dataset_load_events_dir(&et, &ev, d1, 784, 10, 0, EVSNN_BIN_BINARY, NULL), 0, "%s",
                evsnn_error_detail());
   cr_assert_eq(et.n, 5);
   cr_assert_eq(ev.n, 5);

@@ -598,3 +598,65 @@ Test(model, clause_17_parameters_length_and_finite) {
   expect_refused(EVSNN_ECORRUPT, want, 0);
   free(g.p), free(w.p);
 }
+
+/* A SENS payload: sensor, window, pooling, polarity. */
+static file_t sens_payload(uint32_t w, uint32_t h, uint32_t x0, uint32_t y0, uint32_t cw, uint32_t ch, uint32_t pool,
+                           uint32_t pol) {
+  file_t f = {0};
+  const uint32_t v[8] = {w, h, x0, y0, cw, ch, pool, pol};
+  for (int k = 0; k < 8; k++) f_u32(&f, v[k]);
+  return f;
+}
+
+Test(model, clause_18_sensor_map) {
+  /* SMALL_GRAPH takes 3 inputs: a 3 x 1 sensor, or the 3 x 1 window at
+   * (1, 0) of a 6 x 1 sensor, polarities merged. */
+  struct { file_t s; const char *says; } bad[] = {
+      {sens_payload(3, 1, 0, 0, 3, 1, 1, 9), "polarity 9 is not a sensor map"},
+      {sens_payload(3, 1, 1, 0, 3, 1, 1, 1), "window 3x1 at (1,0)"},
+      {sens_payload(3, 1, 0, 0, 3, 1, 4, 1), "pooling 4"},
+      {sens_payload(3, 1, 0, 0, 3, 1, 1, 0), "SENS maps the sensor onto 6 inputs, the network takes 3"},
+      {sens_payload(4, 1, 0, 0, 0, 0, 1, 1), "window 0x0"},
+  };
+  file_t g = grph_payload(SMALL_GRAPH, 3, 0.5f, 1.0f), w = parm_payload(10, 0.125f);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    file_t f = f_begin2();
+    f_chunk(&f, "GRPH", &g);
+    f_chunk(&f, "PARM", &w);
+    f_chunk(&f, "SENS", &bad[i].s);
+    f_write(&f);
+    expect_refused(EVSNN_ECORRUPT, bad[i].says, 0);
+    free(bad[i].s.p);
+  }
+  file_t s = sens_payload(3, 1, 0, 0, 3, 1, 1, 1), f = f_begin2();
+  f_chunk(&f, "SENS", &s);
+  f_chunk(&f, "GRPH", &g);
+  f_chunk(&f, "PARM", &w);
+  f_write(&f);
+  expect_refused(EVSNN_ECORRUPT, "SENS chunk before the GRPH chunk", 0);
+  file_t cut = {0};
+  f_put(&cut, s.p, 31);
+  f = f_begin2();
+  f_chunk(&f, "GRPH", &g);
+  f_chunk(&f, "SENS", &cut);
+  f_chunk(&f, "PARM", &w);
+  f_write(&f);
+  expect_refused(EVSNN_ECORRUPT, "SENS chunk of 31 bytes, expected 32", 0);
+  free(cut.p), free(s.p);
+
+  /* A good map loads, and saving writes it back. */
+  s = sens_payload(6, 1, 1, 0, 3, 1, 1, 1), f = f_begin2();
+  f_chunk(&f, "GRPH", &g);
+  f_chunk(&f, "PARM", &w);
+  f_chunk(&f, "SENS", &s);
+  f_write(&f);
+  evsnn_net_t a, b;
+  cr_assert_eq(evsnn_model_load(path, &a, NULL, NULL), 0, "%s", evsnn_error_detail());
+  cr_expect(a.sensor.width == 6 && a.sensor.x0 == 1 && a.sensor.crop_w == 3 && a.sensor.polarity == EVSNN_POL_MERGE &&
+            a.sensor.n_inputs == 3);
+  cr_assert_eq(evsnn_model_save(path, &a, NULL, NULL), 0, "%s", evsnn_error_detail());
+  cr_assert_eq(evsnn_model_load(path, &b, NULL, NULL), 0, "%s", evsnn_error_detail());
+  cr_expect(memcmp(&a.sensor, &b.sensor, sizeof a.sensor) == 0);
+  evsnn_net_free(&a), evsnn_net_free(&b);
+  free(s.p), free(g.p), free(w.p);
+}

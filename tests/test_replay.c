@@ -368,3 +368,40 @@ Test(loop, bench_runs_a_conv_network_on_recordings, .timeout = 120) {
   snprintf(args, sizeof args, "rm -rf '%s'", dir);
   cr_expect_eq(system(args), 0);
 }
+
+/* A model trained on event recordings records the sensor map it learned
+ * through (the model file's SENS chunk): the same recordings run without
+ * options, a recording of another sensor size is refused by replay, test
+ * and stats naming both sizes, and an explicit window still maps it. */
+Test(loop, a_model_records_its_sensor_and_refuses_another, .timeout = 120) {
+  char dir[] = "/tmp/evsnn-sens.XXXXXX", args[2048], out[65536], err[8192], m[300];
+  cr_assert(mkdtemp(dir));
+  snprintf(args, sizeof args,
+           "encode dvs --data datasets/sample --out %s/a --limit 8 --threads 1 && "
+           "\"$E\" encode dvs --data datasets/sample --out %s/b --sensor 40x40 --limit 2 --threads 1", dir, dir);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  snprintf(m, sizeof m, "%s/m.evsnn", dir);
+  snprintf(args, sizeof args, "train --data %s/a --net '2x34x34 dense16 lif dense10 li' --epochs 1 --threads 1 --out %s",
+           dir, m);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  evsnn_net_t net;
+  cr_assert_eq(evsnn_model_load(m, &net, NULL, NULL), 0, "%s", evsnn_error_detail());
+  cr_expect(net.sensor.width == 34 && net.sensor.height == 34 && net.sensor.polarity == EVSNN_POL_BOTH &&
+            net.sensor.pool == 1 && net.sensor.n_inputs == 2 * 34 * 34);
+  evsnn_net_free(&net);
+  const char *want = "a 40x40 recording, the network was built for a 34x34 sensor, both polarities";
+  const char *cmds[] = {"replay --model %s --speed 0 %s/b/test/00000.evs.gz",
+                        "stats --model %s %s/b/test/00000.evs.gz", "test --model %s --data %s/b --steps 5"};
+  for (int c = 0; c < 3; c++) {
+    snprintf(args, sizeof args, cmds[c], m, dir);
+    cr_expect_neq(run(args, out, sizeof out, err, sizeof err), 0, "%s", args);
+    cr_expect(strstr(err, want) != NULL, "%s: %s", args, err);
+    cr_expect(strchr(err, '\n') == err + strlen(err) - 1, "one line: %s", err);
+  }
+  snprintf(args, sizeof args, "replay --model %s --speed 0 --crop 3,3,34,34 %s/b/test/00000.evs.gz", m, dir);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  snprintf(args, sizeof args, "replay --model %s --speed 0 %s/a/test/00000.evs.gz", m, dir);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  snprintf(args, sizeof args, "rm -rf '%s'", dir);
+  cr_expect_eq(system(args), 0);
+}

@@ -1083,6 +1083,33 @@ Test(session, input_after_an_error_is_no_progress) {
   evsnn__session_free(ss);
 }
 
+/* A model that records the sensor it was trained through refuses a stream
+ * from a sensor of another size, naming both; without the record the same
+ * stream is fitted onto the inputs. */
+Test(session, a_stream_from_another_sensor_than_the_models_is_refused) {
+  evsnn_net_t net;
+  cr_assert_eq(evsnn_net_init(&net, (uint32_t[]){2 * 34 * 34, 10}, 2, 0.9f), 0);
+  for (int recorded = 0; recorded < 2; recorded++) {
+    if (recorded) cr_assert_eq(evsnn_sensor_map_init(&net.sensor, 40, 40, 3, 3, 34, 34, 1, EVSNN_POL_BOTH), 0);
+    evsnn__session_limits_t lim = {.net = &net, .idle_ms = 1000, .no_min_rate = 1};
+    evsnn__session_t *ss;
+    cr_assert_eq(evsnn__session_new(&ss, &lim, 0), 0);
+    uint8_t b[300];
+    size_t n = put_hello(b, 1, 0), len;
+    cr_expect_eq(feed(ss, b, n, 0), recorded ? EVSNN__SESSION_FAILED : EVSNN__SESSION_STREAM);
+    const uint8_t *out = evsnn__session_take(ss, &len, 0);
+    cr_assert(out != NULL);
+    char text[512] = {0};
+    memcpy(text, out, len < sizeof text - 1 ? len : sizeof text - 1);
+    for (size_t i = 0; i < sizeof text - 1; i++) if (!text[i]) text[i] = ' ';
+    if (recorded)
+      cr_expect(strstr(text, "a 34x34 recording, the network was built for a 40x40 sensor, both polarities, window "
+                             "34x34 at (3,3)") != NULL, "%s", text);
+    evsnn__session_free(ss);
+  }
+  evsnn_net_free(&net);
+}
+
 /* Input the transport has not read yet (a late loop turn) postpones the
  * verdict: the server's delay is not the peer's slowness. */
 Test(session, unread_input_postpones_a_deadline) {

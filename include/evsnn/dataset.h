@@ -26,6 +26,7 @@ typedef struct evsnn_dataset_s {
   uint32_t *spikes;
   uint64_t *start;
   double dt_us; /* binned events: the mean step length, microseconds (0 for images) */
+  evsnn_sensor_map_t map; /* binned events: the sensor map every recording went through (width 0 for images) */
 } evsnn_dataset_t;
 
 /* Points *in at sample i: for images, loads it into enc (sized for rows *
@@ -54,16 +55,20 @@ int evsnn_dataset_load_dir(evsnn_dataset_t *train, evsnn_dataset_t *test,
  * the file's header must be 0..255). Files are taken in name order, so
  * the sample order does not depend on the file system. Each recording is
  * binned into `steps` steps (evsnn_binned_read_file: dt_us > 0 fixes the
- * step, 0 spreads each recording's span over the steps) through the map
- * that fits its sensor onto n_inputs (evsnn_sensor_map_fit), giving a
- * binned dataset (pixels NULL, rows 1, cols n_inputs) that the trainer
- * and the test loop consume like images. Errors name the file; on failure
- * nothing stays allocated. */
+ * step, 0 spreads each recording's span over the steps) through one
+ * map: `built` when given with a width (the sensor a model was built for,
+ * evsnn_sensor_map_for), else the map that fits the first recording's
+ * sensor onto n_inputs (evsnn_sensor_map_fit); d->map records it. Every
+ * recording must have that sensor size (a set mixing sensors would train
+ * one network on two geometries). The result is a binned dataset (pixels
+ * NULL, rows 1, cols n_inputs) that the trainer and the test loop consume
+ * like images. Errors name the file; on failure nothing stays allocated. */
 int evsnn_dataset_load_events(evsnn_dataset_t *d, const char *dir, uint32_t n_inputs, uint32_t steps, double dt_us,
-                              evsnn_bin_mode_t mode);
-/* Both halves: DIR/train and DIR/test. */
+                              evsnn_bin_mode_t mode, const evsnn_sensor_map_t *built);
+/* Both halves: DIR/train and DIR/test, the test half through the train
+ * half's map. */
 int evsnn_dataset_load_events_dir(evsnn_dataset_t *train, evsnn_dataset_t *test, const char *dir, uint32_t n_inputs,
-                                  uint32_t steps, double dt_us, evsnn_bin_mode_t mode);
+                                  uint32_t steps, double dt_us, evsnn_bin_mode_t mode, const evsnn_sensor_map_t *built);
 /* Non-zero when DIR looks like an event dataset (DIR/train is a directory
  * and DIR holds no MNIST training images). */
 int evsnn_dataset_is_events_dir(const char *dir);

@@ -46,6 +46,7 @@
 #include <stdint.h>
 
 #include "evsnn/rng.h"
+#include "evsnn/sensor.h"
 
 #define EVSNN_MAX_LAYERS 8 /* the layer view */
 #define EVSNN_MAX_POPS 16
@@ -112,6 +113,11 @@ typedef struct evsnn_net_s {
   uint32_t sizes[EVSNN_MAX_LAYERS + 1];
   float beta;
   evsnn_layer_t layer[EVSNN_MAX_LAYERS];
+  /* The sensor map the network was trained through (evsnn/sensor.h): event
+   * input then goes through it, and a recording of another sensor size is
+   * refused (evsnn_sensor_map_for). width 0: none recorded (trained on
+   * images, or built from a description). */
+  evsnn_sensor_map_t sensor;
 } evsnn_net_t;
 
 /* A network being described, before its parameters are allocated: add

@@ -56,6 +56,19 @@ int evsnn_sensor_map_init(evsnn_sensor_map_t *map, uint32_t width, uint32_t heig
  * EVSNN_EINVAL, naming the sizes, when none fits. */
 int evsnn_sensor_map_fit(evsnn_sensor_map_t *map, uint32_t width, uint32_t height, uint32_t n_inputs);
 
+/* The map for a width x height recording when the network was built for
+ * the map `built` (a model records it: evsnn_net_t's sensor): `built`
+ * itself when the recording has its sensor size, or does not say its size
+ * (0 x 0); the fitted map (evsnn_sensor_map_fit) when nothing is recorded
+ * (built NULL or its width 0). A recording of another size is EVSNN_EINVAL
+ * naming both sizes: a network that learned one sensor's geometry would
+ * silently see another's through a crop it never saw. */
+int evsnn_sensor_map_for(evsnn_sensor_map_t *map, const evsnn_sensor_map_t *built, uint32_t width, uint32_t height,
+                         uint32_t n_inputs);
+/* Writes "34x34 sensor, both polarities" (with ", window WxH at (x,y)" and
+ * ", pooled k" when they apply) into buf; returns the length it needs. */
+size_t evsnn_sensor_map_describe(const evsnn_sensor_map_t *map, char *buf, size_t size);
+
 /* The input neuron of an event, or -1 when the map drops it. */
 static inline int64_t evsnn_sensor_map_index(const evsnn_sensor_map_t *map, const evsnn_event_t *e) {
   if (e->x < map->x0 || e->y < map->y0) return -1;
@@ -108,9 +121,12 @@ void evsnn_binned_end(evsnn_binned_t *b);
  * the step, 0 spreads the recording's span (first to last event) over T
  * steps. map NULL: fitted from the file's sensor size to b->n_inputs
  * (evsnn_sensor_map_fit). *label gets the file's label (-1 if none) when
- * label is non-NULL. Errors of the reader, and EVSNN_EINVAL if the file
- * does not say its sensor size and no map is given. */
-int evsnn_binned_read_file(evsnn_binned_t *b, const char *path, const evsnn_sensor_map_t *map, double dt_us,
+ * label is non-NULL. map NULL: the fitted map; map with width 0: the
+ * fitted map, stored in *map; otherwise *map, the sensor a network was
+ * built for (evsnn_sensor_map_for). Errors of the reader, and EVSNN_EINVAL
+ * if the file does not say its sensor size and no map is given, or says
+ * another size than *map's. */
+int evsnn_binned_read_file(evsnn_binned_t *b, const char *path, evsnn_sensor_map_t *map, double dt_us,
                            int32_t *label);
 
 #endif

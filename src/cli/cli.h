@@ -59,8 +59,10 @@ typedef struct {
 void cli_map_init(cli_map_t *m);
 /* 1 if opt is one of the three (val parsed), 0 if not, -1 after a usage error. */
 int cli_map_option(cli_map_t *m, const char *opt, const char *val);
-/* The map for a width x height sensor onto n_inputs, or an error code. */
-int cli_map_make(const cli_map_t *m, uint32_t width, uint32_t height, uint32_t n_inputs, struct evsnn_sensor_map_s *out);
+/* The map for a width x height sensor onto n_inputs: the options given, else
+ * the map the model was built for (built, width 0: none), else the fitted one. */
+int cli_map_make(const cli_map_t *m, uint32_t width, uint32_t height, const struct evsnn_sensor_map_s *built,
+                 uint32_t n_inputs, struct evsnn_sensor_map_s *out);
 
 /* SIGINT, SIGTERM and SIGUSR1 for long runs (src/cli/stop.c): catch installs the
  * handlers; cli_stop_signal() is then 0 until one arrives, then its number,

@@ -49,7 +49,8 @@ static int bench_data(const char *dir, const evsnn_net_t *net, uint32_t T, evsnn
                       evsnn_dataset_t *test, char *used, size_t size) {
   int err, is_sample = 0;
   if (dir && evsnn_dataset_is_events_dir(dir)) {
-    if ((err = evsnn_dataset_load_events_dir(train, test, dir, evsnn_net_inputs(net), T, 0, EVSNN_BIN_BINARY)))
+    if ((err = evsnn_dataset_load_events_dir(train, test, dir, evsnn_net_inputs(net), T, 0, EVSNN_BIN_BINARY,
+                                             &net->sensor)))
       return cli_fail(err, dir);
     snprintf(used, size, "%s (event recordings in %u bins)", dir, T);
     return 0;

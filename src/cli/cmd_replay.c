@@ -242,7 +242,8 @@ static int usage_replay(void) {
          "  --layer L    for a spike recording: feed its layer-L spikes into layer L+1 (default 1)\n"
          "  --dt US      the step the model was trained with, tau = -dt / ln(beta) (default: the\n"
          "               model's own, recorded when it was trained on event recordings, else 1000)\n"
-         "  --crop, --pool, --polarity   how the sensor maps onto the inputs (default: fitted, see evsnn/sensor.h)\n");
+         "  --crop, --pool, --polarity   how the sensor maps onto the inputs (default: the map the\n"
+         "               model recorded, refusing another sensor size, else fitted; evsnn/sensor.h)\n");
   return 0;
 }
 
@@ -308,7 +309,7 @@ int evsnn_cmd_replay(int argc, char **argv) {
       rc = cli_usage("replay: --layer %ld: the model's hidden layers are 1..%u", layer, net.n_layers - 1);
       goto out;
     }
-  } else if ((err = cli_map_make(&mapo, info->width, info->height, net.sizes[0], &rp->map))) {
+  } else if ((err = cli_map_make(&mapo, info->width, info->height, &net.sensor, net.sizes[0], &rp->map))) {
     rc = cli_fail(err, path);
     goto out;
   }

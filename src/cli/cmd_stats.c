@@ -113,7 +113,7 @@ static int run_files(acc_t *a, const evsnn_net_t *net, char **files, int n_files
     }
     const evsnn_event_info_t *info = evsnn_event_reader_info(r);
     evsnn_sensor_map_t map;
-    if ((err = cli_map_make(mapo, info->width, info->height, net->sizes[0], &map))) {
+    if ((err = cli_map_make(mapo, info->width, info->height, &net->sensor, net->sizes[0], &map))) {
       cli_fail(err, files[f]);
       evsnn_event_reader_close(r);
       break;

@@ -42,7 +42,8 @@ int evsnn_cmd_test(int argc, char **argv) {
   if (dir && evsnn_dataset_is_events_dir(dir)) {
     /* Event recordings in DIR/test, each binned into T steps over its span. */
     snprintf(used, sizeof used, "%s/test", dir);
-    if ((err = evsnn_dataset_load_events(&test, used, evsnn_net_inputs(&net), (uint32_t)T, 0, EVSNN_BIN_BINARY))) {
+    if ((err = evsnn_dataset_load_events(&test, used, evsnn_net_inputs(&net), (uint32_t)T, 0, EVSNN_BIN_BINARY,
+                                         &net.sensor))) {
       evsnn_net_free(&net);
       return cli_fail(err, dir);
     }

@@ -375,15 +375,18 @@ static int train(int argc, char **argv, dist_t *dist) {
      * over its own span (evsnn/dataset.h); test uses the first test-steps bins. */
     if (c.shift) rc = cli_usage("train: --shift moves images; %s holds event recordings", dir);
     else if ((err = evsnn_dataset_load_events_dir(&train, &test, dir, (uint32_t)c.inputs, (uint32_t)c.train_T, 0,
-                                                  EVSNN_BIN_BINARY)))
+                                                  EVSNN_BIN_BINARY, &net.sensor)))
       rc = cli_fail(err, dir);
     if (rc) { /* the network is built already */
       evsnn_net_free(&net), evsnn_adam_free(&opt);
       return rc;
     }
-    snprintf(used, sizeof used, "%s (event recordings in %ld bins of %.0f us on average)", dir, c.train_T,
-             train.dt_us);
+    char sensor[128];
+    evsnn_sensor_map_describe(&train.map, sensor, sizeof sensor);
+    snprintf(used, sizeof used, "%s (event recordings of a %s, in %ld bins of %.0f us on average)", dir, sensor,
+             c.train_T, train.dt_us);
     c.dt_us = train.dt_us;
+    net.sensor = train.map; /* the model records the sensor it learned (evsnn/sensor.h) */
   } else {
     if ((err = evsnn_dataset_load_dir(&train, &test, dir, &is_sample, used, sizeof used))) {
       evsnn_net_free(&net), evsnn_adam_free(&opt);

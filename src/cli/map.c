@@ -1,6 +1,8 @@
 /* The sensor-to-input map options shared by replay and stats: --crop,
- * --pool and --polarity, or, when none is given, the map that fits the
- * recording's sensor onto the network (evsnn_sensor_map_fit). */
+ * --pool and --polarity, or, when none is given, the map the model
+ * recorded (a recording of another sensor size is refused) or else the
+ * one that fits the recording's sensor onto the network
+ * (evsnn_sensor_map_for). */
 #include <stdio.h>
 #include <string.h>
 
@@ -31,7 +33,17 @@ int cli_map_option(cli_map_t *m, const char *opt, const char *val) {
   return 1;
 }
 
-int cli_map_make(const cli_map_t *m, uint32_t width, uint32_t height, uint32_t n_inputs, evsnn_sensor_map_t *out) {
+int cli_map_make(const cli_map_t *m, uint32_t width, uint32_t height, const evsnn_sensor_map_t *built,
+                 uint32_t n_inputs, evsnn_sensor_map_t *out) {
+  if (!m->given && built && built->width) {
+    int err = evsnn_sensor_map_for(out, built, width, height, n_inputs);
+    if (err) { /* the library's detail, with what the user can do about it */
+      char why[256];
+      snprintf(why, sizeof why, "%s", evsnn_error_detail());
+      return evsnn__fail(err, "%s (give --crop/--pool/--polarity to map it anyway)", why);
+    }
+    return 0;
+  }
   if ((width == 0 || height == 0) && !(m->given && m->w > 0))
     return evsnn__fail(EVSNN_EINVAL, "the file does not say its sensor size; give the input window with --crop x0,y0,w,h");
   if (!m->given) return evsnn_sensor_map_fit(out, width, height, n_inputs);

@@ -55,7 +55,7 @@ static int list_files(const char *dir, char ***out, size_t *n_out) {
 }
 
 int evsnn_dataset_load_events(evsnn_dataset_t *d, const char *dir, uint32_t n_inputs, uint32_t steps, double dt_us,
-                              evsnn_bin_mode_t mode) {
+                              evsnn_bin_mode_t mode, const evsnn_sensor_map_t *built) {
   memset(d, 0, sizeof *d);
   char **names;
   size_t n;
@@ -76,9 +76,11 @@ int evsnn_dataset_load_events(evsnn_dataset_t *d, const char *dir, uint32_t n_in
   d->start = malloc(sizeof(uint64_t) * (n * steps + 1));
   d->spikes = malloc(sizeof(uint32_t) * cap);
   if (!d->labels || !d->start || !d->spikes) err = evsnn__fail(EVSNN_ENOMEM, "%s: %zu recordings", dir, n);
+  evsnn_sensor_map_t map = {0};
+  if (built) map = *built;
   for (size_t i = 0; i < n && !err; i++) {
     int32_t label;
-    if ((err = evsnn_binned_read_file(&b, names[i], NULL, dt_us, &label))) break;
+    if ((err = evsnn_binned_read_file(&b, names[i], &map, dt_us, &label))) break;
     if (label < 0 || label > 255) {
       err = evsnn__fail(EVSNN_EFORMAT, "%s: label %d, a training sample needs one in 0..255", names[i], label);
       break;
@@ -108,17 +110,18 @@ int evsnn_dataset_load_events(evsnn_dataset_t *d, const char *dir, uint32_t n_in
   d->start[n * steps] = used;
   d->n = (uint32_t)n, d->rows = 1, d->cols = n_inputs, d->steps = steps;
   d->dt_us = n ? dt_sum / (double)n : 0;
+  d->map = map;
   return 0;
 }
 
 int evsnn_dataset_load_events_dir(evsnn_dataset_t *train, evsnn_dataset_t *test, const char *dir, uint32_t n_inputs,
-                                  uint32_t steps, double dt_us, evsnn_bin_mode_t mode) {
+                                  uint32_t steps, double dt_us, evsnn_bin_mode_t mode, const evsnn_sensor_map_t *built) {
   char sub[4096];
   snprintf(sub, sizeof sub, "%s/train", dir);
-  int err = evsnn_dataset_load_events(train, sub, n_inputs, steps, dt_us, mode);
+  int err = evsnn_dataset_load_events(train, sub, n_inputs, steps, dt_us, mode, built);
   if (err) return err;
   snprintf(sub, sizeof sub, "%s/test", dir);
-  if ((err = evsnn_dataset_load_events(test, sub, n_inputs, steps, dt_us, mode))) evsnn_dataset_free(train);
+  if ((err = evsnn_dataset_load_events(test, sub, n_inputs, steps, dt_us, mode, &train->map))) evsnn_dataset_free(train);
   return err;
 }
 

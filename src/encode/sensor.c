@@ -3,6 +3,7 @@
  * spike lists, the discrete path that lets the trainer and the discrete
  * engine consume event data (evsnn/sensor.h). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,32 @@ int evsnn_sensor_map_fit(evsnn_sensor_map_t *map, uint32_t width, uint32_t heigh
                      "a %ux%u sensor (%llu two-polarity inputs) does not map onto %u network inputs "
                      "(tried both/merged polarities, pooling 2..8, a centred square crop)",
                      width, height, (unsigned long long)(2 * wh), n_inputs);
+}
+
+int evsnn_sensor_map_for(evsnn_sensor_map_t *map, const evsnn_sensor_map_t *built, uint32_t width, uint32_t height,
+                         uint32_t n_inputs) {
+  if (!built || built->width == 0) return evsnn_sensor_map_fit(map, width, height, n_inputs);
+  char desc[128];
+  evsnn_sensor_map_describe(built, desc, sizeof desc);
+  if (built->n_inputs != n_inputs)
+    return evsnn__fail(EVSNN_EINVAL, "the network was built for a %s (%u inputs) but takes %u inputs", desc,
+                       built->n_inputs, n_inputs);
+  if ((width || height) && (width != built->width || height != built->height))
+    return evsnn__fail(EVSNN_EINVAL, "a %ux%u recording, the network was built for a %s", width, height, desc);
+  *map = *built;
+  return 0;
+}
+
+size_t evsnn_sensor_map_describe(const evsnn_sensor_map_t *map, char *buf, size_t size) {
+  static const char *pol[] = {"both polarities", "polarities merged", "ON events only", "OFF events only"};
+  int n = snprintf(buf, size, "%ux%u sensor, %s", map->width, map->height, pol[map->polarity & 3]);
+  if (map->crop_w != map->width || map->crop_h != map->height)
+    n += snprintf(buf + ((size_t)n < size ? (size_t)n : size), (size_t)n < size ? size - (size_t)n : 0,
+                  ", window %ux%u at (%u,%u)", map->crop_w, map->crop_h, map->x0, map->y0);
+  if (map->pool > 1)
+    n += snprintf(buf + ((size_t)n < size ? (size_t)n : size), (size_t)n < size ? size - (size_t)n : 0, ", pooled %u",
+                  map->pool);
+  return (size_t)n;
 }
 
 /* ------------------------------------------------------------ binning ---- */
@@ -118,7 +145,7 @@ void evsnn_binned_end(evsnn_binned_t *b) {
   if (b->k_ + 1 < b->T) open_step(b, b->T - 1);
 }
 
-int evsnn_binned_read_file(evsnn_binned_t *b, const char *path, const evsnn_sensor_map_t *map, double dt_us,
+int evsnn_binned_read_file(evsnn_binned_t *b, const char *path, evsnn_sensor_map_t *map, double dt_us,
                            int32_t *label) {
   enum { CHUNK = 4096 };
   evsnn_event_t *ev = malloc(sizeof *ev * CHUNK);
@@ -131,10 +158,13 @@ int evsnn_binned_read_file(evsnn_binned_t *b, const char *path, const evsnn_sens
   if (err) goto out;
   const evsnn_event_info_t *info = evsnn_event_reader_info(r);
   if (label) *label = info->label;
-  if (!map) {
-    if ((err = evsnn_sensor_map_fit(&fitted, info->width, info->height, b->n_inputs))) goto out;
-    map = &fitted;
+  if ((err = evsnn_sensor_map_for(&fitted, map, info->width, info->height, b->n_inputs))) {
+    char why[256];
+    snprintf(why, sizeof why, "%s", evsnn_error_detail());
+    err = evsnn__fail(err, "%s: %s", path, why);
+    goto out;
   }
+  if (map && map->width == 0) *map = fitted;
   /* The span needs a first pass when the step is not given. */
   uint64_t count = 0;
   while (!(err = evsnn_event_read(r, ev, CHUNK, &n)) && n) {
@@ -149,7 +179,7 @@ int evsnn_binned_read_file(evsnn_binned_t *b, const char *path, const evsnn_sens
   evsnn_binned_begin(b, t_first, dt_us);
   if ((err = evsnn_event_reader_open(&r, path, NULL))) goto out;
   while (!(err = evsnn_event_read(r, ev, CHUNK, &n)) && n)
-    if ((err = evsnn_binned_add(b, map, ev, n))) break;
+    if ((err = evsnn_binned_add(b, &fitted, ev, n))) break;
   evsnn_binned_end(b);
 out:
   evsnn_event_reader_close(r);

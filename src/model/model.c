@@ -111,6 +111,13 @@ int evsnn_model_save(const char *path, const evsnn_net_t *net, const char *meta,
   at = begin_chunk(&b, "PARM");
   put_params(&b, net, net->params);
   end_chunk(&b, at);
+  if (net->sensor.width) {
+    const evsnn_sensor_map_t *m = &net->sensor;
+    at = begin_chunk(&b, "SENS");
+    const uint32_t f[8] = {m->width, m->height, m->x0, m->y0, m->crop_w, m->crop_h, m->pool, (uint32_t)m->polarity};
+    for (int k = 0; k < 8; k++) put_u32(&b, f[k]);
+    end_chunk(&b, at);
+  }
   if (meta && meta[0]) {
     at = begin_chunk(&b, "META");
     size_t n = strlen(meta);
@@ -388,6 +395,28 @@ static int read_parm(load_t *ld, rd_t *c) {
   return 0;
 }
 
+/* SENS: the sensor map the network was trained through; it must be a map
+ * evsnn_sensor_map_init accepts and give the network's input count. */
+static int read_sens(load_t *ld, rd_t *c) {
+  size_t start = c->at;
+  if (c->len - c->at != 32)
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: SENS chunk of %zu bytes, expected 32", ld->path, start,
+                       c->len - c->at);
+  uint32_t f[8];
+  for (int k = 0; k < 8; k++) f[k] = get_u32(c);
+  evsnn_sensor_map_t m;
+  if (f[7] > EVSNN_POL_OFF ||
+      evsnn_sensor_map_init(&m, f[0], f[1], f[2], f[3], f[4], f[5], f[6], (evsnn_polarity_t)f[7]) != 0 ||
+      m.crop_w != f[4] || m.crop_h != f[5])
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: SENS: sensor %ux%u, window %ux%u at (%u,%u), pooling %u, "
+                       "polarity %u is not a sensor map", ld->path, start, f[0], f[1], f[4], f[5], f[2], f[3], f[6], f[7]);
+  if (m.n_inputs != evsnn_net_inputs(ld->net))
+    return evsnn__fail(EVSNN_ECORRUPT, "%s: byte %zu: SENS maps the sensor onto %u inputs, the network takes %u",
+                       ld->path, start, m.n_inputs, evsnn_net_inputs(ld->net));
+  ld->net->sensor = m;
+  return 0;
+}
+
 static int read_meta(load_t *ld, rd_t *c) {
   size_t n = c->len - c->at;
   if (!(ld->text = malloc(n + 1))) return evsnn__fail(EVSNN_ENOMEM, "%s: metadata (%zu bytes)", ld->path, n);
@@ -435,7 +464,7 @@ static int read_adam(load_t *ld, rd_t *c) {
  * reader gets the payload bounds); unknown tags are skipped, so optional
  * chunks need no new version. Version 1 (0.1.0) holds a chain in NET;
  * version 2 a graph in GRPH and PARM. */
-enum { K_NET, K_GRPH, K_PARM, K_META, K_ADAM, K_COUNT };
+enum { K_NET, K_GRPH, K_PARM, K_SENS, K_META, K_ADAM, K_COUNT };
 static const struct {
   char tag[5];
   int (*read)(load_t *ld, rd_t *payload);
@@ -446,6 +475,7 @@ static const struct {
     [K_NET] = {"NET ", read_net, 0, 1u << 1, 1u << 1},
     [K_GRPH] = {"GRPH", read_grph, 0, 1u << 2, 1u << 2},
     [K_PARM] = {"PARM", read_parm, 1u << K_GRPH, 1u << 2, 1u << 2},
+    [K_SENS] = {"SENS", read_sens, 1u << K_GRPH, 1u << 2, 0},
     [K_META] = {"META", read_meta, 0, 3u << 1, 0},
     [K_ADAM] = {"ADAM", read_adam, 1u << K_NET | 1u << K_PARM, 3u << 1, 0},
 };

@@ -232,7 +232,7 @@ static int on_hello(evsnn__session_t *s, const uint8_t *p, uint32_t len, uint64_
                 "HELLO: event kind %d, this server takes DVS events (0)", h.sensor.kind);
   const evsnn_net_t *net = s->lim.net;
   if (net) {
-    err = evsnn_sensor_map_fit(&s->map, h.sensor.width, h.sensor.height, net->sizes[0]);
+    err = evsnn_sensor_map_for(&s->map, &net->sensor, h.sensor.width, h.sensor.height, net->sizes[0]);
     if (err != 0)
       return fail(s, err, at + EVSNN_PROTO_HELLO_FIXED + 12, "HELLO: sensor %ux%u: %s", h.sensor.width,
                   h.sensor.height, evsnn_error_detail());
