@@ -9,9 +9,8 @@
  * the accuracy; --out also writes the recording for `evsnn replay`.
  *
  *   bench_ctime --model M [--data DIR] [--digits N] [--ms MS] [--out FILE] [--repeat R] [--delay US]
- *               [--queue fifo|heap]
- * --delay sets every layer's synaptic delay, which deepens the event queue;
- * --queue picks the queue (evsnn_queue_t) to compare the two.
+ * --delay sets every population's synaptic delay, which deepens the event
+ * queue.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +23,6 @@ int main(int argc, char **argv) {
   const char *model = NULL, *dir = NULL, *out = NULL;
   uint32_t digits = 1000, ms = 20, repeat = 3;
   long delay = 0;
-  int heap = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--model")) model = argv[i + 1];
     else if (!strcmp(argv[i], "--data")) dir = argv[i + 1];
@@ -33,7 +31,6 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--ms")) ms = (uint32_t)atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--repeat")) repeat = (uint32_t)atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--delay")) delay = atol(argv[i + 1]);
-    else if (!strcmp(argv[i], "--queue")) heap = !strcmp(argv[i + 1], "heap");
     else return fprintf(stderr, "bench_ctime: unknown option %s\n", argv[i]), 2;
   }
   if (!model || !digits || !ms || !repeat) return fprintf(stderr, "usage: bench_ctime --model M [--data DIR] [--digits N] [--ms MS] [--out FILE] [--repeat R]\n"), 2;
@@ -87,11 +84,11 @@ int main(int argc, char **argv) {
   uint32_t *idx = malloc(sizeof(uint32_t) * n);
   for (size_t i = 0; i < n; i++) idx[i] = (uint32_t)evsnn_sensor_map_index(&map, &ev[i]);
 
-  /* --delay US: every layer's synaptic delay, to measure a deeper queue. */
-  evsnn_ctime_opts_t o = {.queue = heap ? EVSNN_QUEUE_HEAP : EVSNN_QUEUE_FIFO};
-  for (uint32_t m = 0; m < net.n_layers; m++) o.delay_us[m] = delay;
-  evsnn_ctime_t ct;
-  if ((err = evsnn_ctime_init(&ct, &net, &o))) return 1;
+  /* --delay US: every population's synaptic delay, to measure a deeper queue. */
+  evsnn_ctime_opts_t o = {0};
+  for (uint32_t m = 1; m < net.n_pops; m++) o.delay_us[m] = delay;
+  evsnn_ctime_t *ct;
+  if ((err = evsnn_ctime_new(&ct, &net, &o))) return 1;
   uint32_t max_depth = 0;
   double best = 1e30;
   uint64_t synops = 0, correct = 0;
@@ -102,14 +99,16 @@ int main(int argc, char **argv) {
     size_t i = 0;
     for (uint32_t d = 0; d < digits; d++) {
       int64_t end = ((int64_t)d + 1) * ms * 1000;
-      evsnn_ctime_reset(&ct);
+      evsnn_ctime_reset(ct);
       for (; i < n && ev[i].t < end; i++) {
-        if ((err = evsnn_ctime_push(&ct, ev[i].t, idx[i]))) return fprintf(stderr, "push: %s\n", evsnn_error_detail()), 1;
-        if (evsnn_ctime_pending(&ct) > max_depth) max_depth = (uint32_t)evsnn_ctime_pending(&ct);
+        if ((err = evsnn_ctime_push(ct, ev[i].t, idx[i]))) return fprintf(stderr, "push: %s\n", evsnn_error_detail()), 1;
+        if (evsnn_ctime_pending(ct) > max_depth) max_depth = (uint32_t)evsnn_ctime_pending(ct);
       }
-      if ((err = evsnn_ctime_flush(&ct))) return 1;
-      correct += evsnn_ctime_decision(&ct) == test.labels[d];
-      for (uint32_t m = 0; m < net.n_layers; m++) syn += ct.counts.synops[m];
+      if ((err = evsnn_ctime_flush(ct))) return 1;
+      correct += evsnn_ctime_decision(ct) == test.labels[d];
+      evsnn_counts_t c;
+      evsnn_ctime_counts(ct, &c);
+      for (uint32_t q = 0; q < net.n_projs; q++) syn += c.synops[q];
     }
     double s = evsnn__now() - t0;
     if (s < best) best = s;
@@ -117,11 +116,11 @@ int main(int argc, char **argv) {
   }
   double span = (double)digits * ms * 1e-3;
   printf("bench_ctime: %s, %u digits x %u ms from %s: %zu events, %.3f s of recording\n", model, digits, ms, used, n, span);
-  printf("continuous time, 1 thread, kernels %s, %s queue, delay %ld us, deepest %u, best of %u: %.3f s, %.2f M events/s, "
+  printf("continuous time, 1 thread, kernels %s, delay %ld us, deepest %u, best of %u: %.3f s, %.2f M events/s, "
          "%.1f M synaptic ops/s, %.0fx real time; accuracy %.2f%% (decision at each digit's end)\n",
-         evsnn_kernels()->name, heap ? "heap" : "FIFO", delay, max_depth, repeat, best, n / best * 1e-6, synops / best * 1e-6, span / best,
+         evsnn_kernels()->name, delay, max_depth, repeat, best, n / best * 1e-6, synops / best * 1e-6, span / best,
          100.0 * correct / digits);
-  evsnn_ctime_free(&ct);
+  evsnn_ctime_free(ct);
   free(idx);
   free(ev);
   evsnn_dataset_free(&test);

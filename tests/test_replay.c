@@ -5,6 +5,7 @@
  * result. Recordings are made here: each pixel of a 28x28 image, centred
  * on a 34x34 sensor, fires as a Poisson process at intensity / dt. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +15,13 @@
 
 #include "run.h"
 #include "evsnn/dataset.h"
+#include "evsnn/engine.h"
 #include "evsnn/error.h"
 #include "evsnn/events.h"
 #include "evsnn/model.h"
 #include "evsnn/net.h"
 #include "evsnn/rng.h"
+#include "evsnn/sensor.h"
 
 /* The number after "key": in a JSON line (no nesting needed here). */
 static double jnum(const char *json, const char *key) {
@@ -402,6 +405,145 @@ Test(loop, a_model_records_its_sensor_and_refuses_another, .timeout = 120) {
   cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
   snprintf(args, sizeof args, "replay --model %s --speed 0 %s/a/test/00000.evs.gz", m, dir);
   cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  snprintf(args, sizeof args, "rm -rf '%s'", dir);
+  cr_expect_eq(system(args), 0);
+}
+
+/* ---------------------------------------- a whole sensor, a conv network -- */
+
+/* The first n events of a real recording (../shared/events), their times
+ * moved down to step boundaries t0 + k dt, written to path as a recording
+ * of a w x h sensor (0: the file's own size); returns the number of steps
+ * they span. */
+static uint32_t write_aligned(const char *src, const char *path, size_t n, int64_t dt, uint32_t w, uint32_t h,
+                              evsnn_event_info_t *info) {
+  evsnn_event_reader_t *r;
+  cr_assert_eq(evsnn_event_reader_open(&r, src, NULL), 0, "%s", evsnn_error_detail());
+  *info = *evsnn_event_reader_info(r); /* its sizes: the strings go with the reader */
+  evsnn_event_t *ev = malloc(sizeof *ev * n);
+  size_t got = 0, k;
+  while (got < n && !evsnn_event_read(r, ev + got, n - got, &k) && k) got += k;
+  evsnn_event_reader_close(r);
+  cr_assert_eq(got, n, "%s: %zu events", src, got);
+  int64_t t0 = ev[0].t;
+  for (size_t i = 0; i < n; i++) ev[i].t = t0 + (ev[i].t - t0) / dt * dt;
+  evsnn_event_info_t o = {.format = "evsnn", .width = w ? w : info->width, .height = h ? h : info->height, .channels = 2,
+                          .label = -1, .meta = ""};
+  evsnn_event_writer_t *wr;
+  cr_assert_eq(evsnn_event_writer_open(&wr, path, &o), 0);
+  cr_assert_eq(evsnn_event_write(wr, ev, n), 0);
+  cr_assert_eq(evsnn_event_writer_close(wr), 0);
+  uint32_t T = (uint32_t)((ev[n - 1].t - t0) / dt) + 1;
+  free(ev);
+  return T;
+}
+
+/* A small conv network on the whole 2 x 128 x 128 DVS128 sensor, its
+ * weights the paper's initialisation with the conv weights made positive
+ * so that the first few thousand events of a real recording drive every
+ * population: evsnn replay (continuous time, every event on a step
+ * boundary) decides as the discrete event engine does on the same events
+ * binned, with the same spikes in every population. */
+Test(replay, a_conv_network_on_a_whole_sensor_decides_as_the_discrete_engine, .timeout = 60) {
+  char src[1024], dir[] = "/tmp/evsnn-fullres.XXXXXX", path[300], m[300], args[2048], out[65536], err[8192];
+  snprintf(src, sizeof src, "%s/../shared/events/aedat2_dvs128_neal_walking.aedat",
+           getenv("EVSNN_SRCDIR") ? getenv("EVSNN_SRCDIR") : ".");
+  if (access(src, R_OK)) cr_skip_test("no %s (the shared recordings): not checked", src);
+  cr_assert(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/aligned.evs", dir);
+  snprintf(m, sizeof m, "%s/conv.evsnn", dir);
+  const int64_t dt = 1000;
+  evsnn_event_info_t info;
+  uint32_t T = write_aligned(src, path, 4000, dt, 0, 0, &info);
+  cr_assert_eq(info.width, 128);
+  evsnn_net_t net;
+  cr_assert_eq(evsnn_net_parse(&net, "2x128x128 conv8c5s4p2 lif[th=0.5] conv16c3s2p1 lif[th=0.5] pool2 flatten dense10 li"),
+               0, "%s", evsnn_error_detail());
+  evsnn_net_init_params(&net, 5, EVSNN_INIT_FANIN, NULL);
+  for (uint32_t q = 0; q < 2; q++)
+    for (size_t i = 0; i < net.proj[q].size; i++) net.proj[q].W[i] = fabsf(net.proj[q].W[i]);
+  cr_assert_eq(evsnn_model_save(m, &net, NULL, NULL), 0, "%s", evsnn_error_detail());
+
+  snprintf(args, sizeof args, "replay --model %s %s --speed 0 --dt %lld --json", m, path, (long long)dt);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  const char *j = strstr(out, "{\"file\"");
+  cr_assert(j, "%s", out);
+  cr_expect_float_eq(jnum(j, "fed"), 4000, 0.5, "the whole sensor is the input: nothing dropped");
+
+  evsnn_binned_t b;
+  cr_assert_eq(evsnn_binned_init(&b, evsnn_net_inputs(&net), T, 8000, EVSNN_BIN_COUNT), 0);
+  cr_assert_eq(evsnn_binned_read_file(&b, path, NULL, (double)dt, NULL), 0, "%s", evsnn_error_detail());
+  cr_assert_eq(b.events_used, 4000);
+  evsnn_state_t st;
+  cr_assert_eq(evsnn_state_init(&st, &net), 0);
+  evsnn_state_reset(&st);
+  for (uint32_t k = 0; k < T; k++) evsnn_state_step(&st, b.idx + b.start[k], b.start[k + 1] - b.start[k]);
+  const char *sp = jarr(j, "spikes");
+  for (uint32_t p = 0; p + 1 < net.n_pops; p++) {
+    char *end;
+    double s = strtod(sp, &end);
+    cr_expect_float_eq(s, (double)st.counts.spikes[p], 0.5, "%s: %g spikes, the discrete engine %llu", net.pop[p].name, s,
+                       (unsigned long long)st.counts.spikes[p]);
+    if (p) cr_expect_gt(st.counts.spikes[p], 50, "%s must spike", net.pop[p].name);
+    sp = end + 1;
+  }
+  cr_expect_float_eq(jnum(j, "decision"), evsnn_state_decision(&st), 0.5);
+  cr_expect_gt(jnum(j, "decision_changes"), 1);
+  evsnn_state_free(&st);
+  evsnn_binned_free(&b);
+  evsnn_net_free(&net);
+  snprintf(args, sizeof args, "rm -rf '%s'", dir);
+  cr_expect_eq(system(args), 0);
+}
+
+/* The Sinabs N-MNIST network imported from NIR (IF neurons, reset to zero,
+ * a spiking readout, dt 100 us) runs in continuous time: on the N-MNIST
+ * sample's events moved to step boundaries, replay's spikes and decision
+ * are the discrete engine's. */
+Test(replay, the_imported_sinabs_network_runs_in_continuous_time, .timeout = 60) {
+  const char *sd = getenv("EVSNN_SRCDIR") ? getenv("EVSNN_SRCDIR") : ".";
+  char src[1024], nir[1024], dir[] = "/tmp/evsnn-sinabs.XXXXXX", path[300], m[300], args[4096], out[65536], err[8192];
+  snprintf(src, sizeof src, "%s/../shared/events/nmnist_tonic_sample.bin", sd);
+  snprintf(nir, sizeof nir, "%s/../shared/nir/cnn_sinabs.nir", sd);
+  if (access(src, R_OK) || access(nir, R_OK)) cr_skip_test("no %s or %s (the shared files): not checked", src, nir);
+  cr_assert(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/aligned.evs", dir);
+  snprintf(m, sizeof m, "%s/sinabs.evsnn", dir);
+  snprintf(args, sizeof args, "nir import '%s' --out '%s'", nir, m);
+  int rc = run(args, out, sizeof out, err, sizeof err);
+  if (rc && strstr(err, "HDF5")) cr_skip_test("this build reads no NIR: %s", err);
+  cr_assert_eq(rc, 0, "%s", err);
+  const int64_t dt = 100;
+  evsnn_event_info_t info;
+  uint32_t T = write_aligned(src, path, 4325, dt, 34, 34, &info);
+  snprintf(args, sizeof args, "replay --model %s %s --speed 0 --json", m, path);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  const char *j = strstr(out, "{\"file\"");
+  cr_assert(j, "%s", out);
+  cr_expect_float_eq(jnum(j, "dt_us"), (double)dt, 1e-9, "the model's own step");
+  evsnn_net_t net;
+  cr_assert_eq(evsnn_model_load(m, &net, NULL, NULL), 0, "%s", evsnn_error_detail());
+  cr_expect_neq(evsnn_net_out(&net)->model, EVSNN_NEURON_LI, "a spiking readout");
+  evsnn_binned_t b;
+  cr_assert_eq(evsnn_binned_init(&b, evsnn_net_inputs(&net), T, 8650, EVSNN_BIN_COUNT), 0);
+  cr_assert_eq(evsnn_binned_read_file(&b, path, NULL, (double)dt, NULL), 0, "%s", evsnn_error_detail());
+  evsnn_state_t st;
+  cr_assert_eq(evsnn_state_init(&st, &net), 0);
+  evsnn_state_reset(&st);
+  for (uint32_t k = 0; k < T; k++) evsnn_state_step(&st, b.idx + b.start[k], b.start[k + 1] - b.start[k]);
+  const char *sp = jarr(j, "spikes");
+  for (uint32_t p = 0; p + 1 < net.n_pops; p++) {
+    char *end;
+    double s = strtod(sp, &end);
+    cr_expect_float_eq(s, (double)st.counts.spikes[p], 0.5, "%s: %g spikes, the discrete engine %llu", net.pop[p].name, s,
+                       (unsigned long long)st.counts.spikes[p]);
+    sp = end + 1;
+  }
+  cr_expect_gt(st.counts.spikes[net.n_pops - 1], 0, "the readout spiked");
+  cr_expect_float_eq(jnum(j, "decision"), evsnn_state_decision(&st), 0.5);
+  evsnn_state_free(&st);
+  evsnn_binned_free(&b);
+  evsnn_net_free(&net);
   snprintf(args, sizeof args, "rm -rf '%s'", dir);
   cr_expect_eq(system(args), 0);
 }

@@ -4,6 +4,7 @@
  * so the document is tested as much as the code. Every bad client runs next
  * to a good one, which must be served exactly. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -80,16 +81,31 @@ static void *tsrv_main(void *arg) {
   return NULL;
 }
 
-/* A server on its own thread with the options o (net, host and log are
- * filled in here) over a small random network. */
-static tsrv_t *tsrv_start_o(evsnn__server_opts_t o) {
-  tsrv_t *s = calloc(1, sizeof *s);
+/* The conv network of the conv tests on the 34 x 34 test sensor, its conv
+ * weights made positive so that random events drive it to the readout. */
+static const char conv_desc[] = "2x34x34 conv8c5s2p1 lif[th=0.5] pool2 flatten dense10 li";
+
+/* A small random network: the chain 2312-40-10 (desc NULL) or desc. */
+static void test_net(evsnn_net_t *net, const char *desc) {
+  if (desc) {
+    cr_assert_eq(evsnn_net_parse(net, desc), 0, "%s", evsnn_error_detail());
+    evsnn_net_init_params(net, 1, EVSNN_INIT_FANIN, NULL);
+    for (size_t i = 0; i < net->proj[0].size; i++) net->proj[0].W[i] = fabsf(net->proj[0].W[i]);
+    return;
+  }
   uint32_t sizes[] = {2 * 34 * 34, 40, 10};
-  cr_assert_eq(evsnn_net_init(&s->net, sizes, 3, 0.8187f), 0);
+  cr_assert_eq(evsnn_net_init(net, sizes, 3, 0.8187f), 0);
   /* Low thresholds, so that random input reaches the output and the
    * decision moves: the local comparison must not be empty. */
   const float scale[] = {0.5f};
-  evsnn_net_init_params(&s->net, 1, EVSNN_INIT_FANIN, scale);
+  evsnn_net_init_params(net, 1, EVSNN_INIT_FANIN, scale);
+}
+
+/* A server on its own thread with the options o (net, host and log are
+ * filled in here) over a small random network (test_net). */
+static tsrv_t *tsrv_start_net(evsnn__server_opts_t o, const char *desc) {
+  tsrv_t *s = calloc(1, sizeof *s);
+  test_net(&s->net, desc);
   g_net = &s->net;
   o.net = &s->net, o.host = "127.0.0.1", o.log = tsrv_log, o.log_ud = s;
   signal(SIGPIPE, SIG_IGN); /* a client whose server hung up fails its test, not the process */
@@ -104,6 +120,8 @@ static tsrv_t *tsrv_start_o(evsnn__server_opts_t o) {
   cr_assert_gt(s->port, 0);
   return s;
 }
+
+static tsrv_t *tsrv_start_o(evsnn__server_opts_t o) { return tsrv_start_net(o, NULL); }
 
 static tsrv_t *tsrv_start(uint32_t idle_ms, uint32_t max_conns) {
   return tsrv_start_o((evsnn__server_opts_t){.idle_ms = idle_ms, .max_conns = max_conns});
@@ -189,29 +207,29 @@ typedef struct {
 
 /* The reference: the same events through the same library calls, locally. */
 typedef struct {
-  evsnn_ctime_t ct;
+  evsnn_ctime_t *ct;
   uint64_t n;
   dec_t dec[4096];
 } local_t;
 
 static void local_decision(void *ud, int64_t t, uint32_t cls) {
   local_t *l = ud;
-  if (l->n < 4096) l->dec[l->n] = (dec_t){t, l->ct.input_events, cls};
+  if (l->n < 4096) l->dec[l->n] = (dec_t){t, evsnn_ctime_input_events(l->ct), cls};
   l->n++;
 }
 
 static void local_run(local_t *l, const evsnn_net_t *net, const evsnn_event_t *ev, size_t n, float *v) {
   evsnn_sensor_map_t map;
-  cr_assert_eq(evsnn_sensor_map_fit(&map, 34, 34, net->sizes[0]), 0);
+  cr_assert_eq(evsnn_sensor_map_fit(&map, 34, 34, evsnn_net_inputs(net)), 0);
   evsnn_ctime_opts_t o = {.dt_us = 1000, .on_decision = local_decision, .ud = l};
   l->n = 0;
-  cr_assert_eq(evsnn_ctime_init(&l->ct, net, &o), 0);
+  cr_assert_eq(evsnn_ctime_new(&l->ct, net, &o), 0);
   for (size_t i = 0; i < n; i++) {
     int64_t j = evsnn_sensor_map_index(&map, &ev[i]);
-    if (j >= 0) cr_assert_eq(evsnn_ctime_push(&l->ct, ev[i].t, (uint32_t)j), 0);
+    if (j >= 0) cr_assert_eq(evsnn_ctime_push(l->ct, ev[i].t, (uint32_t)j), 0);
   }
-  cr_assert_eq(evsnn_ctime_flush(&l->ct), 0);
-  evsnn_ctime_potentials(&l->ct, net->n_layers, n ? ev[n - 1].t : 0, v);
+  cr_assert_eq(evsnn_ctime_flush(l->ct), 0);
+  evsnn_ctime_potentials(l->ct, net->n_pops - 1, n ? ev[n - 1].t : 0, v);
 }
 
 static void on_done(void *ud, int err, const char *msg, const evsnn__result_t *res) {
@@ -272,10 +290,10 @@ static uint64_t run_good_clients(int port, int n, const size_t *sizes, uint32_t 
                 "client %d decision %llu: (%lld, %llu, %u) vs local (%lld, %llu, %u)", i, (unsigned long long)k,
                 (long long)out[i].dec[k].t, (unsigned long long)out[i].dec[k].events, out[i].dec[k].cls,
                 (long long)loc.dec[k].t, (unsigned long long)loc.dec[k].events, loc.dec[k].cls);
-    cr_expect_eq(out[i].res.decision, evsnn_ctime_decision(&loc.ct), "client %d", i);
-    cr_expect_eq(out[i].res.n_outputs, g_net->sizes[g_net->n_layers], "client %d", i);
-    cr_expect_eq(memcmp(out[i].res.outputs, v, 4 * g_net->sizes[g_net->n_layers]), 0, "client %d: potentials", i);
-    evsnn_ctime_free(&loc.ct);
+    cr_expect_eq(out[i].res.decision, evsnn_ctime_decision(loc.ct), "client %d", i);
+    cr_expect_eq(out[i].res.n_outputs, evsnn_net_outputs(g_net), "client %d", i);
+    cr_expect_eq(memcmp(out[i].res.outputs, v, 4 * evsnn_net_outputs(g_net)), 0, "client %d: potentials", i);
+    evsnn_ctime_free(loc.ct);
     total_decisions += out[i].decisions;
     evsnn_event_reader_close(rs[i]);
     evsnn_event_buf_free(&bufs[i]);
@@ -386,6 +404,20 @@ Test(serve, sixty_four_clients_at_once) {
   cr_expect_eq(s->st.served, 64);
   cr_expect_eq(s->st.dropped, 0);
   cr_expect_leq(s->st.bytes_peak, 64 * s->st.conn_bytes);
+  tsrv_free(s);
+}
+
+/* A convolutional model: every client gets, decision for decision, what
+ * the same events give through the library locally, as replay runs them. */
+Test(serve, a_conv_network_serves_each_client_exactly) {
+  tsrv_t *s = tsrv_start_net((evsnn__server_opts_t){.idle_ms = 5000}, conv_desc);
+  size_t sizes[3] = {4000, 20000, 60000};
+  uint64_t d = run_good_clients(s->port, 3, sizes, 0);
+  cr_expect_gt(d, 3, "only %llu decisions: the comparison would be empty", (unsigned long long)d);
+  tsrv_stop(s);
+  cr_expect_eq(s->st.served, 3);
+  cr_expect_eq(s->st.dropped, 0);
+  cr_expect_leq(s->st.bytes_peak, 3 * s->st.conn_bytes);
   tsrv_free(s);
 }
 
@@ -746,7 +778,7 @@ Test(serve, a_client_that_does_not_read_is_held_back) {
                (unsigned long long)loc.n);
   cr_expect_gt(loc.n, NEV - 2, "the net was meant to flip at every event");
   cr_expect(monotone);
-  evsnn_ctime_free(&loc.ct);
+  evsnn_ctime_free(loc.ct);
   tsrv_stop(s);
   cr_expect_gt(s->st.read_pauses, 0, "the server never stopped reading");
   cr_expect_eq(s->st.served, 2);
@@ -964,7 +996,7 @@ Test(session, holds_no_buffer_until_its_peer_sends_then_what_the_frame_needs) {
   evsnn__frame_put(b, 'E', 60000);
   feed(ss, b, 5, 30);
   evsnn__session_info(ss, &in);
-  cr_expect_leq(in.bytes, evsnn__session_max_bytes());
+  cr_expect_leq(in.bytes, evsnn__session_max_bytes(&lim));
   cr_expect_geq(in.bytes, idle + 60005);
   evsnn__session_free(ss);
 }
@@ -1400,23 +1432,31 @@ static int run_send(const char *args, char *out, size_t cap) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* In a new directory dir: a model (m.evsnn) and an event file (ev.evsnn)
- * of the n events ev. */
-static void cli_fixture(char *dir, char *model, char *file, const evsnn_event_t *ev, size_t n) {
+/* In a new directory dir: a model (m.evsnn: 2312-20-10, or desc as
+ * test_net makes it) and an event file (ev.evsnn) of the n events ev. */
+static void cli_fixture_net(char *dir, char *model, char *file, const evsnn_event_t *ev, size_t n, const char *desc) {
   cr_assert(mkdtemp(dir));
   snprintf(model, 256, "%s/m.evsnn", dir);
   snprintf(file, 256, "%s/ev.evsnn", dir);
   evsnn_net_t net;
-  uint32_t sizes[] = {2 * 34 * 34, 20, 10};
-  const float scale[] = {0.5f};
-  cr_assert_eq(evsnn_net_init(&net, sizes, 3, 0.8187f), 0);
-  evsnn_net_init_params(&net, 1, EVSNN_INIT_FANIN, scale);
+  if (desc) {
+    test_net(&net, desc);
+  } else {
+    uint32_t sizes[] = {2 * 34 * 34, 20, 10};
+    const float scale[] = {0.5f};
+    cr_assert_eq(evsnn_net_init(&net, sizes, 3, 0.8187f), 0);
+    evsnn_net_init_params(&net, 1, EVSNN_INIT_FANIN, scale);
+  }
   cr_assert_eq(evsnn_model_save(model, &net, NULL, NULL), 0);
   evsnn_net_free(&net);
   evsnn_event_writer_t *w;
   cr_assert_eq(evsnn_event_writer_open(&w, file, &sensor34), 0);
   cr_assert_eq(evsnn_event_write(w, ev, n), 0);
   cr_assert_eq(evsnn_event_writer_close(w), 0);
+}
+
+static void cli_fixture(char *dir, char *model, char *file, const evsnn_event_t *ev, size_t n) {
+  cli_fixture_net(dir, model, file, ev, n, NULL);
 }
 
 static void cli_fixture_free(const char *dir, const char *model, const char *file) {
@@ -1478,6 +1518,38 @@ Test(serve_cli, serve_on_port_0_and_send_a_file_then_sigterm) {
   snprintf(args, sizeof args, "'%s' --to 127.0.0.1:%d", file, s.port);
   cr_expect_eq(run_send(args, out, sizeof out), 1, "%s", out);
   cr_expect(strstr(out, "connection refused"), "%s", out);
+  free(ev);
+  cli_fixture_free(dir, model, file);
+}
+
+/* evsnn serve with a convolutional model: evsnn send gets the decisions
+ * evsnn replay makes of the same file. */
+Test(serve_cli, a_conv_model_is_served_as_replay_decides) {
+  char dir[] = "/tmp/evsnn-serve-cli.XXXXXX", model[256], file[256], args[2048], out[8192], err[8192];
+  evsnn_event_t *ev = gen_events(7, 30000);
+  cli_fixture_net(dir, model, file, ev, 30000, conv_desc);
+  served_t s = serve_start(model, NULL);
+  snprintf(args, sizeof args, "'%s' --to 127.0.0.1:%d --json", file, s.port);
+  cr_expect_eq(run_send(args, out, sizeof out), 0, "%s", out);
+  long d_send = -1, n_send = -1, d_replay = -2, n_replay = -2;
+  const char *q = strstr(out, "\"decision\": ");
+  if (q) sscanf(q, "\"decision\": %ld, \"decisions\": %ld", &d_send, &n_send);
+  char rcmd[1200], rout[65536];
+  snprintf(rcmd, sizeof rcmd, "'%s/evsnn' replay --model '%s' '%s' --speed 0 --json | tail -1",
+           getenv("EVSNN_BUILDDIR") ? getenv("EVSNN_BUILDDIR") : ".", model, file);
+  FILE *rp = popen(rcmd, "r");
+  size_t rn = fread(rout, 1, sizeof rout - 1, rp);
+  rout[rn] = '\0';
+  pclose(rp);
+  q = strstr(rout, "\"decision\": ");
+  if (q) sscanf(q, "\"decision\": %ld", &d_replay);
+  q = strstr(rout, "\"decision_changes\": ");
+  if (q) sscanf(q, "\"decision_changes\": %ld", &n_replay);
+  cr_expect_eq(d_send, d_replay, "send: %s\nreplay: %s", out, rout);
+  cr_expect_eq(n_send, n_replay, "send: %s\nreplay: %s", out, rout);
+  cr_expect_gt(n_send, 1, "%s", out);
+  cr_expect_eq(serve_stop(&s, err, sizeof err), 0, "%s", err);
+  cr_expect(strstr(err, "1 connections, 1 served, 0 dropped, 30000 events"), "%s", err);
   free(ev);
   cli_fixture_free(dir, model, file);
 }

@@ -1,164 +1,151 @@
 /* evsnn/ctime.h: the network in continuous time, fed by timestamped events.
  *
  * Sensor events carry real timestamps (microseconds, int64), not step
- * numbers. The continuous-time engine keeps every pending delivery as an
- * event (time, target layer, presynaptic neuron) in a queue ordered by
- * (time, target layer, insertion counter) (see evsnn_queue_t). A layer's
- * potentials are exact as of the last time the layer was touched; when a
- * delivery arrives at time t
- * they are first decayed by exp(-(t - t_last) / tau), then the weight
- * columns of every delivery to that layer at time t are added, then the
- * layer is checked against its threshold; its spikes leave as new events at
- * t + delay[m] for the layer above. In a fully connected layer every
- * delivery touches every neuron of the target layer, so one timestamp per
- * layer is the same thing as one per neuron and the decay stays a vector
- * multiply. The last layer never spikes: its potentials are the scores.
+ * numbers. The continuous-time engine runs any graph the discrete engine
+ * runs (evsnn/net.h, evsnn/engine.h): every pending delivery is an event
+ * (time, projection, presynaptic neuron), and the deliveries of one
+ * instant t into one population m are one unit of work, run in the order
+ * (t, m): first the neurons they reach are brought from the time they were
+ * last exact to t, by exp(-(t - t_last) / tau) with tau = -dt / ln(beta)
+ * (IF neurons do not decay), then every delivery of (t, m) is added,
+ * projection by projection in graph order, then the neurons touched are
+ * checked against the threshold and reset. A population that a dense or
+ * recurrent projection reaches is touched whole, so it keeps one time and
+ * decays as one vector (the fast path of a fully connected network); one
+ * reached only by convolutions or pooling keeps a time per group of
+ * neurons that are always touched together (a pixel's channels, or single
+ * neurons), as the discrete engine keeps a step per group, and a delivery
+ * decays and checks only the groups it reaches. Spikes of m at t leave as
+ * deliveries at t + delay[n] through every projection m -> n, and a
+ * recurrent projection delivers at t + dt (it reads the previous step's
+ * spikes in discrete time). A neuron left at or above threshold by a reset
+ * by subtraction is checked again at t + dt, as the discrete engine checks
+ * it again the next step. The readout (the last population) is LI, its
+ * potentials the scores, or spiking, its spike counts the scores.
  *
- * A network trained in discrete time (step dt, leak beta) runs with
- * tau = -dt / ln(beta), so exp(-dt / tau) = beta.
- *
- * Order of work at one timestamp t, and why it reproduces the discrete
- * engine (evsnn/engine.h): all deliveries to layer 1 at t are added before
- * layer 1 is checked (the discrete step sums every input spike of the step
- * before thresholding, eq. 3-5); with zero delay, layer 1's spikes at t
- * are deliveries to layer 2 at t, and the key (t, layer) puts them after
- * every layer-1 delivery at t and before anything at a later time, so
- * layer 2 sees layer 1's spikes of the same instant, as layer m sees layer
- * m-1's spikes of the same step in the paper. Within one (t, layer) the
- * insertion counter fixes the order of the column adds, so a run is
- * deterministic. Hence when every input event sits on a step boundary
- * t = k dt, the spikes are those of the discrete engine at step k; the
- * potentials differ only by rounding (one exp per gap instead of one
- * multiply by beta per step), tested to agree within float tolerance.
+ * Why this reproduces the discrete engine when every input event sits on
+ * a step boundary t = k dt: the discrete step sums all input of step k
+ * into a population before thresholding it (eq. 3-5), and so does the
+ * unit (t, m); with zero delay, m's spikes at t reach a later population n
+ * at t, and the order (t, m) runs n after m and before anything later, so
+ * n sees m's spikes of the same instant, as in the paper; a recurrent
+ * projection's spikes arrive at (k + 1) dt, the next step. Within one
+ * (t, m) the projections run in graph order and each one's deliveries in
+ * the order they were made, so a run is deterministic and adds in the
+ * discrete engine's order. So the spikes are those of the discrete engine
+ * at step k; the potentials differ only by rounding (one exp per gap
+ * instead of one multiply by beta per step), tested to agree within float
+ * tolerance. dt must then be a whole number of microseconds when the graph
+ * has a recurrent projection or a reset by subtraction (their t + dt).
  *
  * Input events must come in non-decreasing time order. Because a later
  * input could still arrive at the current time, pushing input at t runs
- * only what is strictly earlier than t + delay[0]; evsnn_ctime_advance
+ * only what is strictly earlier than the first time its deliveries can
+ * arrive (t + the smallest delay out of the input); evsnn_ctime_advance
  * and evsnn_ctime_flush run the rest.
  *
- * Optional, per layer m (index m-1 for layer m): a synaptic delay
- * (deliveries into layer m arrive delay[m-1] us after the presynaptic spike
- * or input event) and a refractory period (a neuron of hidden layer m that
- * spiked at t ignores input, held at its reset value 0, until
- * t + refractory[m-1]; it may spike again at that time).
+ * Optional, per population m >= 1: a synaptic delay (every delivery into
+ * m arrives delay[m] us after the presynaptic spike or input event) and a
+ * refractory period (a neuron of m that spiked at t ignores input, held
+ * at 0, until t + refractory[m]; it may spike again at that time).
+ *
+ * The queue: the deliveries through one projection are made in time order
+ * (input comes in time order; a population's spikes leave as the clock
+ * advances, after that projection's fixed delay), so it is one FIFO per
+ * projection, plus one per population for the checks again after a
+ * subtraction, merged at the head by (time, population, projection): O(1)
+ * per event. One FIFO per target population, as for a chain, would not be
+ * in time order once a recurrent projection writes t + dt into it ahead
+ * of deliveries still to come before then.
  *
  * One state per stream: evsnn_ctime_t holds everything a stream needs and
  * shares only the (read-only) network, so any number of states may run on
- * different threads over one network. Memory is allocated once, in init;
- * nothing is allocated per event.
+ * different threads over one network. Memory is allocated once, in
+ * evsnn_ctime_new; nothing is allocated per event.
  */
 #ifndef EVSNN_CTIME_H
 #define EVSNN_CTIME_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "evsnn/engine.h"
 #include "evsnn/net.h"
 #include "evsnn/time.h"
 
-/* The event queue. Deliveries into one layer are made in time order:
- * input comes in time order and goes in after delay[0]; a layer's spikes
- * leave as the engine's clock advances and arrive after that layer's fixed
- * delay. So the queue is exactly one FIFO per target layer, merged by
- * (time, layer) at the head: O(1) per event, the same order as a priority
- * queue keyed (time, layer, insertion counter). The binary heap is that
- * priority queue, kept as the FIFOs' naive twin: tests check both give the
- * same spikes, and bench_ctime measures both (docs/benchmarks.md). */
-typedef enum { EVSNN_QUEUE_FIFO = 0, EVSNN_QUEUE_HEAP = 1 } evsnn_queue_t;
-
 typedef struct evsnn_ctime_opts_s {
-  double dt_us;                         /* step the net was trained with; tau = -dt / ln(beta). 0: 1000 us */
-  int64_t delay_us[EVSNN_MAX_LAYERS];   /* [m-1]: synaptic delay into layer m, >= 0 */
-  int64_t refractory_us[EVSNN_MAX_LAYERS]; /* [m-1]: refractory period of hidden layer m, >= 0 */
-  evsnn_queue_t queue;                  /* EVSNN_QUEUE_FIFO (the default) or EVSNN_QUEUE_HEAP */
-  uint32_t queue_cap;                   /* pending deliveries: per target layer (FIFO) or in all (heap);
-                                           0: 4 x the widest non-output layer (at least 1024), x L for the
-                                           heap; at least 65536 when a delay is set. 24 bytes each. */
-  /* Called for every spike of a hidden layer (layer 1..L-1), in time order,
-   * and when the decision (argmax of the output potentials, first on ties)
-   * changes; either may be NULL. They must not call back into the state. */
-  void (*on_spike)(void *ud, int64_t t, uint32_t layer, uint32_t neuron);
+  double dt_us;                          /* step the net was trained with; tau = -dt / ln(beta). 0: 1000 us */
+  int64_t delay_us[EVSNN_MAX_POPS];      /* [m]: synaptic delay into population m >= 1, >= 0; [0] is 0 */
+  int64_t refractory_us[EVSNN_MAX_POPS]; /* [m]: refractory period of spiking population m >= 1, >= 0 */
+  uint32_t queue_cap;                    /* pending deliveries per FIFO; 0: 4 x the widest source (at least
+                                            1024, at most 65536 x 4), at least 65536 with a delay or a
+                                            recurrent projection. 12 bytes each. */
+  /* Called for every spike of a population (1..P-1), in time order, and
+   * when the decision (argmax of the readout's potentials or spike
+   * counts, first on ties) changes; either may be NULL. They must not
+   * call back into the state. */
+  void (*on_spike)(void *ud, int64_t t, uint32_t pop, uint32_t neuron);
   void (*on_decision)(void *ud, int64_t t, uint32_t cls);
   void *ud;
 } evsnn_ctime_opts_t;
 
-/* One pending delivery: at time t, a spike of neuron `neuron` of layer
- * (order >> 56) - 1 reaches layer order >> 56; order's low 56 bits are the
- * insertion counter. */
-typedef struct evsnn_ctime_ev_s {
-  int64_t t;
-  uint64_t order;
-  uint32_t neuron;
-} evsnn_ctime_ev_t;
+typedef struct evsnn_ctime_s evsnn_ctime_t;
 
-typedef struct evsnn_ctime_s {
-  const evsnn_net_t *net;
-  evsnn_ctime_opts_t o;
-  double tau_us;
-  float *v[EVSNN_MAX_LAYERS];       /* potentials of layer m+1, pad16 floats */
-  int64_t t_v[EVSNN_MAX_LAYERS];    /* v[m] is exact as of this time */
-  int64_t *ref_until[EVSNN_MAX_LAYERS]; /* per neuron, hidden layers with a refractory period */
-  uint32_t *batch;                  /* the presynaptic neurons of one (t, layer) */
-  uint32_t *fired;                  /* spikes of one check */
-  evsnn_ctime_ev_t *heap;           /* EVSNN_QUEUE_HEAP */
-  uint32_t heap_n, heap_cap;        /* heap_cap: the capacity of the heap or of each FIFO */
-  evsnn_ctime_ev_t *ring[EVSNN_MAX_LAYERS]; /* EVSNN_QUEUE_FIFO: [m-1] deliveries into layer m */
-  uint32_t ring_head[EVSNN_MAX_LAYERS], ring_n[EVSNN_MAX_LAYERS];
-  uint64_t seq;                     /* insertion counter */
-  int64_t t_in;                     /* last input time pushed (INT64_MIN: none) */
-  int64_t t_now;                    /* time of the last work done (INT64_MIN: none) */
-  int64_t t_first;                  /* first input time (INT64_MIN: none) */
-  int32_t decision;                 /* current argmax of the output, -1 before any output input */
-  uint64_t input_events;            /* input events pushed */
-  evsnn_counts_t counts;            /* spikes[0] = input events delivered; steps: see evsnn_ctime_counts */
-  void *mem;                        /* owned: one allocation for all of the above */
-} evsnn_ctime_t;
-
-/* Allocates a state for net (which must outlive it), all potentials zero.
- * opts may be NULL (dt 1 ms, no delays, no refractory period). Errors:
- * EVSNN_EINVAL (beta not in (0, 1), negative delay, dt <= 0, delays adding
- * up to EVSNN_T_END or more, a refractory period that long), EVSNN_ENOMEM;
- * on failure nothing stays allocated. */
-int evsnn_ctime_init(evsnn_ctime_t *ct, const evsnn_net_t *net, const evsnn_ctime_opts_t *opts);
-/* Frees; accepts a zeroed or freed state. */
+/* Allocates a state for net (which must outlive it), all potentials zero,
+ * in *out. opts may be NULL (dt 1 ms, no delays, no refractory period).
+ * Errors: EVSNN_EINVAL (a neuron model continuous time cannot run, dt <= 0,
+ * a negative delay, delays adding up to EVSNN_T_END or more, a refractory
+ * period that long or on the LI readout, a fractional dt with a recurrent
+ * projection or a reset by subtraction), EVSNN_ENOMEM; on failure *out is
+ * NULL and nothing stays allocated. */
+int evsnn_ctime_new(evsnn_ctime_t **out, const evsnn_net_t *net, const evsnn_ctime_opts_t *opts);
+/* Frees; accepts NULL. */
 void evsnn_ctime_free(evsnn_ctime_t *ct);
 /* Back to no time and zero potentials, the queue emptied, counters zeroed. */
 void evsnn_ctime_reset(evsnn_ctime_t *ct);
 
 /* Queues an input spike of input neuron `neuron` at time t, after running
- * everything strictly earlier than t + delay[0]. Errors: EVSNN_ERANGE
+ * everything earlier than its deliveries. Errors: EVSNN_ERANGE
  * (neuron >= inputs; t outside evsnn/time.h's domain; or the queue is full
  * of work at one instant), EVSNN_EORDER (t earlier than the last input),
  * with the state unchanged. */
 int evsnn_ctime_push(evsnn_ctime_t *ct, int64_t t, uint32_t neuron);
-/* Feeds a spike of neuron `neuron` of layer `layer` (0 = input, as push;
- * 1..L-1 = a hidden layer, e.g. from a recorded spike file) at time t: it
- * reaches layer + 1 at t + delay[layer], after everything strictly earlier
- * has run. The same order contract as push, shared with it (a stream
- * should feed one layer, since deliveries into several layers at one
- * instant are only ordered as they are queued). Errors as push. */
-int evsnn_ctime_inject(evsnn_ctime_t *ct, int64_t t, uint32_t layer, uint32_t neuron);
+/* Feeds a spike of neuron `neuron` of population `pop` (0 = input, as
+ * push; a later one, e.g. from a recorded spike file) at time t: it leaves
+ * through every projection out of pop, as pop's own spikes do. The same
+ * order contract as push, shared with it (a stream should feed one
+ * population: a spike behind one already queued through the same
+ * projection is EVSNN_EORDER). Errors as push, and EVSNN_ERANGE for a
+ * population nothing projects from. */
+int evsnn_ctime_inject(evsnn_ctime_t *ct, int64_t t, uint32_t pop, uint32_t neuron);
 /* Declares that no input earlier than t will come and runs everything
- * strictly earlier than t + delay[0]. Errors as push (EVSNN_ERANGE if a
- * burst of spikes overflows the queue: the state must then be reset). */
+ * before the first time input at t could arrive. Errors as push
+ * (EVSNN_ERANGE if a burst of spikes overflows the queue: the state must
+ * then be reset). */
 int evsnn_ctime_advance(evsnn_ctime_t *ct, int64_t t);
 /* Runs everything queued (the end of the input). */
 int evsnn_ctime_flush(evsnn_ctime_t *ct);
 
-/* Potentials of layer m (1-based) decayed to time t (>= the last work
- * done; earlier values of t read them as of the last work). Written to out
- * (sizes[m] floats); the state is not changed. */
+/* Potentials of population m (1-based, the network's neuron numbering)
+ * decayed to time t (>= the last work done; earlier values of t read them
+ * as of the last work). Written to out (pop[m].n floats); the state is not
+ * changed. */
 void evsnn_ctime_potentials(const evsnn_ctime_t *ct, uint32_t m, int64_t t, float *out);
 /* Deliveries queued and not yet run. */
 uint64_t evsnn_ctime_pending(const evsnn_ctime_t *ct);
-/* The current decision: argmax of the output potentials (decay scales them
- * all alike, so it does not depend on the time read), -1 before any input
- * reached the output layer. */
+/* The current decision: argmax of the readout's potentials (LI: decay
+ * scales them all alike, so it does not depend on the time read) or of
+ * its spike counts; -1 before any delivery reached the readout. */
 int32_t evsnn_ctime_decision(const evsnn_ctime_t *ct);
-/* The counters, with steps set to the number of dt-steps the input spans
- * (first to last input time, inclusive) and dense_macs to the MACs a dense
- * engine would do over those steps, so synops / dense_macs is comparable
- * with the discrete engine's ratio. */
+/* Input events pushed (or injected) since the reset. */
+uint64_t evsnn_ctime_input_events(const evsnn_ctime_t *ct);
+/* The counters: spikes[0] input events delivered, spikes[m] population m's
+ * spikes, synops[q] projection q's weights added; steps set to the number
+ * of dt-steps the input spans (first to last input time, inclusive) and
+ * dense_macs[q] to what the dense engine would do over those steps, so
+ * synops / dense_macs is comparable with the discrete engine's ratio. */
 void evsnn_ctime_counts(const evsnn_ctime_t *ct, evsnn_counts_t *out);
+/* Bytes the state holds (its one allocation and its header). */
+size_t evsnn_ctime_bytes(const evsnn_ctime_t *ct);
 
 #endif

@@ -42,10 +42,12 @@ struct replay_s {
   uv_timer_t watch;    /* looks for a stop signal while the loop sleeps */
   int stopped;         /* the signal that stopped the run, 0 if none */
   evsnn_event_reader_t *r;
-  evsnn_ctime_t ct;
+  evsnn_ctime_t *ct;
+  evsnn_counts_t counts; /* of the windows before the current one */
   evsnn_sensor_map_t map;
   int spikes_in;       /* the file is a spike recording */
-  uint32_t layer;      /* which of its layers to feed */
+  uint32_t layer;      /* which of its populations to feed */
+  uint32_t readout;    /* the network's last population */
   double speed;
   int64_t window_us;   /* 0: one window */
   int64_t window_end;
@@ -81,7 +83,7 @@ static void on_decision(void *ud, int64_t t, uint32_t cls) {
 
 static void on_spike(void *ud, int64_t t, uint32_t layer, uint32_t neuron) {
   replay_t *rp = ud;
-  if (!rp->w || rp->err) return;
+  if (!rp->w || rp->err || layer == rp->readout) return; /* the hidden populations' spikes */
   int err = evsnn_spike_event(&rp->out[rp->n_out], t, layer, neuron);
   if (err) {
     rp->err = cli_fail(err, "replay --out");
@@ -124,20 +126,28 @@ static void decode_start(replay_t *rp, chunk_t *c) {
 
 /* ------------------------------------------------------------- engine ---- */
 
+/* Adds the state's counters to a window's sum (each window starts afresh). */
+static void counts_add(evsnn_counts_t *sum, const evsnn_ctime_t *ct) {
+  evsnn_counts_t c;
+  evsnn_ctime_counts(ct, &c);
+  sum->steps += c.steps;
+  for (uint32_t m = 0; m < EVSNN_MAX_POPS; m++) sum->spikes[m] += c.spikes[m];
+  for (uint32_t q = 0; q < EVSNN_MAX_PROJS; q++) sum->synops[q] += c.synops[q], sum->dense_macs[q] += c.dense_macs[q];
+}
+
 static int feed(replay_t *rp, const evsnn_event_t *e) {
   /* No time reaches EVSNN_T_END, and t + window stays below 2^62 (evsnn/time.h). */
   if (!rp->started) rp->started = 1, rp->t0 = e->t, rp->window_end = rp->window_us ? e->t + rp->window_us : EVSNN_T_END;
   if (e->t >= rp->window_end) {
     /* The window ends: its decision stands, the state starts afresh. */
-    int err = evsnn_ctime_flush(&rp->ct);
+    int err = evsnn_ctime_flush(rp->ct);
     if (err) return err;
-    if (rp->windows < 64) rp->window_decision[rp->windows] = evsnn_ctime_decision(&rp->ct);
+    if (rp->windows < 64) rp->window_decision[rp->windows] = evsnn_ctime_decision(rp->ct);
     rp->windows++;
     if (!rp->json) printf("window %" PRIu64 " ends at t=%.3f ms: decision %d\n", rp->windows,
-                          (double)(rp->window_end - rp->t0) * 1e-3, evsnn_ctime_decision(&rp->ct));
-    evsnn_counts_t keep = rp->ct.counts;
-    evsnn_ctime_reset(&rp->ct);
-    rp->ct.counts = keep;
+                          (double)(rp->window_end - rp->t0) * 1e-3, evsnn_ctime_decision(rp->ct));
+    counts_add(&rp->counts, rp->ct);
+    evsnn_ctime_reset(rp->ct);
     while (e->t >= rp->window_end) rp->window_end += rp->window_us;
   }
   rp->events++;
@@ -147,19 +157,19 @@ static int feed(replay_t *rp, const evsnn_event_t *e) {
     evsnn_spike_decode(e, &layer, &neuron);
     if (layer != rp->layer) return rp->dropped++, 0;
     rp->used++;
-    return evsnn_ctime_inject(&rp->ct, e->t, layer, neuron);
+    return evsnn_ctime_inject(rp->ct, e->t, layer, neuron);
   }
   int64_t j = evsnn_sensor_map_index(&rp->map, e);
   if (j < 0) return rp->dropped++, 0;
   rp->used++;
-  return evsnn_ctime_push(&rp->ct, e->t, (uint32_t)j);
+  return evsnn_ctime_push(rp->ct, e->t, (uint32_t)j);
 }
 
 static void on_timer(uv_timer_t *t) { pump(t->data); }
 
 static void finish(replay_t *rp) {
   if (rp->err) return;
-  int err = evsnn_ctime_flush(&rp->ct);
+  int err = evsnn_ctime_flush(rp->ct);
   if (err) rp->err = cli_fail(err, rp->path);
   rp->eof = 2; /* done */
   uv_close((uv_handle_t *)&rp->timer, NULL);
@@ -295,7 +305,7 @@ int evsnn_cmd_replay(int argc, char **argv) {
     return cli_fail(EVSNN_ENOMEM, "replay");
   }
   int rc = 0;
-  rp->path = path, rp->speed = speed, rp->json = json, rp->layer = (uint32_t)layer;
+  rp->path = path, rp->speed = speed, rp->json = json, rp->layer = (uint32_t)layer, rp->readout = net.n_pops - 1;
   rp->window_us = (int64_t)(window_ms * 1000);
   int err;
   if ((err = evsnn_event_reader_open(&rp->r, path, NULL))) {
@@ -305,22 +315,25 @@ int evsnn_cmd_replay(int argc, char **argv) {
   const evsnn_event_info_t *info = evsnn_event_reader_info(rp->r);
   rp->spikes_in = info->kind == EVSNN_EVENTS_SPIKES;
   if (rp->spikes_in) {
-    if (layer < 1 || (uint32_t)layer >= net.n_layers) {
-      rc = cli_usage("replay: --layer %ld: the model's hidden layers are 1..%u", layer, net.n_layers - 1);
+    if (layer < 1 || (uint32_t)layer + 1 >= net.n_pops) {
+      rc = cli_usage("replay: --layer %ld: the model's hidden populations are 1..%u", layer, net.n_pops - 2);
       goto out;
     }
-  } else if ((err = cli_map_make(&mapo, info->width, info->height, &net.sensor, net.sizes[0], &rp->map))) {
+  } else if ((err = cli_map_make(&mapo, info->width, info->height, &net.sensor, evsnn_net_inputs(&net),
+                                 &rp->map))) {
     rc = cli_fail(err, path);
     goto out;
   }
   evsnn_ctime_opts_t o = {.dt_us = dt, .on_decision = on_decision, .on_spike = out ? on_spike : NULL, .ud = rp};
-  if ((err = evsnn_ctime_init(&rp->ct, &net, &o))) {
+  if ((err = evsnn_ctime_new(&rp->ct, &net, &o))) {
     rc = cli_fail(err, "replay");
     goto out;
   }
   if (out) {
     evsnn_event_info_t oi;
-    evsnn_spike_info(&oi, net.sizes, 1, net.n_layers, info->label, "");
+    uint32_t sizes[EVSNN_MAX_POPS];
+    for (uint32_t m = 0; m < net.n_pops; m++) sizes[m] = net.pop[m].n;
+    evsnn_spike_info(&oi, sizes, 1, net.n_pops - 1, info->label, "");
     if ((err = evsnn_event_writer_open(&rp->w, out, &oi))) {
       rc = cli_fail(err, out);
       goto out;
@@ -356,12 +369,12 @@ int evsnn_cmd_replay(int argc, char **argv) {
     rc = 1;
     goto out;
   }
-  evsnn_counts_t c;
-  evsnn_ctime_counts(&rp->ct, &c);
+  counts_add(&rp->counts, rp->ct);
+  const evsnn_counts_t c = rp->counts;
   double syn = 0;
-  for (uint32_t m = 0; m < net.n_layers; m++) syn += (double)c.synops[m];
+  for (uint32_t q = 0; q < net.n_projs; q++) syn += (double)c.synops[q];
   double span = rp->started ? (double)(rp->t_last - rp->t0) * 1e-6 : 0;
-  int32_t decision = evsnn_ctime_decision(&rp->ct);
+  int32_t decision = evsnn_ctime_decision(rp->ct);
   if (!json) {
     printf("%s: %" PRIu64 " events (%" PRIu64 " fed, %" PRIu64 " outside the input map) over %.3f s of recording in %.3f s"
            " (%.1fx real time); %.0f synaptic ops, %.2f M/s; final decision %d",
@@ -387,7 +400,7 @@ int evsnn_cmd_replay(int argc, char **argv) {
     cli_json_number(&j, "synops_per_second", "%.1f", wall > 0 ? syn / wall : 0.0);
     cli_json_number(&j, "dt_us", "%g", dt);
     cli_json_array(&j, "spikes");
-    for (uint32_t m = 0; m < net.n_layers; m++) cli_json_uint(&j, NULL, c.spikes[m]);
+    for (uint32_t m = 0; m + 1 < net.n_pops; m++) cli_json_uint(&j, NULL, c.spikes[m]);
     cli_json_end(&j);
     cli_json_int(&j, "decision", decision);
     cli_json_int(&j, "label", info->label);
@@ -416,7 +429,7 @@ int evsnn_cmd_replay(int argc, char **argv) {
 out:
   evsnn_event_writer_close(rp->w);
   evsnn_event_reader_close(rp->r);
-  evsnn_ctime_free(&rp->ct);
+  evsnn_ctime_free(rp->ct);
   free(rp);
   free(bufs);
   evsnn_net_free(&net);

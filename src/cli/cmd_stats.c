@@ -98,8 +98,8 @@ static int run_mnist(acc_t *a, const evsnn_net_t *net, const char *dir, uint32_t
 static int run_files(acc_t *a, const evsnn_net_t *net, char **files, int n_files, double dt, const cli_map_t *mapo,
                      evsnn_counts_t *counts) {
   evsnn_ctime_opts_t o = {.dt_us = dt, .on_spike = on_spike, .ud = a};
-  evsnn_ctime_t ct;
-  int err = evsnn_ctime_init(&ct, net, &o);
+  evsnn_ctime_t *ct;
+  int err = evsnn_ctime_new(&ct, net, &o);
   if (err) return cli_fail(err, "stats");
   enum { CHUNK = 8192 };
   evsnn_event_t *ev = malloc(sizeof *ev * CHUNK);
@@ -118,7 +118,7 @@ static int run_files(acc_t *a, const evsnn_net_t *net, char **files, int n_files
       evsnn_event_reader_close(r);
       break;
     }
-    evsnn_ctime_reset(&ct);
+    evsnn_ctime_reset(ct);
     a->sample++;
     size_t n;
     int64_t t0 = 0, t1 = 0;
@@ -133,12 +133,12 @@ static int run_files(acc_t *a, const evsnn_net_t *net, char **files, int n_files
           a->dropped++;
         } else {
           mark(a, 0, (uint32_t)j);
-          err = evsnn_ctime_push(&ct, ev[i].t, (uint32_t)j);
+          err = evsnn_ctime_push(ct, ev[i].t, (uint32_t)j);
         }
       }
       if (err) break;
     }
-    if (!err) err = evsnn_ctime_flush(&ct);
+    if (!err) err = evsnn_ctime_flush(ct);
     if (err) {
       cli_fail(err, files[f]);
       evsnn_event_reader_close(r);
@@ -146,9 +146,9 @@ static int run_files(acc_t *a, const evsnn_net_t *net, char **files, int n_files
     }
     a->input_events += seen;
     a->seconds += (double)(t1 - t0) * 1e-6;
-    if (info->label >= 0) a->labelled++, a->correct += evsnn_ctime_decision(&ct) == info->label;
+    if (info->label >= 0) a->labelled++, a->correct += evsnn_ctime_decision(ct) == info->label;
     evsnn_counts_t c;
-    evsnn_ctime_counts(&ct, &c);
+    evsnn_ctime_counts(ct, &c);
     counts->steps += c.steps;
     for (uint32_t m = 0; m <= net->n_layers; m++) counts->spikes[m] += c.spikes[m];
     for (uint32_t m = 0; m < net->n_layers; m++) counts->synops[m] += c.synops[m], counts->dense_macs[m] += c.dense_macs[m];
@@ -157,7 +157,7 @@ static int run_files(acc_t *a, const evsnn_net_t *net, char **files, int n_files
   }
   cli_stop_release();
   free(ev);
-  evsnn_ctime_free(&ct);
+  evsnn_ctime_free(ct);
   return err ? 1 : 0;
 }
 

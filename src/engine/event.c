@@ -161,7 +161,8 @@ static void step_partial(evsnn_state_t *st, uint32_t m) {
   const evsnn_pop_t *p = &st->net->pop[m];
   struct evsnn__state_s *z = st->priv;
   float *v = st->v[m - 1];
-  evsnn__target_t tgt = {v, z->stamp[m], z->touched[m], &z->n_touched[m], st->step + 1, p->group, p->beta};
+  evsnn__target_t tgt = {.v = v, .stamp = z->stamp[m], .touched = z->touched[m], .n_touched = &z->n_touched[m],
+                         .now = st->step + 1, .group = p->group, .beta = p->beta};
   z->n_touched[m] = 0;
   /* Groups left at or above threshold by a subtraction are checked again. */
   for (uint32_t i = 0; i < z->n_pend[m]; i++) evsnn__touch_group(&tgt, z->pend[m][i]);

@@ -13,6 +13,6 @@ evsnninclude_HEADERS += include/evsnn/ctime.h
 libevsnn_la_SOURCES += src/engine/ctime.c
 check_PROGRAMS += tests/test_ctime
 TESTS += tests/test_ctime
-tests_test_ctime_SOURCES = tests/test_ctime.c
+tests_test_ctime_SOURCES = tests/test_ctime.c tests/graphs.h
 tests_test_ctime_CFLAGS = $(TEST_CFLAGS)
 tests_test_ctime_LDADD = $(TEST_LIBS)

@@ -19,11 +19,24 @@
 
 #include "evsnn/net.h"
 
-/* Where a projection delivers in the event engine. When the target is
- * `whole`, v has already been decayed to this step and stamp is NULL.
- * Otherwise the operation calls evsnn__touch(tgt, first, n) before adding
- * to neurons [first, first + n), which brings their groups up to date and
- * lists them for the threshold check (src/engine/event.c). */
+/* Continuous time (src/engine/ctime.c): how a population's potentials
+ * decay over real time, set up from its neuron model by evsnn__leak_init
+ * (src/net/neuron.c, where the models live). */
+typedef struct evsnn__leak_s {
+  const evsnn_pop_t *pop;
+  double tau_us;   /* exp(-elapsed / tau); 0 with none set: no leak (IF, beta = 1) */
+  int none, zero;  /* no leak at all; beta = 0: nothing survives a gap */
+  int64_t elapsed; /* the last gap asked for and its factor: the groups one */
+  float factor;    /* instant reaches were mostly last exact at one time */
+} evsnn__leak_t;
+
+/* Where a projection delivers. When the target is `whole`, v has already
+ * been decayed to this instant and stamp and t_stamp are NULL. Otherwise
+ * the operation calls evsnn__touch(tgt, first, n) before adding to neurons
+ * [first, first + n), which brings their groups up to date and lists them
+ * for the threshold check: by steps in the event engine (stamp, now, beta:
+ * src/engine/event.c), by microseconds in continuous time (t_stamp, t_now,
+ * leak: src/engine/ctime.c). */
 typedef struct evsnn__target_s {
   float *v;
   uint32_t *stamp;      /* per group: v is exact as of the end of step stamp - 1 */
@@ -31,17 +44,34 @@ typedef struct evsnn__target_s {
   uint32_t *n_touched;
   uint32_t now, group;  /* the step being run + 1; neurons per group */
   float beta;
+  int64_t *t_stamp;     /* continuous time, per group: v is exact as of time t_stamp */
+  int64_t t_now;        /* the instant being run */
+  evsnn__leak_t *leak;
 } evsnn__target_t;
 
-/* Group g's first delivery of the step: decay it by beta once per elapsed
- * step (the dense engine's rounding) and list it. */
+/* Continuous time: neurons [first, first + n) of the leak's population
+ * decayed over elapsed us (src/net/neuron.c). */
+void evsnn__leak(evsnn__leak_t *lk, float *v, uint32_t first, uint32_t n, int64_t elapsed);
+
+/* Whether the target keeps a time per group (else it is touched whole). */
+static inline int evsnn__lazy(const evsnn__target_t *t) { return t->stamp || t->t_stamp; }
+
+/* Group g's first delivery of the step (or instant): decay it by beta
+ * once per elapsed step (the dense engine's rounding), or by the leak over
+ * the time elapsed, and list it. */
 static inline void evsnn__touch_group(evsnn__target_t *t, uint32_t g) {
-  if (t->stamp[g] == t->now) return;
-  float *v = t->v + (size_t)g * t->group;
-  if (t->beta != 1.0f)
-    for (uint32_t k = t->stamp[g]; k < t->now; k++)
-      for (uint32_t i = 0; i < t->group; i++) v[i] *= t->beta;
-  t->stamp[g] = t->now;
+  if (t->t_stamp) {
+    if (t->t_stamp[g] == t->t_now) return;
+    evsnn__leak(t->leak, t->v, g * t->group, t->group, t->t_now - t->t_stamp[g]);
+    t->t_stamp[g] = t->t_now;
+  } else {
+    if (t->stamp[g] == t->now) return;
+    float *v = t->v + (size_t)g * t->group;
+    if (t->beta != 1.0f)
+      for (uint32_t k = t->stamp[g]; k < t->now; k++)
+        for (uint32_t i = 0; i < t->group; i++) v[i] *= t->beta;
+    t->stamp[g] = t->now;
+  }
   t->touched[(*t->n_touched)++] = g;
 }
 
@@ -49,7 +79,7 @@ static inline void evsnn__touch_group(evsnn__target_t *t, uint32_t g) {
  * fall in up to date (nothing for a whole target). A convolution's run of
  * C_out neurons is one group of a conv target, found without a division. */
 static inline void evsnn__touch(evsnn__target_t *t, uint32_t first, uint32_t n) {
-  if (!t->stamp) return;
+  if (!evsnn__lazy(t)) return;
   if (t->group == 1) {
     for (uint32_t i = 0; i < n; i++) evsnn__touch_group(t, first + i);
   } else if (t->group == n) {
@@ -128,6 +158,18 @@ void evsnn__unpool(const evsnn_proj_t *p, const evsnn_pop_t *src, const float *g
  * v >= s (which must then be checked again next step without input). A
  * whole population reset to zero goes through the SIMD fire kernel. */
 int evsnn__fire(const evsnn_pop_t *p, float *v, uint32_t first, uint32_t n, uint32_t *out, uint32_t *n_out);
+
+/* Continuous time: the same over neurons [first, first + n) of p that are
+ * not refractory at t (until[i] > t: held at 0, input lost); a neuron
+ * that fires is refractory until t + period. */
+int evsnn__fire_held(const evsnn_pop_t *p, float *v, uint32_t first, uint32_t n, int64_t *until, int64_t t,
+                     int64_t period, uint32_t *out, uint32_t *n_out);
+/* Sets up p's continuous-time leak for a step of dt_us; EVSNN_EINVAL,
+ * naming the population and its model, for a model that has no
+ * continuous-time form here. */
+int evsnn__leak_init(evsnn__leak_t *lk, const evsnn_pop_t *p, double dt_us);
+/* The factor the leak applies over elapsed > 0 us (no cache). */
+float evsnn__leak_factor(const evsnn__leak_t *lk, int64_t elapsed);
 
 /* evsnn_net_finish and evsnn_net_parse refusing, before allocating, a
  * network of more than max_weights real parameters (loaders pass what the

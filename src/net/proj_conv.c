@@ -78,7 +78,7 @@ static uint64_t conv_propagate(const evsnn_proj_t *p, evsnn__target_t *tgt, cons
     for (int ky = w.y0, oy = w.oy0; ky <= w.y1; ky += s, oy--)
       for (int kx = w.x0, ox = w.ox0; kx <= w.x1; kx += s, ox--) {
         uint32_t pix = (uint32_t)oy * wo + (uint32_t)ox, first = pix * co;
-        if (tgt->stamp && tgt->group == co) evsnn__touch_group(tgt, pix); /* one pixel's channels: one group */
+        if (evsnn__lazy(tgt) && tgt->group == co) evsnn__touch_group(tgt, pix); /* one pixel's channels: one group */
         else evsnn__touch(tgt, first, co);
         kern->runadd(tgt->v + first, p->W + (((size_t)w.ci * k + (uint32_t)ky) * k + (uint32_t)kx) * co, co, a);
         ops += co;

@@ -498,7 +498,7 @@ int evsnn__server_start(evsnn__server_t **out, uv_loop_t *loop, const evsnn__ser
   if (!s->lim.no_min_rate && s->lim.rate_ms < shortest) shortest = s->lim.rate_ms;
   s->tick_ms = shortest / 10 < 5 ? 5 : shortest / 10 > 250 ? 250 : shortest / 10;
   s->st.accept_bytes = sizeof(conn_t);
-  s->st.conn_bytes = sizeof(conn_t) + evsnn__session_max_bytes();
+  s->st.conn_bytes = sizeof(conn_t) + evsnn__session_max_bytes(&s->lim);
   s->log_tokens = LOG_BURST;
   s->log_t = uv_now(loop);
   char msg[96];

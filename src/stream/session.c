@@ -7,9 +7,9 @@
  * IN_CAP. HELLO gets reply buffers with room for WELCOME and an ERROR
  * (SMALL_OUT); the full ones (two of OUT_CAP: one being written while the
  * other fills), the event scratch and the network's state
- * (evsnn_ctime_init) come with the first EVENTS or END frame that is
- * whole. A connection refused earlier gets only the room of
- * its ERROR frame.
+ * (evsnn_ctime_new, its bytes counted with the buffers') come with the
+ * first EVENTS or END frame that is whole. A connection refused earlier
+ * gets only the room of its ERROR frame.
  * So a session holds at most evsnn__session_max_bytes(), whatever the peer
  * does.
  *
@@ -64,8 +64,7 @@ struct evsnn__session_s {
   uint64_t events, digest, decisions, synops, spikes;
   int32_t decision;
   evsnn_sensor_map_t map;
-  evsnn_ctime_t ct;
-  int ct_ready;
+  evsnn_ctime_t *ct;     /* NULL until the first EVENTS or END, or without a network */
   int net_err;  /* the first error of the decision callback */
   /* Deadlines. */
   uint64_t t_start, t_progress, t_window, window_bytes;
@@ -82,8 +81,20 @@ void evsnn__session_limits(evsnn__session_limits_t *l) {
   if (l->rate_ms == 0) l->rate_ms = 5000;
 }
 
-size_t evsnn__session_max_bytes(void) {
-  return sizeof(evsnn__session_t) + IN_CAP + 2 * (size_t)OUT_CAP + CHUNK * sizeof(evsnn_event_t);
+static void on_decision(void *ud, int64_t t, uint32_t cls);
+
+static int state_new(evsnn_ctime_t **ct, const evsnn__session_limits_t *lim, void *ud) {
+  evsnn_ctime_opts_t o = {.dt_us = lim->dt_us, .on_decision = ud ? on_decision : NULL, .ud = ud};
+  return evsnn_ctime_new(ct, lim->net, &o);
+}
+
+size_t evsnn__session_max_bytes(const evsnn__session_limits_t *lim) {
+  size_t state = 0;
+  evsnn__session_limits_t l = *lim;
+  evsnn__session_limits(&l);
+  evsnn_ctime_t *ct;
+  if (l.net && state_new(&ct, &l, NULL) == 0) state = evsnn_ctime_bytes(ct), evsnn_ctime_free(ct);
+  return sizeof(evsnn__session_t) + IN_CAP + 2 * (size_t)OUT_CAP + CHUNK * sizeof(evsnn_event_t) + state;
 }
 
 int evsnn__session_new(evsnn__session_t **out, const evsnn__session_limits_t *lim, uint64_t now_ms) {
@@ -102,7 +113,7 @@ int evsnn__session_new(evsnn__session_t **out, const evsnn__session_limits_t *li
 
 void evsnn__session_free(evsnn__session_t *s) {
   if (s == NULL) return;
-  if (s->ct_ready) evsnn_ctime_free(&s->ct);
+  evsnn_ctime_free(s->ct);
   free(s->in);
   free(s->out_mem);
   free(s);
@@ -158,10 +169,9 @@ static int out_full(evsnn__session_t *s, uint64_t at) {
     return 1;
   }
   if (s->lim.net) {
-    evsnn_ctime_opts_t o = {.dt_us = s->lim.dt_us, .on_decision = on_decision, .ud = s};
-    int err = evsnn_ctime_init(&s->ct, s->lim.net, &o);
+    int err = state_new(&s->ct, &s->lim, s);
     if (err != 0) return fail(s, err, at, "network state: %s", evsnn_error_detail());
-    s->ct_ready = 1;
+    s->bytes += evsnn_ctime_bytes(s->ct);
   }
   return out_alloc(s, OUT_CAP, 1);
 }
@@ -205,18 +215,18 @@ static void on_decision(void *ud, int64_t t, uint32_t cls) {
     if (!s->net_err) s->net_err = EVSNN_ERANGE;
     return;
   }
-  evsnn__decision_t d = {.t = t, .events = s->ct.input_events, .cls = cls};
+  evsnn__decision_t d = {.t = t, .events = evsnn_ctime_input_events(s->ct), .cls = cls};
   evsnn__decision_encode(reply(s, EVSNN_FRAME_DECISION, EVSNN_PROTO_DECISION_SIZE), &d);
   s->decisions++;
 }
 
 /* Runs n decoded events through the network, in order. */
 static int run_events(evsnn__session_t *s, const evsnn_event_t *ev, size_t n) {
-  if (!s->ct_ready) return 0;
+  if (!s->ct) return 0;
   for (size_t i = 0; i < n; i++) {
     int64_t j = evsnn_sensor_map_index(&s->map, &ev[i]);
     if (j < 0) continue;
-    int err = evsnn_ctime_push(&s->ct, ev[i].t, (uint32_t)j);
+    int err = evsnn_ctime_push(s->ct, ev[i].t, (uint32_t)j);
     if (err != 0) return err;
   }
   return s->net_err;
@@ -232,7 +242,7 @@ static int on_hello(evsnn__session_t *s, const uint8_t *p, uint32_t len, uint64_
                 "HELLO: event kind %d, this server takes DVS events (0)", h.sensor.kind);
   const evsnn_net_t *net = s->lim.net;
   if (net) {
-    err = evsnn_sensor_map_for(&s->map, &net->sensor, h.sensor.width, h.sensor.height, net->sizes[0]);
+    err = evsnn_sensor_map_for(&s->map, &net->sensor, h.sensor.width, h.sensor.height, evsnn_net_inputs(net));
     if (err != 0)
       return fail(s, err, at + EVSNN_PROTO_HELLO_FIXED + 12, "HELLO: sensor %ux%u: %s", h.sensor.width,
                   h.sensor.height, evsnn_error_detail());
@@ -240,7 +250,7 @@ static int on_hello(evsnn__session_t *s, const uint8_t *p, uint32_t len, uint64_
   if (out_alloc(s, SMALL_OUT, 0) != 0) return -1;
   evsnn__welcome_t w = {.version = EVSNN_PROTO_VERSION, .mode = EVSNN_REPLY_DECISIONS,
                         .max_payload = EVSNN_PROTO_MAX_PAYLOAD, .idle_ms = s->lim.idle_ms,
-                        .inputs = net ? net->sizes[0] : 0, .outputs = net ? net->sizes[net->n_layers] : 0};
+                        .inputs = net ? evsnn_net_inputs(net) : 0, .outputs = net ? evsnn_net_outputs(net) : 0};
   evsnn__welcome_encode(reply(s, EVSNN_FRAME_WELCOME, EVSNN_PROTO_WELCOME_SIZE), &w);
   s->phase = EVSNN__SESSION_STREAM;
   return 0;
@@ -295,19 +305,19 @@ static int on_end(evsnn__session_t *s, const uint8_t *p, uint32_t len, uint64_t 
   const evsnn_net_t *net = s->lim.net;
   evsnn__result_t r = {.events = s->events, .t_last = s->t, .digest = s->digest, .decision = -1};
   float *v = NULL;
-  if (s->ct_ready) {
-    err = evsnn_ctime_flush(&s->ct);
+  if (s->ct) {
+    err = evsnn_ctime_flush(s->ct);
     if (err == 0) err = s->net_err;
     if (err != 0) return fail(s, err, at, "END: running the rest: %s", evsnn_error_detail());
-    r.decision = evsnn_ctime_decision(&s->ct);
+    r.decision = evsnn_ctime_decision(s->ct);
     evsnn_counts_t k;
-    evsnn_ctime_counts(&s->ct, &k);
-    for (uint32_t m = 0; m < net->n_layers; m++) s->synops += k.synops[m];
-    for (uint32_t m = 1; m < net->n_layers; m++) s->spikes += k.spikes[m];
-    r.n_outputs = net->sizes[net->n_layers];
+    evsnn_ctime_counts(s->ct, &k);
+    for (uint32_t q = 0; q < net->n_projs; q++) s->synops += k.synops[q];
+    for (uint32_t m = 1; m + 1 < net->n_pops; m++) s->spikes += k.spikes[m];
+    r.n_outputs = evsnn_net_outputs(net);
     if (r.n_outputs > EVSNN_PROTO_MAX_OUTPUTS) r.n_outputs = 0;
     v = (float *)s->ev; /* scratch: 16 KiB, room for EVSNN_PROTO_MAX_OUTPUTS floats */
-    if (r.n_outputs > 0) evsnn_ctime_potentials(&s->ct, net->n_layers, s->t, v);
+    if (r.n_outputs > 0) evsnn_ctime_potentials(s->ct, net->n_pops - 1, s->t, v);
   }
   evsnn__result_encode(reply(s, EVSNN_FRAME_RESULT, EVSNN_PROTO_RESULT_FIXED + 4 * r.n_outputs), &r, v);
   s->decision = r.decision;

@@ -29,9 +29,9 @@ typedef struct evsnn__session_limits_s {
 
 void evsnn__session_limits(evsnn__session_limits_t *l);
 
-/* The most bytes one session ever holds in its buffers (the network's own
- * state, evsnn_ctime_init's allocation, apart). */
-size_t evsnn__session_max_bytes(void);
+/* The most bytes one session under lim ever holds: its buffers and the
+ * network's continuous-time state (evsnn_ctime_bytes). */
+size_t evsnn__session_max_bytes(const evsnn__session_limits_t *lim);
 
 enum {
   EVSNN__SESSION_HELLO,  /* waiting for HELLO */

@@ -53,6 +53,7 @@ static void session(const uint8_t *p, size_t size, size_t step) {
   }
   evsnn__session_limits_t lim = {.net = &net};
   evsnn__session_t *s;
+  size_t most = evsnn__session_max_bytes(&lim);
   if (evsnn__session_new(&s, &lim, 0) != 0) abort();
   uint64_t now = 0;
   while (evsnn__session_phase(s) != EVSNN__SESSION_DROP) {
@@ -69,7 +70,7 @@ static void session(const uint8_t *p, size_t size, size_t step) {
     }
     evsnn__session_info_t in;
     evsnn__session_info(s, &in);
-    if (in.bytes > evsnn__session_max_bytes()) abort();
+    if (in.bytes > most) abort();
     if (evsnn__session_take(s, &len, now) != NULL) evsnn__session_written(s, now);
     else if (cap == 0) abort(); /* paused with nothing to write: it could never go on */
     if (evsnn__session_flushed(s)) break;
