@@ -490,33 +490,44 @@ done:
 
 /* ------------------------------------------------------------- events ---- */
 
-/* Reads the recording twice (readers stream; nothing is held whole): the
- * first pass finds its extent, the second bins its events into frames. */
-static int read_frames(const opts_t *o, plot_frames_t *fr, uint64_t *total, char *format, size_t cap) {
-  static evsnn_event_t buf[65536];
+/* The first pass over a sensor recording: its extent, and its format and
+ * sensor size from the header. Refuses network spikes and an empty file. */
+static evsnn_event_t ev_buf[65536];
+static int read_extent(const char *path, plot_extent_t *ext, uint32_t *W, uint32_t *H, char *format, size_t cap) {
   evsnn_event_reader_t *r;
-  int err = evsnn_event_reader_open(&r, o->file, NULL);
-  if (err) return cli_fail(err, o->file);
+  int err = evsnn_event_reader_open(&r, path, NULL);
+  if (err) return cli_fail(err, path);
   const evsnn_event_info_t *info = evsnn_event_reader_info(r);
   if (info->kind == EVSNN_EVENTS_SPIKES) {
     evsnn_event_reader_close(r);
-    return fail("%s: network spikes, not a DVS recording (see evsnn plot raster)", o->file);
+    return fail("%s: network spikes, not a DVS recording (see evsnn plot raster)", path);
   }
   snprintf(format, cap, "%s", info->format); /* info dies with the reader */
-  uint32_t W = info->width, H = info->height;
-  plot_extent_t ext = {0};
+  *W = info->width, *H = info->height;
+  *ext = (plot_extent_t){0};
   size_t n;
-  while ((err = evsnn_event_read(r, buf, 65536, &n)) == 0 && n > 0) plot_extent_add(&ext, buf, n);
+  while ((err = evsnn_event_read(r, ev_buf, 65536, &n)) == 0 && n > 0) plot_extent_add(ext, ev_buf, n);
   evsnn_event_reader_close(r);
-  if (err) return cli_fail(err, o->file);
-  if (!ext.n) return fail("%s: no events", o->file);
+  if (err) return cli_fail(err, path);
+  return ext->n ? 0 : fail("%s: no events", path);
+}
+
+/* Reads the recording twice (readers stream; nothing is held whole): the
+ * first pass finds its extent, the second bins its events into frames. */
+static int read_frames(const opts_t *o, plot_frames_t *fr, uint64_t *total, char *format, size_t cap) {
+  plot_extent_t ext;
+  uint32_t W, H;
+  evsnn_event_reader_t *r;
+  size_t n;
+  int err = read_extent(o->file, &ext, &W, &H, format, cap);
+  if (err) return err;
   int64_t win = o->window_ms > 0 ? (int64_t)ceil(o->window_ms * 1000) : 0;
   if ((err = plot_frames_init(fr, &ext, W, H, win, (uint32_t)o->frames))) return cli_fail(err, "plot events");
   if ((err = evsnn_event_reader_open(&r, o->file, NULL))) {
     plot_frames_free(fr);
     return cli_fail(err, o->file);
   }
-  while ((err = evsnn_event_read(r, buf, 65536, &n)) == 0 && n > 0) plot_frames_add(fr, buf, n);
+  while ((err = evsnn_event_read(r, ev_buf, 65536, &n)) == 0 && n > 0) plot_frames_add(fr, ev_buf, n);
   evsnn_event_reader_close(r);
   if (err) {
     plot_frames_free(fr);
@@ -635,20 +646,11 @@ static uint32_t conv_pops(const evsnn_net_t *net, uint32_t *pops) {
 /* Bins the first window_ms of the recording (all of it when 0) into steps
  * of dt_us, the step the model was trained with, through its sensor map. */
 static int bin_window(const opts_t *o, const evsnn_net_t *net, double dt_us, evsnn_binned_t *b, int32_t *label) {
-  static evsnn_event_t buf[65536];
-  evsnn_event_reader_t *r;
-  int err = evsnn_event_reader_open(&r, o->file, NULL);
-  if (err) return cli_fail(err, o->file);
-  if (evsnn_event_reader_info(r)->kind == EVSNN_EVENTS_SPIKES) {
-    evsnn_event_reader_close(r);
-    return fail("%s: network spikes, not a DVS recording (see evsnn plot raster)", o->file);
-  }
-  plot_extent_t ext = {0};
-  size_t n;
-  while ((err = evsnn_event_read(r, buf, 65536, &n)) == 0 && n > 0) plot_extent_add(&ext, buf, n);
-  evsnn_event_reader_close(r);
-  if (err) return cli_fail(err, o->file);
-  if (!ext.n) return fail("%s: no events", o->file);
+  plot_extent_t ext;
+  uint32_t W, H;
+  char format[32];
+  int err = read_extent(o->file, &ext, &W, &H, format, sizeof format);
+  if (err) return err;
   double span = (double)(ext.t1 - ext.t0 + 1), win = o->window_ms > 0 ? fmin(o->window_ms * 1000, span) : span;
   double T = ceil(win / dt_us);
   if (T > MAX_STEPS)
