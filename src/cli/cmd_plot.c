@@ -253,8 +253,12 @@ static int kind_membrane(const opts_t *o) {
   }
   uint32_t pred = plot_argmax(m.v + (size_t)T * n_out, n_out);
   char sub[256];
-  snprintf(sub, sizeof sub, "test image %ld of %s (label %u), predicted %u after %u steps; Poisson seed %ld",
-           o->index, o->data, label, pred, T, o->seed);
+  if (test.pixels)
+    snprintf(sub, sizeof sub, "test image %ld of %s (label %u), predicted %u after %u steps; Poisson seed %ld",
+             o->index, o->data, label, pred, T, o->seed);
+  else
+    snprintf(sub, sizeof sub, "test recording %ld of %s (label %u), predicted %u after %u steps, binned over its span",
+             o->index, o->data, label, pred, T);
   size_t px = (size_t)test.rows * test.cols;
   plot_membrane_t fig = {.T = T, .n_out = n_out, .v = m.v, .label = (int32_t)label,
                          /* binned event recordings have no image */
