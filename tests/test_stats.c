@@ -333,9 +333,9 @@ Test(stats_cli, a_missing_or_foreign_model_file_is_named) {
     char args[512];
     snprintf(args, sizeof args, "%s --model /tmp/evsnn-no-such-model.evsnn --data datasets/sample --limit 2", cmds[i]);
     cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1, "%s", cmds[i]);
-    cr_expect(strstr(err, "/tmp/evsnn-no-such-model.evsnn") && !strchr(strchr(err, '\n') + 1, '\n'), "%s", err);
+    cr_expect(strstr(err, "/tmp/evsnn-no-such-model.evsnn") && strchr(err, '\n') == err + strlen(err) - 1, "%s", err);
     snprintf(args, sizeof args, "%s --model datasets/README.md --data datasets/sample --limit 2", cmds[i]);
     cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1, "%s", cmds[i]);
-    cr_expect(strstr(err, "datasets/README.md"), "%s", err);
+    cr_expect(strstr(err, "datasets/README.md") && strchr(err, '\n') == err + strlen(err) - 1, "%s", err);
   }
 }

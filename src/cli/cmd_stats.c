@@ -109,7 +109,7 @@ static int run_files(acc_t *a, const evsnn_net_t *net, char **files, int n_files
   evsnn_ctime_t ct;
   int err = evsnn_ctime_init(&ct, net, &o);
   if (err && !net->n_layers)
-    return fprintf(stderr, "evsnn: stats: continuous time: %s; for this network give --data DIR --steps T (each "
+    return fprintf(stderr, "evsnn: stats: %s; for this network give --data DIR --steps T (each "
                            "recording binned into T steps, as evsnn test does)\n", evsnn_error_detail()), 1;
   if (err) return cli_fail(err, "stats");
   enum { CHUNK = 8192 };
