@@ -13,6 +13,7 @@
  *   evsnn/engine.h   the event-driven engine and the dense CBLAS reference
  *   evsnn/sensor.h   sensor events as input: pixel maps, binning into steps
  *   evsnn/ctime.h    the continuous-time engine: timestamped events, exp decay
+ *   evsnn/stats.h    spikes, silent neurons, synaptic ops vs dense MACs, per population
  *   evsnn/train.h    BPTT over sparse traces, Adam, the epoch and test loops
  *   evsnn/model.h    model files: network, metadata, Adam state, CRC-32
  *   evsnn/nir.h      NIR graphs (HDF5): read, check, write, map onto the network
@@ -37,6 +38,7 @@
 #include "evsnn/engine.h"
 #include "evsnn/sensor.h"
 #include "evsnn/ctime.h"
+#include "evsnn/stats.h"
 #include "evsnn/dataset.h"
 #include "evsnn/train.h"
 #include "evsnn/model.h"

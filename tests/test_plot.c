@@ -495,7 +495,7 @@ Test(figures, frames_saturate_at_the_98th_percentile_and_colour_on_red_off_blue)
 Test(figures, sparsity_bars_scale_with_rates_and_operations) {
   /* Over 2 samples of 5 steps: 1000 inputs at 10% and 100 hidden at 5%. */
   plot_pop_count_t pops[] = {{{"input", 1, 1, 1000}, 1000}, {{"conv1", 1, 10, 10}, 50}};
-  plot_proj_count_t projs[] = {{"W1", 1000, 100, 100000, 1000000}, {"W2", 100, 10, 5000, 10000}};
+  plot_proj_count_t projs[] = {{"W1", "1000 -> 100", 100000, 1000000}, {"W2", "100 -> 10", 5000, 10000}};
   plot_canvas_t c;
   canvas(&c, 1100, 480);
   cr_assert_eq(plot_sparsity(&c, pops, 2, projs, 2, 2, 5, NULL), 0);
@@ -758,4 +758,119 @@ Test(plot, every_kind_writes_svg_of_the_asked_size) {
                   strstr(head, "height=\"480pt\""), "%s: %s", kind, head);
     cr_expect_gt(size, 5000, "%s: %ld bytes", kind, size);
   }
+}
+
+/* ------------------------------------------------------- graph networks ---- */
+
+/* A convolutional model saved as a file: name in tmp, description desc,
+ * weights |U(-a, a)| so that activity reaches every population. */
+static void save_graph(const char *name, const char *desc, char *path, size_t cap) {
+  evsnn_net_t net;
+  cr_assert_eq(evsnn_net_parse(&net, desc), 0, "%s", desc);
+  evsnn_net_init_params(&net, 1, EVSNN_INIT_FANIN, NULL);
+  for (size_t i = 0; i < net.n_params; i++) net.params[i] = fabsf(net.params[i]);
+  snprintf(path, cap, "%s/%s", tmp, name);
+  cr_assert_eq(evsnn_model_save(path, &net, NULL, NULL), 0, "%s", evsnn_error_detail());
+  evsnn_net_free(&net);
+}
+
+/* raster and sparsity on a conv graph over an event dataset (two sample
+ * digits through the emulated sensor), binned as evsnn test bins it: the
+ * raster drawn from the run and from its recording agree, and sparsity
+ * prints the counters evsnn stats reports. */
+Test(plot, raster_and_sparsity_of_a_conv_graph_on_events) {
+  char conv[400], dvs[400], spikes[400], args[2048], out[8192], out2[8192], err[4096];
+  save_graph("conv.evsnn", "2x34x34 conv2c2s2 lif[th=0.3] dense10 li", conv, sizeof conv);
+  snprintf(dvs, sizeof dvs, "%s/dvs", tmp);
+  snprintf(args, sizeof args, "encode dvs --data datasets/sample --limit 2 --out %s --threads 1", dvs);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  snprintf(spikes, sizeof spikes, "%s/conv-spikes.evsnn", tmp);
+  snprintf(args, sizeof args, "raster --model %s --data %s --index 1 --steps 8 --record %s", conv, dvs, spikes);
+  plot_ok(args, "raster-conv.png", 1200, 720, out, sizeof out);
+  snprintf(args, sizeof args, "raster --model %s %s", conv, spikes);
+  plot_ok(args, "raster-conv-file.png", 1200, 720, out2, sizeof out2);
+  cr_assert(strstr(out, "spikes over 8 steps"), "%s", out);
+  cr_expect_str_eq(strchr(out, '\n') + 1, strchr(out2, '\n') + 1);
+  /* The recording holds the input and conv1 (the LI readout never spikes). */
+  evsnn_event_reader_t *r;
+  cr_assert_eq(evsnn_event_reader_open(&r, spikes, NULL), 0);
+  evsnn_event_t ev[4096];
+  size_t n, per[2] = {0, 0};
+  while (evsnn_event_read(r, ev, 4096, &n) == 0 && n)
+    for (size_t i = 0; i < n; i++) {
+      uint32_t pop, neuron;
+      evsnn_spike_decode(&ev[i], &pop, &neuron);
+      cr_assert(pop < 2 && neuron < (pop ? 2u * 17 * 17 : 2u * 34 * 34), "pop %u neuron %u", pop, neuron);
+      per[pop]++;
+    }
+  evsnn_event_reader_close(r);
+  cr_expect(per[0] > 0 && per[1] > 0, "%zu %zu", per[0], per[1]);
+  snprintf(args, sizeof args, "sparsity --model %s --data %s --steps 5", conv, dvs);
+  plot_ok(args, "sparsity-conv.png", 1100, 480, out, sizeof out);
+  snprintf(args, sizeof args, "stats --model %s --data %s --steps 5", conv, dvs);
+  cr_assert_eq(run(args, out2, sizeof out2, err, sizeof err), 0, "%s", err);
+  /* stats' totals line: "synops S vs dense MACs D: ...; per sample s vs d". */
+  const char *ps = strstr(out2, "per sample ");
+  cr_assert(ps, "%s", out2);
+  double syn = atof(ps + 11), mac = atof(strstr(ps, " vs ") + 4);
+  char want[200];
+  snprintf(want, sizeof want, "; synaptic ops %.0f vs dense MACs %.0f", syn, mac);
+  cr_expect(strstr(out, want) != NULL, "want %s in %s", want, out);
+  cr_expect_float_eq(mac, 5.0 * (2 * 17 * 17 * 2 * 2 * 2 + 578 * 10), 0.5);
+}
+
+/* maps: one picture per convolutional population, of the size
+ * plot_maps_size gives, over the window asked for; the spike totals it
+ * prints are the discrete engine's on the recording binned in 1 ms steps
+ * (a model trained on images records no step). */
+Test(plot, maps_of_each_conv_population_over_a_window) {
+  char conv[400], bar[400], args[1200], out[8192], err[4096], path[400];
+  save_graph("maps.evsnn", "2x48x64 conv4c4s4 lif[th=0.3] conv2c3p1 lif[th=0.3] dense3 li", conv, sizeof conv);
+  snprintf(bar, sizeof bar, "%s/bar.evsnn", tmp);
+  write_bar(bar);
+  snprintf(args, sizeof args, "plot maps --model %s %s --out %s/maps.png", conv, bar, tmp);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  const plot_pop_t pops[] = {{"conv1", 4, 12, 16}, {"conv2", 2, 12, 16}};
+  for (int i = 0; i < 2; i++) {
+    int w, h;
+    plot_maps_size(&pops[i], &w, &h);
+    snprintf(path, sizeof path, "%s/maps-%s.png", tmp, pops[i].name);
+    cairo_surface_destroy(check_png(path, w, h, 2000));
+  }
+  cr_expect(strstr(out, "120 steps of 1000 us:"), "%s", out);
+  /* The same run through the library. */
+  evsnn_net_t net;
+  cr_assert_eq(evsnn_model_load(conv, &net, NULL, NULL), 0);
+  evsnn_binned_t b;
+  cr_assert_eq(evsnn_binned_init(&b, evsnn_net_inputs(&net), 120, 0, EVSNN_BIN_BINARY), 0);
+  evsnn_sensor_map_t map = {0};
+  cr_assert_eq(evsnn_binned_read_file(&b, bar, &map, 1000, NULL), 0);
+  evsnn_state_t st;
+  cr_assert_eq(evsnn_state_init(&st, &net), 0);
+  for (uint32_t k = 0; k < b.T; k++) evsnn_state_step(&st, b.idx + b.start[k], b.start[k + 1] - b.start[k]);
+  char want[200];
+  snprintf(want, sizeof want, "conv1 %llu spikes, conv2 %llu spikes", (unsigned long long)st.counts.spikes[1],
+           (unsigned long long)st.counts.spikes[2]);
+  cr_expect(st.counts.spikes[1] > 0 && st.counts.spikes[2] > 0 && strstr(out, want), "want %s in %s", want, out);
+  evsnn_state_free(&st);
+  evsnn_binned_free(&b);
+  evsnn_net_free(&net);
+  /* A window: its steps only. */
+  snprintf(args, sizeof args, "plot maps --model %s %s --window 10 --out %s/w.png", conv, bar, tmp);
+  cr_assert_eq(run(args, out, sizeof out, err, sizeof err), 0, "%s", err);
+  cr_expect(strstr(out, "10 steps of 1000 us:") && strstr(out, "w-conv2.png"), "%s", out);
+  /* Errors: no convolution to draw, a missing recording, network spikes. */
+  snprintf(args, sizeof args, "plot maps --model %s %s --out %s/x.png", model, bar, tmp);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
+  cr_expect(strstr(err, "no convolutional population") && count_lines(err) == 1, "%s", err);
+  snprintf(args, sizeof args, "plot maps --model %s %s/none.evs --out %s/x.png", conv, tmp, tmp);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
+  cr_expect(strstr(err, "none.evs") && count_lines(err) == 1, "%s", err);
+  snprintf(args, sizeof args, "plot maps --model %s/none.evsnn %s --out %s/x.png", tmp, bar, tmp);
+  cr_expect_eq(run(args, out, sizeof out, err, sizeof err), 1);
+  cr_expect(strstr(err, "none.evsnn") && count_lines(err) == 1, "%s", err);
+  cr_expect_eq(run("plot maps --model m.evsnn", out, sizeof out, err, sizeof err), 2, "FILE is required");
+  cr_expect_eq(run("plot maps f.evs", out, sizeof out, err, sizeof err), 2, "--model is required");
+  snprintf(path, sizeof path, "%s/x.png", tmp);
+  cr_expect_eq(access(path, F_OK), -1, "no picture is left behind a failure");
 }

@@ -57,7 +57,12 @@ static int usage_plot(void) {
          "                                                  one picture per window, OUT-000.png, OUT-001.png, ...)\n"
          "  sparsity --model M --data DIR [--steps T] [--limit N]\n"
          "                                                  spike rates and synaptic ops vs dense MACs\n"
-         "Images are test images; each is Poisson-encoded from stream (--seed, index), seed 2 by default,\n"
+         "  maps --model M FILE [--window MS]               spike counts per channel of each convolutional\n"
+         "                                                  population over the first MS of a recording (all\n"
+         "                                                  of it by default), in steps of the model's dt;\n"
+         "                                                  one picture per population, OUT-NAME.png\n"
+         "--data DIR may be an event dataset: its test recordings, each binned into --steps steps as evsnn test\n"
+         "bins them. Images are test images; each is Poisson-encoded from stream (--seed, index), seed 2 by default,\n"
          "as evsnn test does. The default output is plot-KIND.png (.svg with --svg).\n");
   return 0;
 }
@@ -70,14 +75,24 @@ static int load_model(const opts_t *o, evsnn_net_t *net) { return cli_load_model
  * input size when net is given, and --index against its length. */
 static int load_test(const opts_t *o, const evsnn_net_t *net, evsnn_dataset_t *test, int need_index) {
   evsnn_dataset_t train = {0};
-  int err = evsnn_dataset_load_dir(&train, test, o->data, NULL, NULL, 0);
+  int err;
+  if (net && evsnn_dataset_is_events_dir(o->data)) {
+    /* An event dataset's test recordings, each binned into --steps steps
+     * over its span through the model's sensor map, as evsnn test does. */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/test", o->data);
+    err = evsnn_dataset_load_events(test, dir, evsnn_net_inputs(net), (uint32_t)o->steps, 0, EVSNN_BIN_BINARY,
+                                    &net->sensor);
+  } else {
+    err = evsnn_dataset_load_dir(&train, test, o->data, NULL, NULL, 0);
+  }
   if (err) return cli_fail(err, o->data);
   evsnn_dataset_free(&train);
   if (o->limit) evsnn_dataset_limit(test, (uint32_t)o->limit);
-  if (net && (size_t)test->rows * test->cols != net->sizes[0]) {
+  if (net && (size_t)test->rows * test->cols != evsnn_net_inputs(net)) {
     evsnn_dataset_free(test);
     return fail("%s: images of %ux%u pixels, the model %s takes %u inputs", o->data, test->rows, test->cols,
-                o->model, net->sizes[0]);
+                o->model, evsnn_net_inputs(net));
   }
   if (need_index && (uint32_t)o->index >= test->n) {
     uint32_t n = test->n;
@@ -97,7 +112,7 @@ static int run_image(const evsnn_net_t *net, const evsnn_dataset_t *d, uint32_t 
   evsnn_poisson_t enc;
   int err = evsnn_state_init(&st, net);
   if (err) return err;
-  if ((err = evsnn_poisson_init(&enc, net->sizes[0]))) {
+  if ((err = evsnn_poisson_init(&enc, evsnn_net_inputs(net)))) {
     evsnn_state_free(&st);
     return err;
   }
@@ -138,10 +153,22 @@ static int close_canvas(const opts_t *o, plot_canvas_t *c, int st) {
   return 0;
 }
 
-/* The name a spiking layer has in the pictures: input, hidden 1, ... */
-static void layer_name(char *buf, size_t cap, uint32_t m) {
-  if (m == 0) snprintf(buf, cap, "input");
-  else snprintf(buf, cap, "hidden %u", m);
+/* Population m as the pictures label it: for a chain of dense layers the
+ * layer view's names (input, hidden 1, ...), otherwise its own; a flat
+ * population is 1 x 1 x n there (plot.h), a map keeps its shape. */
+static plot_pop_t pop_of(const evsnn_net_t *net, uint32_t m, char *name, size_t cap) {
+  const evsnn_pop_t *p = &net->pop[m];
+  if (!net->n_layers) snprintf(name, cap, "%s", p->name);
+  else if (m == 0) snprintf(name, cap, "input");
+  else snprintf(name, cap, "hidden %u", m);
+  if (p->h == 1 && p->w == 1) return (plot_pop_t){name, 1, 1, p->n};
+  return (plot_pop_t){name, p->c, p->h, p->w};
+}
+
+/* The populations that spike: all but an LI readout (LI is only ever the
+ * readout), so populations 0 .. n - 1. */
+static uint32_t n_spiking(const evsnn_net_t *net) {
+  return net->n_pops - (evsnn_net_out(net)->model == EVSNN_NEURON_LI);
 }
 
 /* ------------------------------------------------------------- curves ---- */
@@ -201,11 +228,11 @@ static int kind_membrane(const opts_t *o) {
     evsnn_net_free(&net);
     return rc;
   }
-  uint32_t T = (uint32_t)o->steps, L = net.n_layers, n_out = net.sizes[L], label = test.labels[o->index];
-  uint32_t n_hid = L > 1 ? (uint32_t)fmin((double)o->hidden, net.sizes[1]) : 0;
+  uint32_t T = (uint32_t)o->steps, L = net.n_pops - 1, n_out = net.pop[L].n, label = test.labels[o->index];
+  uint32_t n_hid = L > 1 ? (uint32_t)fmin((double)o->hidden, net.pop[1].n) : 0;
   membrane_t m = {n_out, L, T, n_hid, calloc((size_t)(T + 1) * n_out, sizeof(double)),
                   calloc((size_t)(T + 1) * (n_hid ? n_hid : 1), sizeof(double)),
-                  calloc((size_t)(T + 1) * (n_hid ? n_hid : 1), 1), calloc(net.sizes[1], sizeof(uint32_t)), NULL};
+                  calloc((size_t)(T + 1) * (n_hid ? n_hid : 1), 1), calloc(net.pop[1].n, sizeof(uint32_t)), NULL};
   uint32_t *pick = calloc(n_hid ? n_hid : 1, sizeof(uint32_t));
   if (!m.v || !m.h || !m.fired || !m.counts || !pick) {
     rc = cli_fail(EVSNN_ENOMEM, "plot");
@@ -216,7 +243,7 @@ static int kind_membrane(const opts_t *o) {
     /* Show hidden neurons that integrate and fire a few times: spike
      * counts nearest T/4. They are found on a first pass; the second pass
      * is the same draw, so the two agree. */
-    plot_pick_neurons(m.counts, net.sizes[1], T / 4.0, n_hid, pick);
+    plot_pick_neurons(m.counts, net.pop[1].n, T / 4.0, n_hid, pick);
     m.pick = pick;
     err = run_image(&net, &test, (uint32_t)o->index, T, (uint64_t)o->seed, membrane_visit, &m);
   }
@@ -226,14 +253,18 @@ static int kind_membrane(const opts_t *o) {
   }
   uint32_t pred = plot_argmax(m.v + (size_t)T * n_out, n_out);
   char sub[256];
-  snprintf(sub, sizeof sub, "test image %ld of %s (label %u), predicted %u after %u steps; Poisson seed %ld",
-           o->index, o->data, label, pred, T, o->seed);
+  if (test.pixels)
+    snprintf(sub, sizeof sub, "test image %ld of %s (label %u), predicted %u after %u steps; Poisson seed %ld",
+             o->index, o->data, label, pred, T, o->seed);
+  else
+    snprintf(sub, sizeof sub, "test recording %ld of %s (label %u), predicted %u after %u steps, binned over its span",
+             o->index, o->data, label, pred, T);
   size_t px = (size_t)test.rows * test.cols;
   plot_membrane_t fig = {.T = T, .n_out = n_out, .v = m.v, .label = (int32_t)label,
                          /* binned event recordings have no image */
                          .image = test.pixels ? test.pixels + o->index * px : NULL, .image_w = test.cols,
                          .image_h = test.rows, .n_hid = n_hid, .h = m.h, .fired = m.fired, .hid_ids = pick,
-                         .threshold = net.layer[0].threshold, .subtitle = sub};
+                         .threshold = net.pop[1].threshold, .subtitle = sub};
   plot_canvas_t cv;
   if ((rc = open_canvas(o, &cv, 900, n_hid ? 900 : 540))) goto done;
   rc = close_canvas(o, &cv, plot_membrane(&cv, &fig));
@@ -247,17 +278,17 @@ done:
 
 /* ------------------------------------------------------------- raster ---- */
 
-/* Spikes of the spiking layers (input and hidden: the output layer never
- * spikes) as spike records (evsnn/events.h, t = step x 1 ms), in step
- * order. */
+/* Spikes of the spiking populations (input and hidden: an LI readout
+ * never spikes) as spike records (evsnn/events.h, t = step x 1 ms, the
+ * record's layer the population), in step order. */
 typedef struct {
   evsnn_event_t *ev;
   size_t n, cap;
-  uint32_t n_layers; /* spiking layers: 0 = input .. L-1 */
+  uint32_t n_pops; /* spiking populations: 0 = input .. n_pops - 1 */
   int err;
 } spikes_t;
 
-static void spikes_add(spikes_t *s, uint32_t k, uint32_t layer, uint32_t neuron) {
+static void spikes_add(spikes_t *s, uint32_t k, uint32_t pop, uint32_t neuron) {
   if (s->err) return;
   if (s->n == s->cap) {
     size_t cap = s->cap ? 2 * s->cap : 4096;
@@ -268,16 +299,16 @@ static void spikes_add(spikes_t *s, uint32_t k, uint32_t layer, uint32_t neuron)
     }
     s->ev = p, s->cap = cap;
   }
-  if (!(s->err = evsnn_spike_event(&s->ev[s->n], (int64_t)k * EVSNN_SPIKE_STEP_US, layer, neuron))) s->n++;
+  if (!(s->err = evsnn_spike_event(&s->ev[s->n], (int64_t)k * EVSNN_SPIKE_STEP_US, pop, neuron))) s->n++;
 }
 
 static void raster_visit(void *ctx, evsnn_state_t *st, uint32_t k) {
   spikes_t *s = ctx;
-  for (uint32_t m = 0; m < s->n_layers; m++)
+  for (uint32_t m = 0; m < s->n_pops; m++)
     for (uint32_t i = 0; i < st->n_spikes[m]; i++) spikes_add(s, k, m, st->spikes[m][i]);
 }
 
-/* Reads a spike recording checked against the model's layer sizes. */
+/* Reads a spike recording checked against the model's population sizes. */
 static int read_spikes(const char *path, const evsnn_net_t *net, spikes_t *s, uint32_t *T) {
   evsnn_event_reader_t *r;
   int err = evsnn_event_reader_open(&r, path, NULL);
@@ -290,16 +321,16 @@ static int read_spikes(const char *path, const evsnn_net_t *net, spikes_t *s, ui
   size_t n;
   while ((err = evsnn_event_read(r, buf, 4096, &n)) == 0 && n > 0)
     for (size_t i = 0; i < n; i++) {
-      uint32_t layer, neuron;
-      evsnn_spike_decode(&buf[i], &layer, &neuron);
+      uint32_t pop, neuron;
+      evsnn_spike_decode(&buf[i], &pop, &neuron);
       int64_t t = buf[i].t;
-      if (layer >= s->n_layers || neuron >= net->sizes[layer] || t < 0 || t / EVSNN_SPIKE_STEP_US >= MAX_STEPS) {
+      if (pop >= s->n_pops || neuron >= net->pop[pop].n || t < 0 || t / EVSNN_SPIKE_STEP_US >= MAX_STEPS) {
         evsnn_event_reader_close(r);
         return fail("%s: spike of neuron %u in layer %u at t=%lld us does not fit the model (%u spiking layers) "
-                    "or %d steps", path, neuron, layer, (long long)t, s->n_layers, MAX_STEPS);
+                    "or %d steps", path, neuron, pop, (long long)t, s->n_pops, MAX_STEPS);
       }
       uint32_t k = (uint32_t)(t / EVSNN_SPIKE_STEP_US);
-      spikes_add(s, k, layer, neuron);
+      spikes_add(s, k, pop, neuron);
       if (k + 1 > *T) *T = k + 1;
     }
   evsnn_event_reader_close(r);
@@ -307,8 +338,10 @@ static int read_spikes(const char *path, const evsnn_net_t *net, spikes_t *s, ui
 }
 
 static int record_spikes(const char *path, const evsnn_net_t *net, const spikes_t *s) {
+  uint32_t sizes[EVSNN_MAX_POPS];
+  for (uint32_t m = 0; m < s->n_pops; m++) sizes[m] = net->pop[m].n;
   evsnn_event_info_t info;
-  evsnn_spike_info(&info, net->sizes, 0, s->n_layers, -1, "evsnn plot raster: t = step x 1 ms");
+  evsnn_spike_info(&info, sizes, 0, s->n_pops, -1, "evsnn plot raster: t = step x 1 ms");
   evsnn_event_writer_t *w;
   int err = evsnn_event_writer_open(&w, path, &info);
   if (err) return cli_fail(err, path);
@@ -318,29 +351,28 @@ static int record_spikes(const char *path, const evsnn_net_t *net, const spikes_
   return err ? cli_fail(err, path) : 0;
 }
 
-/* Draws the records as one raster per layer: each layer's (step, neuron)
- * pairs, in the records' order. */
+/* Draws the records as one raster per population: each population's
+ * (step, neuron) pairs, in the records' order. */
 static int draw_raster(const opts_t *o, const evsnn_net_t *net, const spikes_t *s, uint32_t T, const char *sub) {
-  plot_spikes_t pops[EVSNN_MAX_LAYERS];
-  char names[EVSNN_MAX_LAYERS][24];
+  plot_spikes_t pops[EVSNN_MAX_POPS];
+  char names[EVSNN_MAX_POPS][24];
   size_t cap = s->n ? s->n : 1, at = 0;
   uint32_t *step = malloc(2 * cap * sizeof(uint32_t)), *neuron = step + cap;
   if (!step) return cli_fail(EVSNN_ENOMEM, "plot raster");
-  for (uint32_t m = 0; m < s->n_layers; m++) {
-    layer_name(names[m], sizeof names[m], m);
+  for (uint32_t m = 0; m < s->n_pops; m++) {
     plot_spikes_t *p = &pops[m];
-    *p = (plot_spikes_t){{names[m], 1, 1, net->sizes[m]}, 0, step + at, neuron + at};
+    *p = (plot_spikes_t){pop_of(net, m, names[m], sizeof names[m]), 0, step + at, neuron + at};
     for (size_t i = 0; i < s->n; i++) {
-      uint32_t layer, j;
-      evsnn_spike_decode(&s->ev[i], &layer, &j);
-      if (layer != m) continue;
+      uint32_t pop, j;
+      evsnn_spike_decode(&s->ev[i], &pop, &j);
+      if (pop != m) continue;
       step[at] = (uint32_t)(s->ev[i].t / EVSNN_SPIKE_STEP_US), neuron[at++] = j;
       p->n++;
     }
   }
   plot_canvas_t cv;
   int rc = open_canvas(o, &cv, 1200, 720);
-  if (!rc) rc = close_canvas(o, &cv, plot_raster(&cv, pops, s->n_layers, T, sub));
+  if (!rc) rc = close_canvas(o, &cv, plot_raster(&cv, pops, s->n_pops, T, sub));
   free(step);
   return rc;
 }
@@ -350,7 +382,7 @@ static int kind_raster(const opts_t *o) {
   evsnn_dataset_t test = {0};
   int rc = load_model(o, &net);
   if (rc) return rc;
-  spikes_t s = {.n_layers = net.n_layers};
+  spikes_t s = {.n_pops = n_spiking(&net)};
   uint32_t T = 0, label = 0;
   if (!o->file) {
     if ((rc = load_test(o, &net, &test, 1))) goto done;
@@ -372,8 +404,12 @@ static int kind_raster(const opts_t *o) {
   if (T == 0) T = 1;
   char sub[512];
   if (!o->file)
-    snprintf(sub, sizeof sub, "test image %ld of %s (label %u), %u steps, Poisson seed %ld; the output layer never "
-             "spikes", o->index, o->data, label, T, o->seed);
+    if (test.pixels)
+      snprintf(sub, sizeof sub, "test image %ld of %s (label %u), %u steps, Poisson seed %ld; the output layer never "
+               "spikes", o->index, o->data, label, T, o->seed);
+    else
+      snprintf(sub, sizeof sub, "test recording %ld of %s (label %u), binned into %u steps over its span", o->index,
+               o->data, label, T);
   else
     snprintf(sub, sizeof sub, "%s: %zu spikes over %u steps", o->file, s.n, T);
   if (!(rc = draw_raster(o, &net, &s, T, sub))) printf("%zu spikes over %u steps\n", s.n, T);
@@ -458,33 +494,44 @@ done:
 
 /* ------------------------------------------------------------- events ---- */
 
-/* Reads the recording twice (readers stream; nothing is held whole): the
- * first pass finds its extent, the second bins its events into frames. */
-static int read_frames(const opts_t *o, plot_frames_t *fr, uint64_t *total, char *format, size_t cap) {
-  static evsnn_event_t buf[65536];
+/* The first pass over a sensor recording: its extent, and its format and
+ * sensor size from the header. Refuses network spikes and an empty file. */
+static evsnn_event_t ev_buf[65536];
+static int read_extent(const char *path, plot_extent_t *ext, uint32_t *W, uint32_t *H, char *format, size_t cap) {
   evsnn_event_reader_t *r;
-  int err = evsnn_event_reader_open(&r, o->file, NULL);
-  if (err) return cli_fail(err, o->file);
+  int err = evsnn_event_reader_open(&r, path, NULL);
+  if (err) return cli_fail(err, path);
   const evsnn_event_info_t *info = evsnn_event_reader_info(r);
   if (info->kind == EVSNN_EVENTS_SPIKES) {
     evsnn_event_reader_close(r);
-    return fail("%s: network spikes, not a DVS recording (see evsnn plot raster)", o->file);
+    return fail("%s: network spikes, not a DVS recording (see evsnn plot raster)", path);
   }
   snprintf(format, cap, "%s", info->format); /* info dies with the reader */
-  uint32_t W = info->width, H = info->height;
-  plot_extent_t ext = {0};
+  *W = info->width, *H = info->height;
+  *ext = (plot_extent_t){0};
   size_t n;
-  while ((err = evsnn_event_read(r, buf, 65536, &n)) == 0 && n > 0) plot_extent_add(&ext, buf, n);
+  while ((err = evsnn_event_read(r, ev_buf, 65536, &n)) == 0 && n > 0) plot_extent_add(ext, ev_buf, n);
   evsnn_event_reader_close(r);
-  if (err) return cli_fail(err, o->file);
-  if (!ext.n) return fail("%s: no events", o->file);
+  if (err) return cli_fail(err, path);
+  return ext->n ? 0 : fail("%s: no events", path);
+}
+
+/* Reads the recording twice (readers stream; nothing is held whole): the
+ * first pass finds its extent, the second bins its events into frames. */
+static int read_frames(const opts_t *o, plot_frames_t *fr, uint64_t *total, char *format, size_t cap) {
+  plot_extent_t ext;
+  uint32_t W, H;
+  evsnn_event_reader_t *r;
+  size_t n;
+  int err = read_extent(o->file, &ext, &W, &H, format, cap);
+  if (err) return err;
   int64_t win = o->window_ms > 0 ? (int64_t)ceil(o->window_ms * 1000) : 0;
   if ((err = plot_frames_init(fr, &ext, W, H, win, (uint32_t)o->frames))) return cli_fail(err, "plot events");
   if ((err = evsnn_event_reader_open(&r, o->file, NULL))) {
     plot_frames_free(fr);
     return cli_fail(err, o->file);
   }
-  while ((err = evsnn_event_read(r, buf, 65536, &n)) == 0 && n > 0) plot_frames_add(fr, buf, n);
+  while ((err = evsnn_event_read(r, ev_buf, 65536, &n)) == 0 && n > 0) plot_frames_add(fr, ev_buf, n);
   evsnn_event_reader_close(r);
   if (err) {
     plot_frames_free(fr);
@@ -545,7 +592,7 @@ static int kind_sparsity(const opts_t *o) {
     evsnn_net_free(&net);
     return rc;
   }
-  uint32_t T = (uint32_t)o->steps, L = net.n_layers;
+  uint32_t T = (uint32_t)o->steps;
   double acc;
   evsnn_counts_t cnt;
   evsnn_test_t pass = {.T = T, .seed = (uint64_t)o->seed, .engine = EVSNN_ENGINE_EVENT, .counts = &cnt};
@@ -554,27 +601,31 @@ static int kind_sparsity(const opts_t *o) {
     rc = cli_fail(err, "plot sparsity");
     goto done;
   }
-  /* The spiking layers (input and hidden) and the weight layers W1..WL. */
+  /* The spiking populations and every projection, W1..Wq, labelled by the
+   * sizes they join for a chain and by the populations' names otherwise. */
   double n = test.n ? test.n : 1;
-  char names[2 * EVSNN_MAX_LAYERS][24], sub[256];
-  plot_pop_count_t pops[EVSNN_MAX_LAYERS];
-  plot_proj_count_t projs[EVSNN_MAX_LAYERS];
-  for (uint32_t m = 0; m < L; m++) {
-    layer_name(names[m], sizeof names[m], m);
-    snprintf(names[L + m], sizeof names[L + m], "W%u", m + 1);
-    pops[m] = (plot_pop_count_t){{names[m], 1, 1, net.sizes[m]}, cnt.spikes[m]};
-    projs[m] = (plot_proj_count_t){names[L + m], net.sizes[m], net.sizes[m + 1], cnt.synops[m], cnt.dense_macs[m]};
+  uint32_t S = n_spiking(&net), Q = net.n_projs;
+  char names[EVSNN_MAX_POPS][24], proj_names[EVSNN_MAX_PROJS][8], routes[EVSNN_MAX_PROJS][48], sub[256];
+  plot_pop_count_t pops[EVSNN_MAX_POPS];
+  plot_proj_count_t projs[EVSNN_MAX_PROJS];
+  for (uint32_t m = 0; m < S; m++) pops[m] = (plot_pop_count_t){pop_of(&net, m, names[m], sizeof names[m]), cnt.spikes[m]};
+  for (uint32_t q = 0; q < Q; q++) {
+    const evsnn_pop_t *a = &net.pop[net.proj[q].src], *b = &net.pop[net.proj[q].dst];
+    snprintf(proj_names[q], sizeof proj_names[q], "W%u", q + 1);
+    if (net.n_layers) snprintf(routes[q], sizeof routes[q], "%u -> %u", a->n, b->n);
+    else snprintf(routes[q], sizeof routes[q], "%s -> %s", a->name, b->name);
+    projs[q] = (plot_proj_count_t){proj_names[q], routes[q], cnt.synops[q], cnt.dense_macs[q]};
   }
-  snprintf(sub, sizeof sub, "%s on %u test images of %s at T = %u (accuracy %.2f%%); per image", o->model, test.n,
-           o->data, T, 100 * acc);
+  snprintf(sub, sizeof sub, "%s on %u test %s of %s at T = %u (accuracy %.2f%%); per %s", o->model, test.n,
+           test.pixels ? "images" : "recordings", o->data, T, 100 * acc, test.pixels ? "image" : "recording");
   plot_canvas_t cv;
   if ((rc = open_canvas(o, &cv, 1100, 480))) goto done;
-  rc = close_canvas(o, &cv, plot_sparsity(&cv, pops, L, projs, L, n, T, sub));
+  rc = close_canvas(o, &cv, plot_sparsity(&cv, pops, S, projs, Q, n, T, sub));
   if (!rc) {
     uint64_t so = 0, dm = 0;
-    for (uint32_t m = 0; m < L; m++) so += cnt.synops[m], dm += cnt.dense_macs[m];
+    for (uint32_t q = 0; q < Q; q++) so += cnt.synops[q], dm += cnt.dense_macs[q];
     printf("per image: spikes");
-    for (uint32_t m = 0; m < L; m++) printf(" %.1f", cnt.spikes[m] / n);
+    for (uint32_t m = 0; m < S; m++) printf(" %.1f", cnt.spikes[m] / n);
     printf("; synaptic ops %.0f vs dense MACs %.0f\n", so / n, dm / n);
   }
 done:
@@ -582,6 +633,107 @@ done:
   evsnn_net_free(&net);
   return rc;
 }
+/* --------------------------------------------------------------- maps ---- */
+
+/* The populations a convolution projects into: the maps worth drawing. */
+static uint32_t conv_pops(const evsnn_net_t *net, uint32_t *pops) {
+  uint32_t n = 0;
+  for (uint32_t m = 1; m < net->n_pops; m++)
+    for (uint32_t q = 0; q < net->n_projs; q++)
+      if (net->proj[q].dst == m && net->proj[q].kind == EVSNN_PROJ_CONV) {
+        pops[n++] = m;
+        break;
+      }
+  return n;
+}
+
+/* Bins the first window_ms of the recording (all of it when 0) into steps
+ * of dt_us, the step the model was trained with, through its sensor map. */
+static int bin_window(const opts_t *o, const evsnn_net_t *net, double dt_us, evsnn_binned_t *b, int32_t *label) {
+  plot_extent_t ext;
+  uint32_t W, H;
+  char format[32];
+  int err = read_extent(o->file, &ext, &W, &H, format, sizeof format);
+  if (err) return err;
+  double span = (double)(ext.t1 - ext.t0 + 1), win = o->window_ms > 0 ? fmin(o->window_ms * 1000, span) : span;
+  double T = ceil(win / dt_us);
+  if (T > MAX_STEPS)
+    return fail("%s: a window of %.6g ms is %.0f steps of the model's %.6g us, more than %d", o->file, win / 1000, T,
+                dt_us, MAX_STEPS);
+  if ((err = evsnn_binned_init(b, evsnn_net_inputs(net), (uint32_t)T, 0, EVSNN_BIN_BINARY)))
+    return cli_fail(err, "plot maps");
+  evsnn_sensor_map_t map = net->sensor;
+  if ((err = evsnn_binned_read_file(b, o->file, &map, dt_us, label))) {
+    evsnn_binned_free(b);
+    return cli_fail(err, o->file);
+  }
+  return 0;
+}
+
+static int kind_maps(const opts_t *o) {
+  evsnn_net_t net;
+  double dt = 0; /* the model's own step */
+  if (cli_load_model_dt(o->model, &net, &dt)) return 1;
+  uint32_t pops[EVSNN_MAX_POPS], n_maps = conv_pops(&net, pops), *counts[EVSNN_MAX_POPS] = {0};
+  evsnn_binned_t b = {0};
+  evsnn_state_t st = {0};
+  int32_t label = -1;
+  int rc = 0;
+  if (!n_maps) {
+    rc = fail("%s: no convolutional population to draw (plot maps shows the channels of convolutions)", o->model);
+    goto done;
+  }
+  if ((rc = bin_window(o, &net, dt, &b, &label))) goto done;
+  int err = evsnn_state_init(&st, &net);
+  for (uint32_t i = 0; i < n_maps && !err; i++)
+    if (!(counts[i] = calloc(net.pop[pops[i]].n, sizeof(uint32_t)))) err = EVSNN_ENOMEM;
+  if (err) {
+    rc = cli_fail(err, "plot maps");
+    goto done;
+  }
+  /* The figure takes counts channel by channel (c-major); the engine
+   * numbers a computed map channels last, (y W + x) C + c. */
+  for (uint32_t k = 0; k < b.T; k++) {
+    evsnn_state_step(&st, b.idx + b.start[k], b.start[k + 1] - b.start[k]);
+    for (uint32_t i = 0; i < n_maps; i++) {
+      const evsnn_pop_t *p = &net.pop[pops[i]];
+      for (uint32_t s = 0; s < st.n_spikes[pops[i]]; s++) {
+        uint32_t j = st.spikes[pops[i]][s], c = j % p->c, px = j / p->c;
+        counts[i][c * p->h * p->w + px]++;
+      }
+    }
+  }
+  /* One picture per population: OUT itself for one, else OUT-NAME.png. */
+  const char *slash = strrchr(o->out, '/'), *dot = strrchr(o->out, '.');
+  int stem = dot && (!slash || dot > slash) ? (int)(dot - o->out) : (int)strlen(o->out);
+  for (uint32_t i = 0; i < n_maps && !rc; i++) {
+    const evsnn_pop_t *p = &net.pop[pops[i]];
+    opts_t po = *o;
+    char path[1024], sub[512];
+    if (n_maps > 1) snprintf(path, sizeof path, "%.*s-%s%s", stem, o->out, p->name, o->out + stem), po.out = path;
+    snprintf(sub, sizeof sub, "%s: %.6g ms in %u steps of %.6g us", o->file, b.T * b.dt_us / 1000, b.T, b.dt_us);
+    if (label >= 0) snprintf(sub + strlen(sub), sizeof sub - strlen(sub), ", label %d", label);
+    plot_pop_t pp = {p->name, p->c, p->h, p->w};
+    int w, h;
+    plot_maps_size(&pp, &w, &h);
+    plot_canvas_t cv;
+    if ((rc = open_canvas(&po, &cv, w, h))) break;
+    rc = close_canvas(&po, &cv, plot_maps(&cv, &pp, counts[i], sub));
+  }
+  if (!rc) {
+    printf("%u steps of %.6g us:", b.T, b.dt_us);
+    for (uint32_t i = 0; i < n_maps; i++) printf("%s %s %llu spikes", i ? "," : "", net.pop[pops[i]].name,
+                                                 (unsigned long long)st.counts.spikes[pops[i]]);
+    printf("\n");
+  }
+done:
+  for (uint32_t i = 0; i < n_maps; i++) free(counts[i]);
+  evsnn_state_free(&st);
+  evsnn_binned_free(&b);
+  evsnn_net_free(&net);
+  return rc;
+}
+
 /* ------------------------------------------------------------ options ---- */
 
 static const struct {
@@ -597,6 +749,7 @@ static const struct {
     {"anytime", kind_anytime, " --model --data --steps --limit ", 0},
     {"events", kind_events, " --window --frames ", 1},
     {"sparsity", kind_sparsity, " --model --data --steps --limit ", 0},
+    {"maps", kind_maps, " --model --window ", 1},
 };
 
 static int parse_steps_list(const char *s, opts_t *o) {

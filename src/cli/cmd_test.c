@@ -1,5 +1,7 @@
-/* evsnn test: accuracy of a saved model on the MNIST test set, with the
- * anytime curve: the accuracy when deciding after 1, 2, ..., T steps. */
+/* evsnn test: accuracy of a saved model (any graph) on the MNIST test set
+ * or an event dataset's binned test recordings, with the anytime curve
+ * (the accuracy when deciding after 1, 2, ..., T steps) and the sparsity
+ * counters per population (evsnn/stats.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,15 +60,18 @@ int evsnn_cmd_test(int argc, char **argv) {
   evsnn_counts_t counts;
   if (!anytime) return cli_fail(EVSNN_ENOMEM, "test");
   evsnn_test_t pass = {.T = (uint32_t)T, .seed = (uint64_t)seed, .engine = engine, .counts = &counts, .anytime = anytime};
-  if ((err = evsnn_test_accuracy(&net, &test, &pass, &acc)))
+  evsnn_stats_t st;
+  if ((err = evsnn_test_accuracy(&net, &test, &pass, &acc)) || (err = evsnn_stats_init(&st, &net)))
     return cli_fail(err, "test");
+  evsnn_stats_add(&st, &counts);
   printf("%s: %.2f%% on %u test images from %s at T=%ld (%s engine)\nanytime (accuracy deciding after k steps):", model,
          100 * acc, test.n, used, T, cli_engine_name(engine));
   for (long k = 0; k < T; k++) printf("%s k=%ld %.2f%%", k ? "," : "", k + 1, 100 * anytime[k]);
   printf("\n");
   /* The same counters as train's test pass and evsnn stats. */
-  double synops = 0, macs = 0, n = test.n ? test.n : 1;
-  for (uint32_t q = 0; q < net.n_projs; q++) synops += (double)counts.synops[q], macs += (double)counts.dense_macs[q];
+  evsnn_stats_total_t tot;
+  evsnn_stats_total(&st, &tot);
+  double synops = (double)tot.synops, macs = (double)tot.dense_macs, n = test.n ? test.n : 1;
   printf("sparsity per image: input spikes %.1f", counts.spikes[0] / n);
   for (uint32_t m = 1; m + 1 < net.n_pops; m++) printf(", %s %.1f", net.pop[m].name, counts.spikes[m] / n);
   printf("; synaptic ops %.0f vs dense MACs %.0f (%.1fx fewer)\n", synops / n, macs / n, synops > 0 ? macs / synops : 0.0);
@@ -85,8 +90,27 @@ int evsnn_cmd_test(int argc, char **argv) {
     cli_json_end(&j);
     cli_json_number(&j, "synops", "%.0f", synops);
     cli_json_number(&j, "dense_macs", "%.0f", macs);
+    /* Per population, as evsnn stats names them: the spikes of the
+     * population and the operations of the projections into it. */
+    cli_json_array(&j, "populations");
+    for (uint32_t m = 0; m < net.n_pops; m++) {
+      const evsnn_pop_t *p = &net.pop[m];
+      evsnn_stats_pop_t sp;
+      evsnn_stats_pop(&st, m, &sp);
+      cli_json_object(&j, NULL);
+      cli_json_pop(&j, p);
+      cli_json_uint(&j, "neurons", sp.neurons);
+      cli_json_bool(&j, "spiking", sp.spiking);
+      cli_json_uint(&j, "spikes", sp.spikes);
+      cli_json_number(&j, "spikes_per_neuron_per_step", "%.6g", sp.per_step);
+      cli_json_uint(&j, "synops", sp.synops);
+      cli_json_uint(&j, "dense_macs", sp.dense_macs);
+      cli_json_end(&j);
+    }
+    cli_json_end(&j);
     cli_json_end(&j);
   }
+  evsnn_stats_free(&st);
   free(anytime);
   evsnn_dataset_free(&test);
   evsnn_net_free(&net);

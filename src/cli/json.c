@@ -7,6 +7,8 @@
 #include <inttypes.h>
 #include <math.h>
 
+#include "evsnn/net.h"
+
 void cli_json_start(cli_json_t *j, FILE *f) { *j = (cli_json_t){.f = f}; }
 
 /* Length of the valid UTF-8 sequence at s (RFC 3629: no overlong forms, no
@@ -102,4 +104,11 @@ void cli_json_number(cli_json_t *j, const char *key, const char *fmt, double v) 
   member(j, key);
   if (isfinite(v)) fprintf(j->f, fmt, v);
   else fputs("null", j->f);
+}
+
+void cli_json_pop(cli_json_t *j, const evsnn_pop_t *p) {
+  cli_json_string(j, "name", p->name);
+  cli_json_array(j, "shape");
+  cli_json_uint(j, NULL, p->c), cli_json_uint(j, NULL, p->h), cli_json_uint(j, NULL, p->w);
+  cli_json_end(j);
 }

@@ -40,4 +40,9 @@ void cli_json_bool(cli_json_t *j, const char *key, bool v);
  * infinities, which JSON cannot hold, are written as null. */
 void cli_json_number(cli_json_t *j, const char *key, const char *fmt, double v);
 
+/* A population's "name" and "shape" ([C, H, W]) members, as stats and test
+ * write them. */
+struct evsnn_pop_s;
+void cli_json_pop(cli_json_t *j, const struct evsnn_pop_s *p);
+
 #endif

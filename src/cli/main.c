@@ -16,10 +16,10 @@ static const struct {
 } commands[] = {
     {"train", evsnn_cmd_train, "train the paper's LIF network on Poisson-encoded MNIST (BPTT, Adam)"},
     {"test", evsnn_cmd_test, "accuracy of a saved model, with the anytime curve over steps"},
-    {"stats", evsnn_cmd_stats, "per-layer spikes, silent neurons, synaptic ops vs dense MACs, energy estimate"},
+    {"stats", evsnn_cmd_stats, "per-population spikes, silent neurons, synaptic ops vs dense MACs, energy estimate"},
     {"replay", evsnn_cmd_replay, "run an event recording through a model in continuous time, paced by a libuv timer"},
     {"bench", evsnn_cmd_bench, "time inference with the event engine and the dense CBLAS engine"},
-    {"plot", evsnn_cmd_plot, "pictures: curves, membrane, raster, reconstruct, anytime, events, sparsity"},
+    {"plot", evsnn_cmd_plot, "pictures: curves, membrane, raster, reconstruct, anytime, events, sparsity, maps"},
     {"events", evsnn_cmd_events, "event files: info, cat (crop, slice, downsample), convert"},
     {"encode", evsnn_cmd_encode, "images to DVS events: an emulated sensor on N-MNIST's saccades (encode dvs)"},
     {"serve", evsnn_cmd_serve, "TCP server: event streams in, decisions out (docs/protocol.md)"},

@@ -290,7 +290,7 @@ typedef struct {
 } plot_pop_count_t;
 typedef struct {
   const char *name;        /* "W1" */
-  uint32_t from, to;       /* source and target sizes, for the label */
+  const char *route;       /* the label's second line: "784 -> 300", "in -> conv1" */
   uint64_t synops, dense_macs;
 } plot_proj_count_t;
 

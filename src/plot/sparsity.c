@@ -45,7 +45,7 @@ int plot_sparsity(plot_canvas_t *c, const plot_pop_count_t *pops, size_t n_pops,
   }
   plot_axes_init(&a, c, W * 0.42 + 20, 58, W * 0.58 - 30, H - 62, "synaptic ops vs dense MACs");
   for (size_t m = 0; m < n_projs; m++) {
-    snprintf(names + m * CAT, CAT, "%s\n%u -> %u", projs[m].name, projs[m].from, projs[m].to);
+    snprintf(names + m * CAT, CAT, "%s\n%s", projs[m].name, projs[m].route);
     cats[m] = names + m * CAT;
   }
   plot_axes_categories(&a, cats, n_projs);
@@ -59,7 +59,7 @@ int plot_sparsity(plot_canvas_t *c, const plot_pop_count_t *pops, size_t n_pops,
     cairo_set_source_rgb(c->cr, 0.1, 0.1, 0.1);
     plot_text(c->cr, plot_x(&a, m + 0.17), plot_y(&a, so) - 4, 0.5, 1, 11.5, 1, 0, lab);
   }
-  plot_legend(&a, "dense MACs (n_in x n_out per step)", PLOT_GREY, 0, 1, PLOT_LEGEND_RIGHT);
+  plot_legend(&a, "dense MACs (the dense computation, every step)", PLOT_GREY, 0, 1, PLOT_LEGEND_RIGHT);
   plot_legend(&a, "synaptic ops (spikes x fan-out)", plot_color(2), 0, 1, PLOT_LEGEND_RIGHT);
   free(names), free(rate);
   return cairo_status(c->cr);
